@@ -2,3 +2,11 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from .config import ScanConfig  # noqa: E402
+from .errors import DatascanError  # noqa: E402
+from .model import Finding, Report, Severity, SourceInfo  # noqa: E402
+from .scan import scan  # noqa: E402
+
+__all__ = ["scan", "Report", "Finding", "Severity", "SourceInfo", "ScanConfig", "DatascanError",
+           "__version__"]

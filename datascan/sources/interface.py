@@ -58,6 +58,7 @@ class ShardSummary:
     """What dataset-wide checks need from a shard, merged without a second pass."""
     labels: Counter = field(default_factory=Counter)          # int label -> count
     shapes: dict[tuple, ShapeGroup] = field(default_factory=dict)  # (c, h, w) -> records
+    sizes: dict[tuple, ShapeGroup] = field(default_factory=dict)   # encoded images: (h, w)
     channels: dict[int, ShapeGroup] = field(default_factory=dict)  # encoded images: channels
     encoded: int = 0                                          # records that held an encoded image
 

@@ -1,0 +1,90 @@
+"""Per-record checks for key-value datasets (LMDB, LevelDB): decode once, check many."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
+from ..decode import datum as dm
+
+from ..model import Finding, key_text
+from ..sources.interface import ShardSummary
+from .labels import LabelRange
+from .values import gray_fill_rows, is_gray_filled, value_problems
+
+
+@dataclass
+class RecordChecker:
+    path: str
+    encoding: str
+    config: ScanConfig
+    summary: ShardSummary
+
+    def __post_init__(self) -> None:
+        self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
+
+    def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:
+        problems: list[tuple[str, str]] = []
+        ktext = key_text(key)
+        if not value:
+            problems.append(("DS202", "empty value (0 bytes)"))
+        elif self.encoding in (dm.DATUM, dm.ANNOTATED):
+            self._check_datum(index, ktext, value, problems)
+        elif self.encoding in (dm.IMAGE, dm.IMAGE_TEXT):
+            if dm.looks_like_image(value) or self.encoding == dm.IMAGE:
+                self._check_image(index, ktext, value, problems)
+            elif not dm.classify(value) == dm.TEXT:
+                problems.append(("DS400", f"neither an image nor text ({len(value)} bytes)"))
+        return [Finding.of(code, self.path, msg, key=ktext, index=index) for code, msg in problems]
+
+    def _check_datum(self, index: int, key: str | None, value: bytes, problems: list) -> None:
+        try:
+            s = dm.parse(value, self.encoding)
+        except dm.DatumError as e:
+            what = "an image file" if dm.looks_like_image(value) else f"{len(value)} bytes"
+            problems.append(("DS200", f"not a valid {self.encoding} ({what}): {e}"))
+            return
+        if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
+            self._check_image(index, key, s.data, problems)
+        else:
+            self._check_raw(index, key, s, problems)
+        if s.label is not None and not (s.annotated and s.label == -1):
+            # SSD's convert_annoset stores -1 in the inner datum: not a class.
+            self.summary.labels[s.label] += 1
+            if (p := self.labels.problem(s.label)) is not None:
+                problems.append(p)
+        for group in s.group_labels:
+            if (p := self.labels.problem(group)) is not None:
+                problems.append((p[0], "box " + p[1]))
+
+    def _check_raw(self, index: int, key: str | None, s: dm.Sample, problems: list) -> None:
+        c, h, w = s.channels, s.height, s.width
+        if not s.data and s.float_data is None:
+            problems.append(("DS202", f"Datum {c}x{h}x{w} has no data and no float_data"))
+            return
+        if min(c, h, w) <= 0 or max(h, w) > MAX_DIM or c * h * w > MAX_BLOB_COUNT:
+            problems.append(("DS203", f"invalid dims channels={c} height={h} width={w}"))
+            return
+        expected = c * h * w
+        self.summary.add_shape(self.summary.shapes, (c, h, w), index, key)
+        if s.data and len(s.data) != expected:
+            problems.append(("DS201", f"data holds {len(s.data)} bytes, {c}x{h}x{w} needs {expected}"))
+        elif s.data and h >= 8:
+            rows = gray_fill_rows(np.frombuffer(s.data, np.uint8).reshape(c, h, w))
+            if is_gray_filled(rows, h):
+                problems.append(("DS303", f"bottom {rows} of {h} rows are exactly 128 in every channel"))
+        if s.float_data is not None:
+            if s.float_data.size != expected:
+                problems.append(("DS201", f"float_data holds {s.float_data.size} values, "
+                                          f"{c}x{h}x{w} needs {expected}"))
+            problems.extend(value_problems(s.float_data, "float_data"))
+
+    def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
+        from ..decode.image import inspect_image  # TEMP until decode/image.py lands
+        img = inspect_image(data, max_pixels=self.config.max_image_pixels)
+        problems.extend(img.problems)
+        self.summary.encoded += 1
+        if img.channels and img.height:
+            self.summary.add_shape(self.summary.sizes, (img.height, img.width), index, key)
+            self.summary.add_shape(self.summary.channels, img.channels, index, key)

@@ -1,0 +1,116 @@
+"""Command-line wiring only: parse, call the engine, render, map to an exit code."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__, report as reports, sources
+from .config import ScanConfig
+from .errors import DatascanError
+from .model import Report, Severity
+from .scan import default_jobs, scan
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):   # one line, exit 2, like every other failure
+        self.exit(EXIT_ERROR, f"datascan: error: {message}\n")
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(c.strip().upper() for c in text.split(",") if c.strip())
+
+
+def add_scan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="LMDB, LevelDB, HDF5 file or HDF5 list")
+    p.add_argument("--num-classes", type=int, help="labels must lie in [0, N)")
+    p.add_argument("--ignore-label", type=int, help="a label value that is never checked")
+    p.add_argument("--format", dest="source_format", choices=sources.names(),
+                   help="the storage format (default: detected)")
+    p.add_argument("--label-dataset", action="append", dest="label_datasets", metavar="NAME",
+                   help="HDF5 dataset(s) holding labels (default: label)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--backend", default=None, help="joblib backend: loky (default), dask, ray")
+    p.add_argument("--scheduler", default=None, help="dask scheduler address, tcp://HOST:PORT")
+    p.add_argument("--select", type=_codes, default=(), help="only codes with these prefixes")
+    p.add_argument("--ignore", type=_codes, default=(), help="drop codes with these prefixes")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="datascan", description="Find the records that poison a training run.")
+    parser.add_argument("--version", action="version", version=f"datascan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    check = sub.add_parser("check", help="scan datasets and report bad records")
+    add_scan_options(check)
+    check.add_argument("--output-format", "--report", dest="report_format", default="text",
+                       choices=sorted(reports.FORMATS), help=argparse.SUPPRESS)
+    check.add_argument("--output", "-o", help="write the report here instead of stdout")
+    check.add_argument("--fail-on", choices=("error", "warning"), default="error",
+                       help="exit 1 when a finding is at least this severe (default: error)")
+    return parser
+
+
+def _split_format(argv: list[str]) -> list[str]:
+    """`--format` means the report format (text|json) for `check`; a storage name means --format."""
+    out, it = [], iter(argv)
+    for arg in it:
+        if arg == "--format":
+            value = next(it, "")
+            out += ["--output-format" if value in reports.FORMATS else "--format", value]
+        elif arg.startswith("--format="):
+            value = arg.split("=", 1)[1]
+            out.append(("--output-format=" if value in reports.FORMATS else "--format=") + value)
+        else:
+            out.append(arg)
+    return out
+
+
+def config_from(args: argparse.Namespace) -> ScanConfig:
+    return ScanConfig(num_classes=args.num_classes, ignore_label=args.ignore_label,
+                      format=args.source_format,
+                      label_datasets=tuple(args.label_datasets or ("label",)))
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    threshold = Severity(fail_on).rank
+    return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in report.findings) else EXIT_CLEAN
+
+
+def _progress(args: argparse.Namespace):
+    if args.quiet or not sys.stderr.isatty():
+        return None, None
+    from tqdm import tqdm
+    bar = tqdm(unit=" records", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
+    return bar, bar.update
+
+
+def _check(args: argparse.Namespace) -> int:
+    bar, tick = _progress(args)
+    try:
+        report = scan(args.paths, config=config_from(args), jobs=args.jobs or default_jobs(),
+                      backend=args.backend, select=args.select, ignore=args.ignore, progress=tick)
+    finally:
+        if bar is not None:
+            bar.close()
+    text = reports.render(report, args.report_format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return exit_code(report, args.fail_on)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(_split_format(list(sys.argv[1:] if argv is None else argv)))
+    try:
+        return {"check": _check}[args.command](args)
+    except DatascanError as e:
+        print(f"datascan: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("datascan: interrupted", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,111 @@
+"""Record values -> Samples. Decides what a value is (Datum, AnnotatedDatum, image, text)."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from google.protobuf.message import DecodeError
+
+from .proto import message_class
+
+# Dataset encodings, as the report names them.
+DATUM, ANNOTATED, IMAGE, IMAGE_TEXT, TEXT, UNKNOWN = (
+    "datum", "annotated_datum", "image", "image+text", "text", "unknown")
+
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"GIF87a", b"GIF89a",
+                b"II*\x00", b"MM\x00*")
+
+
+class DatumError(ValueError):
+    """The value does not parse as the message the dataset holds."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One decoded record: what the data layer would see, before image decoding."""
+    channels: int
+    height: int
+    width: int
+    label: int | None
+    data: bytes                     # raw CHW uint8 pixels, or the encoded image file
+    float_data: np.ndarray | None   # float32, for float Datums
+    encoded: bool
+    annotated: bool = False
+    group_labels: tuple[int, ...] = ()   # AnnotatedDatum box class labels
+
+
+def looks_like_image(value: bytes) -> bool:
+    return value.startswith(_IMAGE_MAGIC) or (value[:4] == b"RIFF" and value[8:12] == b"WEBP")
+
+
+def _is_text(value: bytes) -> bool:
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return text.isprintable() or all(c.isprintable() or c in "\t\r\n" for c in text)
+
+
+def classify(value: bytes) -> str:
+    """What one value looks like; used on a sample to decide the dataset's encoding."""
+    if not value:
+        return UNKNOWN
+    if looks_like_image(value):
+        return IMAGE
+    if value[0] == 0x0A:   # field 1 length-delimited: a nested Datum, i.e. AnnotatedDatum
+        try:
+            parse(value, ANNOTATED)
+            return ANNOTATED
+        except DatumError:
+            pass
+    try:
+        s = parse(value, DATUM)
+        if s.data or s.float_data is not None or s.channels:
+            return DATUM
+    except DatumError:
+        pass
+    return TEXT if _is_text(value) else UNKNOWN
+
+
+def dataset_encoding(values: list[bytes]) -> str:
+    kinds = Counter(classify(v) for v in values)
+    kinds.pop(UNKNOWN, None)
+    if not kinds:
+        return UNKNOWN
+    if kinds.get(IMAGE) and kinds.get(TEXT):
+        return IMAGE_TEXT          # text-recognition LMDBs (crnn): image-N and label-N keys
+    return kinds.most_common(1)[0][0]
+
+
+def parse(value: bytes, encoding: str) -> Sample:
+    """Parse a Datum or AnnotatedDatum; raise DatumError when the bytes are not one."""
+    annotated = encoding == ANNOTATED
+    msg = message_class("AnnotatedDatum" if annotated else "Datum")()
+    try:
+        msg.ParseFromString(value)
+    except DecodeError as e:
+        raise DatumError(f"protobuf parse failed: {e}") from None
+    groups: tuple[int, ...] = ()
+    if annotated:
+        if not msg.HasField("datum"):
+            raise DatumError("AnnotatedDatum without a datum")
+        groups = tuple(g.group_label for g in msg.annotation_group)
+        msg = msg.datum
+    floats = np.asarray(msg.float_data, dtype=np.float32) if len(msg.float_data) else None
+    return Sample(channels=msg.channels, height=msg.height, width=msg.width,
+                  label=msg.label if msg.HasField("label") else None, data=msg.data,
+                  float_data=floats, encoded=msg.encoded, annotated=annotated,
+                  group_labels=groups)
+
+
+def encode_datum(*, channels: int = 0, height: int = 0, width: int = 0, data: bytes = b"",
+                 label: int | None = None, float_data=None, encoded: bool = False) -> bytes:
+    """Serialise a Datum the way Caffe does (float_data unpacked)."""
+    d = message_class("Datum")(channels=channels, height=height, width=width, data=data,
+                               encoded=encoded)
+    if label is not None:
+        d.label = label
+    if float_data is not None:
+        d.float_data.extend(float(x) for x in np.asarray(float_data).ravel())
+    return d.SerializeToString()

@@ -1,0 +1,210 @@
+"""The subset of caffe.proto that --net and --forward need, built at run time.
+
+Field numbers and defaults are those of BVLC/caffe src/caffe/proto/caffe.proto
+(proto2, package "caffe"), plus AnnotatedDataParameter from the SSD fork. Only
+what datascan reads is declared: ``parse_net`` skips every other field of a real
+net (pooling_param, weight_filler, ...) instead of failing on it. The classes
+live in a private descriptor pool so they never clash with other caffe.proto
+copies loaded in the same process (decode/proto.py, a user's caffe_pb2).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+
+from ..errors import UsageError
+
+_F = descriptor_pb2.FieldDescriptorProto
+_TYPES = {"int32": _F.TYPE_INT32, "int64": _F.TYPE_INT64, "uint32": _F.TYPE_UINT32,
+          "float": _F.TYPE_FLOAT, "double": _F.TYPE_DOUBLE, "bool": _F.TYPE_BOOL,
+          "bytes": _F.TYPE_BYTES, "string": _F.TYPE_STRING}
+
+# V1LayerParameter.LayerType, for the legacy `layers { type: DATA }` nets.
+V1_LAYER_TYPES = {
+    "NONE": 0, "ABSVAL": 35, "ACCURACY": 1, "ARGMAX": 30, "BNLL": 2, "CONCAT": 3,
+    "CONTRASTIVE_LOSS": 37, "CONVOLUTION": 4, "DATA": 5, "DECONVOLUTION": 39, "DROPOUT": 6,
+    "DUMMY_DATA": 32, "EUCLIDEAN_LOSS": 7, "ELTWISE": 25, "EXP": 38, "FLATTEN": 8,
+    "HDF5_DATA": 9, "HDF5_OUTPUT": 10, "HINGE_LOSS": 28, "IM2COL": 11, "IMAGE_DATA": 12,
+    "INFOGAIN_LOSS": 13, "INNER_PRODUCT": 14, "LRN": 15, "MEMORY_DATA": 29,
+    "MULTINOMIAL_LOGISTIC_LOSS": 16, "MVN": 34, "POOLING": 17, "POWER": 26, "RELU": 18,
+    "SIGMOID": 19, "SIGMOID_CROSS_ENTROPY_LOSS": 27, "SILENCE": 36, "SOFTMAX": 20,
+    "SOFTMAX_LOSS": 21, "SPLIT": 22, "SLICE": 33, "TANH": 23, "WINDOW_DATA": 24, "THRESHOLD": 31,
+}
+
+# Top-level and nested enums: name -> {value name: number}
+_ENUMS = {
+    "Phase": {"TRAIN": 0, "TEST": 1},
+    "DataParameter.DB": {"LEVELDB": 0, "LMDB": 1},
+    "LossParameter.NormalizationMode": {"FULL": 0, "VALID": 1, "BATCH_SIZE": 2, "NONE": 3},
+    "V1LayerParameter.LayerType": V1_LAYER_TYPES,
+}
+
+# message -> [(name, number, type, repeated, default)]; a type starting with "."
+# is a message or enum of this file. Order matters only for readability.
+_MESSAGES: dict[str, list[tuple]] = {
+    "BlobShape": [("dim", 1, "int64", True, None)],
+    "BlobProto": [("shape", 7, ".BlobShape", False, None), ("data", 5, "float", True, None),
+                  ("diff", 6, "float", True, None), ("double_data", 8, "double", True, None),
+                  ("double_diff", 9, "double", True, None), ("num", 1, "int32", False, "0"),
+                  ("channels", 2, "int32", False, "0"), ("height", 3, "int32", False, "0"),
+                  ("width", 4, "int32", False, "0")],
+    "Datum": [("channels", 1, "int32", False, None), ("height", 2, "int32", False, None),
+              ("width", 3, "int32", False, None), ("data", 4, "bytes", False, None),
+              ("label", 5, "int32", False, None), ("float_data", 6, "float", True, None),
+              ("encoded", 7, "bool", False, "false")],
+    "NetState": [("phase", 1, ".Phase", False, "TEST"), ("level", 2, "int32", False, "0"),
+                 ("stage", 3, "string", True, None)],
+    "NetStateRule": [("phase", 1, ".Phase", False, None), ("min_level", 2, "int32", False, None),
+                     ("max_level", 3, "int32", False, None), ("stage", 4, "string", True, None),
+                     ("not_stage", 5, "string", True, None)],
+    "TransformationParameter": [
+        ("scale", 1, "float", False, "1"), ("mirror", 2, "bool", False, "false"),
+        ("crop_size", 3, "uint32", False, "0"), ("mean_file", 4, "string", False, None),
+        ("mean_value", 5, "float", True, None), ("force_color", 6, "bool", False, "false"),
+        ("force_gray", 7, "bool", False, "false")],
+    "LossParameter": [("ignore_label", 1, "int32", False, None),
+                      ("normalize", 2, "bool", False, None),
+                      ("normalization", 3, ".LossParameter.NormalizationMode", False, "VALID")],
+    "AccuracyParameter": [("top_k", 1, "uint32", False, "1"), ("axis", 2, "int32", False, "1"),
+                          ("ignore_label", 3, "int32", False, None)],
+    "DataParameter": [
+        ("source", 1, "string", False, None), ("batch_size", 4, "uint32", False, None),
+        ("rand_skip", 7, "uint32", False, "0"),
+        ("backend", 8, ".DataParameter.DB", False, "LEVELDB"),
+        ("scale", 2, "float", False, "1"), ("mean_file", 3, "string", False, None),
+        ("crop_size", 5, "uint32", False, "0"), ("mirror", 6, "bool", False, "false"),
+        ("force_encoded_color", 9, "bool", False, "false"), ("prefetch", 10, "uint32", False, "4")],
+    "HDF5DataParameter": [("source", 1, "string", False, None),
+                          ("batch_size", 2, "uint32", False, None),
+                          ("shuffle", 3, "bool", False, "false")],
+    "ImageDataParameter": [
+        ("source", 1, "string", False, None), ("batch_size", 4, "uint32", False, "1"),
+        ("rand_skip", 7, "uint32", False, "0"), ("shuffle", 8, "bool", False, "false"),
+        ("new_height", 9, "uint32", False, "0"), ("new_width", 10, "uint32", False, "0"),
+        ("is_color", 11, "bool", False, "true"), ("scale", 2, "float", False, "1"),
+        ("mean_file", 3, "string", False, None), ("crop_size", 5, "uint32", False, "0"),
+        ("mirror", 6, "bool", False, "false"), ("root_folder", 12, "string", False, "")],
+    "AnnotatedDataParameter": [("label_map_file", 2, "string", False, None)],
+    "InnerProductParameter": [("num_output", 1, "uint32", False, None),
+                              ("bias_term", 2, "bool", False, "true"),
+                              ("axis", 5, "int32", False, "1"),
+                              ("transpose", 6, "bool", False, "false")],
+    "ConvolutionParameter": [("num_output", 1, "uint32", False, None),
+                             ("bias_term", 2, "bool", False, "true")],
+    "LayerParameter": [
+        ("name", 1, "string", False, None), ("type", 2, "string", False, None),
+        ("bottom", 3, "string", True, None), ("top", 4, "string", True, None),
+        ("phase", 10, ".Phase", False, None), ("loss_weight", 5, "float", True, None),
+        ("include", 8, ".NetStateRule", True, None), ("exclude", 9, ".NetStateRule", True, None),
+        ("transform_param", 100, ".TransformationParameter", False, None),
+        ("loss_param", 101, ".LossParameter", False, None),
+        ("accuracy_param", 102, ".AccuracyParameter", False, None),
+        ("convolution_param", 106, ".ConvolutionParameter", False, None),
+        ("data_param", 107, ".DataParameter", False, None),
+        ("hdf5_data_param", 112, ".HDF5DataParameter", False, None),
+        ("image_data_param", 115, ".ImageDataParameter", False, None),
+        ("inner_product_param", 117, ".InnerProductParameter", False, None),
+        ("annotated_data_param", 200, ".AnnotatedDataParameter", False, None)],
+    "V1LayerParameter": [
+        ("bottom", 2, "string", True, None), ("top", 3, "string", True, None),
+        ("name", 4, "string", False, None),
+        ("include", 32, ".NetStateRule", True, None), ("exclude", 33, ".NetStateRule", True, None),
+        ("type", 5, ".V1LayerParameter.LayerType", False, None),
+        ("loss_weight", 35, "float", True, None),
+        ("accuracy_param", 27, ".AccuracyParameter", False, None),
+        ("convolution_param", 10, ".ConvolutionParameter", False, None),
+        ("data_param", 11, ".DataParameter", False, None),
+        ("hdf5_data_param", 13, ".HDF5DataParameter", False, None),
+        ("image_data_param", 15, ".ImageDataParameter", False, None),
+        ("inner_product_param", 17, ".InnerProductParameter", False, None),
+        ("transform_param", 36, ".TransformationParameter", False, None),
+        ("loss_param", 42, ".LossParameter", False, None)],
+    "NetParameter": [
+        ("name", 1, "string", False, None), ("input", 3, "string", True, None),
+        ("input_shape", 8, ".BlobShape", True, None), ("input_dim", 4, "int32", True, None),
+        ("force_backward", 5, "bool", False, "false"), ("state", 6, ".NetState", False, None),
+        ("debug_info", 7, "bool", False, "false"),
+        ("layer", 100, ".LayerParameter", True, None),
+        ("layers", 2, ".V1LayerParameter", True, None)],
+}
+_PACKED = {("BlobShape", "dim"), ("BlobProto", "data"), ("BlobProto", "diff"),
+           ("BlobProto", "double_data"), ("BlobProto", "double_diff")}
+
+
+def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
+    fdp = descriptor_pb2.FileDescriptorProto(name="datascan_caffe_net.proto",
+                                             package="caffe", syntax="proto2")
+    messages = {}
+    for msg_name in _MESSAGES:
+        messages[msg_name] = fdp.message_type.add(name=msg_name)
+    for enum_name, values in _ENUMS.items():
+        owner, _, short = enum_name.rpartition(".")
+        container = messages[owner].enum_type if owner else fdp.enum_type
+        enum = container.add(name=short)
+        for value_name, number in values.items():
+            enum.value.add(name=value_name, number=number)
+    for msg_name, fields in _MESSAGES.items():
+        for name, number, typ, repeated, default in fields:
+            f = messages[msg_name].field.add(
+                name=name, number=number,
+                label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL)
+            if typ.startswith("."):
+                f.type_name = ".caffe" + typ
+                f.type = _F.TYPE_ENUM if typ[1:] in _ENUMS else _F.TYPE_MESSAGE
+            else:
+                f.type = _TYPES[typ]
+            if default is not None:
+                f.default_value = default
+            if (msg_name, name) in _PACKED:
+                f.options.packed = True
+    return fdp
+
+
+@lru_cache(maxsize=None)
+def _classes() -> dict[str, type]:
+    pool = descriptor_pool.DescriptorPool()
+    fd = pool.Add(_file_descriptor())
+    return {name: message_factory.GetMessageClass(fd.message_types_by_name[name])
+            for name in _MESSAGES}
+
+
+def message_class(name: str) -> type:
+    """The message class of caffe.<name>, e.g. message_class("NetParameter")."""
+    return _classes()[name]
+
+
+def parse_net_text(text: str, *, where: str = "<text>"):
+    """A NetParameter from prototxt text. Fields datascan does not declare are skipped."""
+    net = message_class("NetParameter")()
+    try:
+        text_format.Parse(text, net, allow_unknown_field=True, allow_unknown_extension=True)
+    except text_format.ParseError as e:
+        raise UsageError(f"{where}: not a Caffe net definition: {e}") from None
+    return net
+
+
+def parse_net(path: str | Path):
+    """Read a train_val.prototxt. A file that is not a readable net is a UsageError (exit 2)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise UsageError(f"cannot read net {path}: {e.strerror or e}") from None
+    return parse_net_text(text, where=str(path))
+
+
+def read_blob_proto(path: str | Path):
+    """A mean.binaryproto as a BlobProto message. Unreadable or unparsable -> UsageError."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read mean file {path}: {e.strerror or e}") from None
+    blob = message_class("BlobProto")()
+    try:
+        blob.ParseFromString(raw)
+    except Exception as e:  # upb raises DecodeError; keep the one-line contract
+        raise UsageError(f"mean file {path} is not a BlobProto: {e}") from None
+    return blob

@@ -1,0 +1,53 @@
+"""What LMDB and LevelDB share: records are (key, value) pairs walked in key order."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from itertools import islice
+
+from ..config import ScanConfig
+from ..decode.datum import dataset_encoding
+from ..model import Finding
+from .interface import Shard, ShardResult, ShardSummary
+
+SAMPLE_RECORDS = 64
+
+
+def sample_encoding(pairs: Iterable[tuple[bytes, bytes]]) -> str:
+    return dataset_encoding([v for _, v in islice(pairs, SAMPLE_RECORDS)])
+
+
+def split_keys(keys: Iterator[bytes], total: int, n_shards: int) -> list[bytes]:
+    """Boundary keys splitting `total` ordered keys into `n_shards` near-equal ranges."""
+    if n_shards <= 1 or total < 2 * n_shards:
+        return []
+    cuts = {round(total * i / n_shards) for i in range(1, n_shards)}
+    return [k for i, k in enumerate(keys) if i in cuts]
+
+
+def shards_from_bounds(source: str, fmt: str, bounds: list[bytes], encoding: str) -> tuple[Shard, ...]:
+    edges = [None, *bounds, None]
+    return tuple(Shard(source=source, format=fmt, shard_id=i, start=edges[i], stop=edges[i + 1],
+                       encoding=encoding) for i in range(len(edges) - 1))
+
+
+def run_records(shard: Shard, config: ScanConfig,
+                records: Iterator[tuple[bytes, bytes] | Finding]) -> ShardResult:
+    """Check every record a format's reader yields; a reader yields a Finding for storage damage."""
+    from ..checks.record import RecordChecker   # checks import sources.interface: avoid a cycle
+    summary = ShardSummary()
+    checker = RecordChecker(shard.source, shard.encoding, config, summary)
+    findings: list[Finding] = []
+    n = nbytes = 0
+    for item in records:
+        if isinstance(item, Finding):
+            # Storage damage: a record that could not be read (it has a key) still counts
+            # as a record of the source; a range that could not be walked has none.
+            findings.append(replace(item, path=shard.source, index=n))
+            n += item.key is not None
+            continue
+        key, value = item
+        findings.extend(checker.check(n, key, value))
+        n += 1
+        nbytes += len(value)
+    return ShardResult(shard, n, findings, summary, nbytes)

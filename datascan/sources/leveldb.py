@@ -1,0 +1,169 @@
+"""LevelDB: a directory with CURRENT and MANIFEST-*. Read through a hard-linked snapshot."""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import plyvel
+
+from ..config import ScanConfig
+from ..errors import SourceOpenError
+from ..model import Finding, key_text
+from . import kv
+from .interface import Plan, Shard, ShardResult
+
+NAME = "leveldb"
+_SKIP = {"LOCK"}   # the snapshot gets its own lock: another process may hold the source's
+
+
+def sniff(path: Path) -> bool:
+    return path.is_dir() and (path / "CURRENT").is_file() and any(path.glob("MANIFEST-*"))
+
+
+def _populate(src: Path, dst: Path, link: bool) -> None:
+    for entry in src.iterdir():
+        if entry.name in _SKIP or not entry.is_file():
+            continue
+        if link:
+            os.link(entry, dst / entry.name)
+        else:
+            shutil.copy2(entry, dst / entry.name)
+
+
+@contextmanager
+def snapshot(path: Path) -> Iterator[Path]:
+    """A private copy of the database directory, made of hard links where possible.
+
+    Opening a LevelDB replays its log, writes a new MANIFEST and rotates LOG, and
+    fails while another process holds LOCK. LevelDB only ever creates, renames and
+    deletes files, never rewrites one in place, so hard links keep the source
+    byte-identical, timestamps included, while we open the snapshot.
+    """
+    candidates = [None, path.parent]   # system temp dir, then beside the source (same filesystem)
+    for base in candidates:
+        try:
+            snap = Path(tempfile.mkdtemp(prefix="datascan-snap-", dir=base))
+        except OSError:
+            continue
+        try:
+            _populate(path, snap, link=True)
+        except OSError as e:
+            shutil.rmtree(snap, ignore_errors=True)
+            if e.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES):
+                continue
+            raise SourceOpenError(f"{path}: cannot read the LevelDB directory: {e}") from None
+        break
+    else:   # no hard links possible (read-only medium on another filesystem): copy
+        snap = Path(tempfile.mkdtemp(prefix="datascan-snap-"))
+        _populate(path, snap, link=False)
+    try:
+        yield snap
+    finally:
+        shutil.rmtree(snap, ignore_errors=True)
+
+
+@contextmanager
+def open_db(path: Path) -> Iterator[plyvel.DB]:
+    with snapshot(path) as snap:
+        try:
+            db = plyvel.DB(str(snap), create_if_missing=False)
+        except (plyvel.Error, OSError) as e:
+            raise SourceOpenError(f"{path}: LevelDB cannot be opened: {e}") from None
+        try:
+            yield db
+        finally:
+            db.close()
+
+
+def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
+    with open_db(path) as db:
+        try:
+            encoding = kv.sample_encoding(db.iterator(fill_cache=False))
+        except plyvel.Error:
+            encoding = "unknown"
+        bounds: list[bytes] = []
+        total = None
+        if n_shards > 1:
+            try:
+                keys = list(db.iterator(include_value=False, fill_cache=False))
+                total = len(keys)
+                bounds = kv.split_keys(iter(keys), total, n_shards)
+            except plyvel.Error:
+                bounds = []
+    return Plan(str(path), NAME, kv.shards_from_bounds(str(path), NAME, bounds, encoding),
+                encoding=encoding, records=total)
+
+
+def iter_records(shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
+    path = Path(shard.file or shard.source)
+    with open_db(path) as db:
+        yield from _read_range(db, shard)
+
+
+def _read_range(db: plyvel.DB, shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
+    """Walk the range with block checksums verified (Caffe never verifies them).
+
+    On a bad block, walk on without verification to learn which keys sit in it,
+    re-reading each with verification: the ones that fail are DS101, the first one
+    that reads clean resumes the verified walk.
+    """
+    start, stop = shard.start, shard.stop
+    while True:
+        last = None
+        try:
+            for key, value in db.iterator(start=start, stop=stop, verify_checksums=True,
+                                          fill_cache=False):
+                yield key, value
+                last = key
+            return
+        except plyvel.CorruptionError as e:
+            resume = (last + b"\x00") if last is not None else start
+            start = yield from _skip_damage(db, resume, stop, e)
+            if start is None:
+                return
+
+
+def _skip_damage(db: plyvel.DB, start: bytes | None, stop: bytes | None, err: Exception):
+    """Yield DS101 for each record of the bad block; return the key to resume from, or None."""
+    try:
+        for key in db.iterator(start=start, stop=stop, include_value=False, fill_cache=False):
+            try:
+                db.get(key, verify_checksums=True, fill_cache=False)
+            except plyvel.CorruptionError as e:
+                yield Finding.of("DS101", "", f"block checksum mismatch: {e}", key=key)
+                continue
+            return key
+        return None
+    except plyvel.Error as e:
+        where = f"after key {key_text(start)!r}" if start else "from the start of the range"
+        yield Finding.of("DS101", "", f"LevelDB cannot read past the damaged block {where} "
+                         f"({err}; {e}); the rest of this range is unreadable")
+        return None
+
+
+def run(shard: Shard, config: ScanConfig) -> ShardResult:
+    return kv.run_records(shard, config, iter_records(shard))
+
+
+def write(path: Path, records, *, batch: int = 1000) -> int:
+    """Write (key, value) pairs to a new LevelDB directory in write batches (Caffe's settings)."""
+    db = plyvel.DB(str(path), create_if_missing=True, error_if_exists=True,
+                   write_buffer_size=64 << 20, block_size=65536)
+    n = 0
+    try:
+        wb = db.write_batch(sync=False)
+        for k, v in records:
+            wb.put(k, v)
+            n += 1
+            if n % batch == 0:
+                wb.write()
+                wb = db.write_batch(sync=False)
+        wb.write()
+    finally:
+        db.close()   # close flushes the log; plyvel has no separate fsync call
+    return n

@@ -1,0 +1,93 @@
+"""Shared test builders: real LMDB/LevelDB datasets written into tmp_path."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from datascan.decode.datum import encode_datum
+from datascan.sources import leveldb as leveldb_source
+from datascan.sources import lmdb as lmdb_source
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+def realdata(*parts: str) -> Path:
+    """A path under ../shared/realdata, or skip: the project also passes from a plain clone."""
+    path = REALDATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not present (../shared/realdata is only beside the dev checkout)")
+    return path
+
+
+def raw_datum(label: int = 0, shape=(3, 8, 8), seed: int = 0, **kw) -> bytes:
+    c, h, w = shape
+    pixels = np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
+    return encode_datum(channels=c, height=h, width=w, data=pixels.tobytes(), label=label, **kw)
+
+
+def float_datum(values, label: int = 0) -> bytes:
+    values = np.asarray(values, dtype=np.float32)
+    c, h, w = values.shape
+    return encode_datum(channels=c, height=h, width=w, float_data=values, label=label)
+
+
+def _pixels(size, mode, seed):
+    h, w = size
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0, 200, w)[None, :] + np.linspace(0, 40, h)[:, None]
+    gray = np.clip(ramp + rng.normal(0, 12, size=(h, w)), 0, 255).astype(np.uint8)
+    return gray if mode == "L" else np.stack([gray, gray[::-1], 255 - gray], axis=-1)
+
+
+def jpeg_bytes(size=(32, 24), mode="RGB", seed: int = 0, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(_pixels(size, mode, seed), mode).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def png_bytes(size=(32, 24), mode="RGB", seed: int = 0) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(_pixels(size, mode, seed), mode).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def encoded_datum(image: bytes, label: int = 0) -> bytes:
+    return encode_datum(data=image, label=label, encoded=True)
+
+
+def key(i: int, name: str = "") -> bytes:
+    return (f"{i:08d}" + (f"_{name}" if name else "")).encode()
+
+
+@pytest.fixture
+def make_lmdb(tmp_path):
+    def make(records, name="db_lmdb") -> Path:
+        path = tmp_path / name
+        lmdb_source.write(path, list(records))
+        return path
+    return make
+
+
+@pytest.fixture
+def make_leveldb(tmp_path):
+    def make(records, name="db_leveldb") -> Path:
+        path = tmp_path / name
+        leveldb_source.write(path, list(records))
+        return path
+    return make
+
+
+def tree_state(path: Path) -> dict:
+    """Content and mtime of every file below path: what 'never modified' means."""
+    out = {}
+    for root, _, files in os.walk(path):
+        for f in files:
+            p = Path(root) / f
+            st = p.stat()
+            out[str(p.relative_to(path))] = (p.read_bytes(), st.st_mtime_ns, st.st_size)
+    return out
