@@ -105,7 +105,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(_split_format(list(sys.argv[1:] if argv is None else argv)))
+    try:
+        args = build_parser().parse_args(_split_format(list(sys.argv[1:] if argv is None else argv)))
+    except SystemExit as e:   # --help, --version, or a usage error already printed in one line
+        return int(e.code or 0)
     try:
         return {"check": _check}[args.command](args)
     except DatascanError as e:

@@ -45,11 +45,24 @@ def _minorities(table: dict, path: str, code: str, severity: Severity, what: str
     return findings
 
 
+def _mixed_sizes(table: dict, path: str) -> list[Finding]:
+    """Encoded images: name the odd ones out when there is a majority size, else say it once."""
+    total = sum(g.count for g in table.values())
+    if len(table) < 2 or max(g.count for g in table.values()) * 2 > total:
+        return _minorities(table, path, "DS600", Severity.WARNING, "image size",
+                           " (fine only with crop_size <= the smallest side, or resizing)")
+    heights = [h for h, _ in table]
+    widths = [w for _, w in table]
+    return [Finding.of("DS600", path, f"images come in {len(table)} sizes (height {min(heights)}.."
+                       f"{max(heights)}, width {min(widths)}..{max(widths)}): Caffe's Data layer "
+                       f"needs crop_size <= {min(min(heights), min(widths))} or resized images",
+                       severity=Severity.WARNING)]
+
+
 def dataset_findings(path: str, s: ShardSummary) -> list[Finding]:
     out = _minorities(s.shapes, path, "DS600", Severity.ERROR, "shape",
                       ": Caffe's Data layer aborts on the batch mixing them")
-    out += _minorities(s.sizes, path, "DS600", Severity.WARNING, "image size",
-                       " (fine only with crop_size <= the smallest side, or resizing)")
+    out += _mixed_sizes(s.sizes, path)
     if len(s.channels) > 1:
         major = max(s.channels.items(), key=lambda kv: kv[1].count)[0]
         for ch, group in s.channels.items():

@@ -32,10 +32,12 @@ class RecordChecker:
         elif self.encoding in (dm.DATUM, dm.ANNOTATED):
             self._check_datum(index, ktext, value, problems)
         elif self.encoding in (dm.IMAGE, dm.IMAGE_TEXT):
-            if dm.looks_like_image(value) or self.encoding == dm.IMAGE:
+            if dm.looks_like_image(value):
                 self._check_image(index, ktext, value, problems)
-            elif not dm.classify(value) == dm.TEXT:
-                problems.append(("DS400", f"neither an image nor text ({len(value)} bytes)"))
+            elif dm.classify(value) != dm.TEXT or _image_key(ktext):
+                what = "text" if dm.classify(value) == dm.TEXT else f"{len(value)} bytes"
+                problems.append(("DS400", f"not an image ({what}) where an image is expected"))
+            # else: text beside the images (crnn label-N, num-samples): metadata, not a record fault
         return [Finding.of(code, self.path, msg, key=ktext, index=index) for code, msg in problems]
 
     def _check_datum(self, index: int, key: str | None, value: bytes, problems: list) -> None:
@@ -85,6 +87,15 @@ class RecordChecker:
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)
         problems.extend(img.problems)
         self.summary.encoded += 1
-        if img.channels and img.height:
+        if img.channels and img.height and self.encoding != dm.ANNOTATED:
+            # SSD's AnnotatedData resizes every image (resize_param): sizes may differ freely.
             self.summary.add_shape(self.summary.sizes, (img.height, img.width), index, key)
             self.summary.add_shape(self.summary.channels, img.channels, index, key)
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _image_key(key: str | None) -> bool:
+    k = (key or "").lower()
+    return k.startswith("image") or k.endswith(_IMAGE_SUFFIXES)

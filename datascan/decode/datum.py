@@ -53,6 +53,8 @@ def classify(value: bytes) -> str:
         return UNKNOWN
     if looks_like_image(value):
         return IMAGE
+    if _is_text(value):    # before protobuf: b"56062" happens to parse as a float_data Datum
+        return TEXT
     if value[0] == 0x0A:   # field 1 length-delimited: a nested Datum, i.e. AnnotatedDatum
         try:
             parse(value, ANNOTATED)
@@ -65,7 +67,7 @@ def classify(value: bytes) -> str:
             return DATUM
     except DatumError:
         pass
-    return TEXT if _is_text(value) else UNKNOWN
+    return UNKNOWN
 
 
 def dataset_encoding(values: list[bytes]) -> str:

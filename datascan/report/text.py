@@ -29,8 +29,12 @@ def render(report: Report, first: int = FIRST) -> str:
         return "\n".join(lines) + "\n"
     lines.append(f"{report.bad_records} bad records in {report.records}: {report.errors} errors, "
                  f"{report.warnings} warnings ({report.seconds:.1f} s)")
+    worst = {}
+    for f in report.findings:
+        if f.code not in worst or f.severity.rank > worst[f.code].rank:
+            worst[f.code] = f.severity
     for code, n in report.by_code().items():
-        lines.append(f"  {code} {lookup(code).severity.value:<7} {n:>7}  {lookup(code).title}")
+        lines.append(f"  {code} {worst[code].value:<7} {n:>7}  {lookup(code).title}")
     shown = [f for f in report.findings if f.severity is not Severity.INFO][:first] or \
         list(report.findings[:first])
     lines += ["", f"First {len(shown)} findings:"]

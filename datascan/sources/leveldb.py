@@ -135,15 +135,20 @@ def _skip_damage(db: plyvel.DB, start: bytes | None, stop: bytes | None, err: Ex
             try:
                 db.get(key, verify_checksums=True, fill_cache=False)
             except plyvel.CorruptionError as e:
-                yield Finding.of("DS101", "", f"block checksum mismatch: {e}", key=key)
+                yield Finding.of("DS101", "", f"LevelDB block unreadable: {_reason(e)}", key=key)
                 continue
             return key
         return None
     except plyvel.Error as e:
         where = f"after key {key_text(start)!r}" if start else "from the start of the range"
         yield Finding.of("DS101", "", f"LevelDB cannot read past the damaged block {where} "
-                         f"({err}; {e}); the rest of this range is unreadable")
+                         f"({_reason(err)}; {_reason(e)}); the rest of this range is unreadable")
         return None
+
+
+def _reason(e: Exception) -> str:
+    arg = e.args[0] if e.args else e
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
 
 
 def run(shard: Shard, config: ScanConfig) -> ShardResult:
@@ -164,6 +169,7 @@ def write(path: Path, records, *, batch: int = 1000) -> int:
                 wb.write()
                 wb = db.write_batch(sync=False)
         wb.write()
+        db.compact_range()   # flush the memtable into tables: readers need no log replay
     finally:
-        db.close()   # close flushes the log; plyvel has no separate fsync call
+        db.close()
     return n

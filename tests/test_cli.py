@@ -1,0 +1,91 @@
+"""End to end through main([...]): exit codes, the JSON contract, options."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from datascan.cli import main
+from datascan.codes import CODES
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+DEMO_FAULTS = {"DS200": 3, "DS201": 7, "DS202": 9, "DS203": 13, "DS300": 17, "DS301": 19,
+               "DS500": 21, "DS600": 23, "DS303": 25, "DS400": 27}
+
+
+def run_json(capsys, *args) -> tuple[int, dict]:
+    code = main(["check", *map(str, args), "--format", "json", "--quiet"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("demo", ["demo_lmdb", "demo_leveldb"])
+def test_demo_fixtures_report_each_planted_fault(capsys, demo):
+    code, report = run_json(capsys, FIXTURES / demo, "--num-classes", "10", "--jobs", "1")
+    assert code == 1
+    found = {(f["code"], f["index"]) for f in report["findings"]}
+    for fault, index in DEMO_FAULTS.items():
+        assert (fault, index) in found, fault
+    assert {f["index"] for f in report["findings"] if f["code"] in ("DS400", "DS401")} == {27, 29, 31}
+    assert report["sources"][0]["records"] == 48
+    assert report["sources"][0]["format"] == demo.split("_")[1]
+
+
+def test_json_report_follows_the_contract(capsys):
+    code, report = run_json(capsys, FIXTURES / "demo_lmdb", "--num-classes", "10")
+    assert set(report) >= {"datascan", "sources", "findings", "summary"}
+    assert set(report["sources"][0]) >= {"path", "format", "records", "encoding"}
+    for f in report["findings"]:
+        assert set(f) == {"code", "severity", "path", "key", "index", "message"}
+        assert f["code"] in CODES and f["severity"] in ("error", "warning", "info")
+    s = report["summary"]
+    assert set(s) == {"records", "bad_records", "errors", "warnings", "by_code", "seconds"}
+    assert s["records"] == 48
+    assert s["errors"] == sum(f["severity"] == "error" for f in report["findings"])
+    assert s["by_code"]["DS500"] == 1
+    order = [(f["path"], f["index"]) for f in report["findings"]]
+    assert order == sorted(order)
+
+
+def test_clean_fixture_exits_0(capsys):
+    code, report = run_json(capsys, FIXTURES / "demo_clean_lmdb", "--num-classes", "10")
+    assert code == 0 and report["findings"] == [] and report["summary"]["records"] == 48
+
+
+def test_fail_on_select_ignore_and_output(capsys, tmp_path):
+    demo = str(FIXTURES / "demo_lmdb")
+    assert main(["check", demo, "--select", "DS30", "--quiet", "--format", "json",
+                 "--output", str(tmp_path / "r.json")]) == 1      # DS300 is an error
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {f["code"] for f in report["findings"]} == {"DS300", "DS301", "DS303"}
+    assert capsys.readouterr().out == ""
+    assert main(["check", demo, "--select", "DS301,DS303", "--quiet"]) == 0   # warnings only
+    assert main(["check", demo, "--select", "DS301,DS303", "--fail-on", "warning", "--quiet"]) == 1
+    capsys.readouterr()
+    code, report = run_json(capsys, demo, "--ignore", "DS2,DS4,DS5,DS6,DS3")
+    assert code == 0 and report["findings"] == []
+
+
+def test_text_report_names_records_and_quotes_caffe(capsys):
+    assert main(["check", str(FIXTURES / "demo_lmdb"), "--num-classes", "10", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "key 00000017_img_017.jpg  #17" in out
+    assert "Incorrect data field size" in out and "What to do" in out
+
+
+def test_storage_format_flag_overrides_detection(capsys):
+    code, report = run_json(capsys, FIXTURES / "demo_clean_lmdb", "--format", "lmdb")
+    assert code == 0 and report["sources"][0]["format"] == "lmdb"
+    assert main(["check", str(FIXTURES / "demo_clean_lmdb"), "--format", "leveldb", "--quiet"]) == 2
+
+
+def test_bad_usage_is_exit_2_one_line(capsys):
+    assert main(["check", "--jobs", "x", "somewhere"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert main(["check"]) == 2
+
+
+def test_every_code_is_well_formed():
+    import re
+    for code, row in CODES.items():
+        assert re.fullmatch(r"DS\d{3}", code) and row.title and row.hint and row.code == code
