@@ -4,7 +4,8 @@ Every function takes a 2-D array ``(rows, values)`` (an HDF5 row block through
 ``as_rows``, or a Datum's float_data as a single row) and says which rows have a
 problem, how many values and one example. A clean block costs one or two passes
 and no temporary the size of the block; only a dirty block pays for masks.
-Thresholds come from config.py; the callers turn hits into findings.
+Thresholds come from config.py. ``value_problems`` and ``label_problems`` phrase the
+hits as (row, code, message); the caller names the record and builds the Finding.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from math import prod
 
 import numpy as np
+
+from ..config import EXTREME_MAGNITUDE, FLOAT16_MAX
 
 
 @dataclass(frozen=True)
@@ -129,3 +132,43 @@ def integer_histogram(rows: np.ndarray) -> Counter:
         return Counter()
     keys, counts = np.unique(values, return_counts=True)
     return Counter(dict(zip((int(k) for k in keys.tolist()), counts.tolist())))
+
+
+Problem = tuple[int, str, str]   # (row within the block, code, message)
+
+
+def value_problems(rows: np.ndarray, what: str) -> list[Problem]:
+    """NaN/inf (DS300), |x| >= 1e8 (DS301) and, for float data, float16 overflow
+    (DS302, on rows without DS301). ``what`` names the array in messages."""
+    out: list[Problem] = []
+    bad = nonfinite_rows(rows)
+    if bad is not None:
+        for r, nan, inf in zip(*(x.tolist() for x in bad)):
+            parts = [f"{nan} NaN"] * bool(nan) + [f"{inf} inf"] * bool(inf)
+            out.append((r, "DS300", f"{' and '.join(parts)} values in {what}"))
+    peak = peak_magnitude(rows)
+    extreme: set[int] = set()
+    if peak >= EXTREME_MAGNITUDE:
+        for r, n, v in magnitude_rows(rows, EXTREME_MAGNITUDE) or ():
+            extreme.add(r)
+            out.append((r, "DS301", f"{n} values in {what} with |x| >= {EXTREME_MAGNITUDE:g} "
+                                    f"(e.g. {v:.4g})"))
+    if peak > FLOAT16_MAX and _is_float(rows):
+        out += [(r, "DS302", f"{n} values in {what} exceed float16's {FLOAT16_MAX:g} (e.g. {v:.4g})")
+                for r, n, v in magnitude_rows(rows, FLOAT16_MAX, strict=True) or ()
+                if r not in extreme]
+    return out
+
+
+def label_problems(rows: np.ndarray, what: str, num_classes: int | None,
+                   ignore_label: int | None) -> list[Problem]:
+    """With a class count: DS500 out of range, DS501 fractional. Without: DS503 negative."""
+    if num_classes is None:
+        return [(r, "DS503", f"negative label {v:g} in {what}")
+                for r, _, v in negative_rows(rows, ignore_label) or ()]
+    out = [(r, "DS500", f"label {v:g} outside [0, {num_classes}) in {what}"
+                        + (f" ({n} values)" if n > 1 else ""))
+           for r, n, v in out_of_range_rows(rows, num_classes, ignore_label) or ()]
+    out += [(r, "DS501", f"non-integer label {v:g} in {what} (SoftmaxWithLoss trains it as {int(v)})")
+            for r, _, v in fractional_rows(rows) or ()]
+    return out

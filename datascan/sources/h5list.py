@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..model import Finding
+
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 H5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 SNIFF_BYTES = 64 * 1024          # a list is text; this much is enough to recognise one
 MAX_UNSUFFIXED = 64              # names without an .h5 suffix checked by their signature in sniff
-_UNDEFINED = (1 << 64) - 1       # HDF5's "undefined address"
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,12 @@ def truncation(path: Path) -> tuple[int, int] | None:
     need = fixed + 3 * width
     if len(head) < need:
         return (size, base + need)
-    base_addr = int.from_bytes(head[fixed:fixed + width], "little")
+    # HDF5 compares the file size with the stored end of file directly ("truncated file:
+    # eof = ..., stored_eof = ..."); with a user block it already counts the block.
     eof = int.from_bytes(head[fixed + 2 * width:need], "little")
-    if eof >= _UNDEFINED >> (64 - 8 * width) or base_addr >= _UNDEFINED >> (64 - 8 * width):
+    if eof == (1 << 8 * width) - 1:          # undefined address
         return None
-    expected = base_addr + eof
-    return (size, expected) if size < expected else None
+    return (size, eof) if size < eof else None
 
 
 def read_names(path: Path, limit: int | None = None) -> list[str]:
@@ -135,6 +136,25 @@ def resolve(name: str, list_path: Path) -> Entry:
     if leaf and leaf not in (".", "..") and (home / leaf).is_file():
         return Entry(name, home / leaf, beside=True)
     return Entry(name, None)
+
+
+def listed_files(path: Path) -> tuple[list[Path], list[Finding]]:
+    """Each distinct file a list names, and DS100/DS103/DS104 for the list itself."""
+    names = read_names(path)
+    problems = [] if names else [Finding.of("DS100", str(path), "the list names no HDF5 file "
+                                            "(Caffe: \"Must have at least 1 HDF5 filename listed\")")]
+    files: dict[str, Path] = {}
+    for name in dict.fromkeys(names):      # Caffe reads a repeated name twice; scan it once
+        entry = resolve(name, path)
+        if entry.path is None:
+            problems.append(Finding.of("DS103", str(path), f"'{name}' is not found (nor "
+                                       f"'{base_name(name)}' beside the list)"))
+            continue
+        if entry.beside:
+            problems.append(Finding.of("DS104", str(path), f"'{name}' is not found where written; "
+                                       f"scanning {entry.path} beside the list"))
+        files.setdefault(os.path.realpath(entry.path), entry.path)
+    return list(files.values()), problems
 
 
 def inside(target: Path, home: Path) -> bool:

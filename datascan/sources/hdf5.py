@@ -15,7 +15,7 @@ from pathlib import Path
 import h5py
 
 from ..checks import arrays
-from ..config import EXTREME_MAGNITUDE, FLOAT16_MAX, ScanConfig
+from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import Finding, Severity
 from . import h5list
@@ -39,6 +39,7 @@ class Column:
     shape: tuple
     itemsize: int
     chunk_rows: int        # rows per chunk; 0 for contiguous storage
+    missing_filter: str = ""   # compression filters this build of HDF5 cannot decode
 
     @property
     def width(self) -> int:
@@ -96,7 +97,10 @@ def inspect(file: Path, shown: str, config: ScanConfig, files: _Files) -> Layout
     """Walk every group and dataset of ``file``; say what is scanned and what is not."""
     out = Layout()
     home = file.resolve().parent
-    note = lambda code, msg, sev=None: out.findings.append(Finding.of(code, shown, msg, severity=sev))
+
+    def note(code: str, message: str, severity: Severity | None = None) -> None:
+        out.findings.append(Finding.of(code, shown, message, severity=severity))
+
     seen: set = set()
     todo = [(files.get(file), "", file)]
     while todo:
@@ -168,12 +172,6 @@ def _column(ds: h5py.Dataset, full: str, file: Path, home: Path, config: ScanCon
                 else "inside the dataset's directory: scanned"))
         if bad:
             return None
-    for i in range(dcpl.get_nfilters()):
-        fid, flags, _, fname = dcpl.get_filter(i)
-        if not flags & h5py.h5z.FLAG_OPTIONAL and not h5py.h5z.filter_avail(fid):
-            note("DS101", f"'{full}' is compressed with filter {fname.decode(errors='replace')} "
-                 f"(id {fid}), not available here: its rows 0-{(ds.shape or [1])[0] - 1} cannot be read")
-            return None
     if not ds.shape:
         note("DS601", f"'{full}' is scalar: HDF5Data needs a first dimension; not scanned",
              Severity.WARNING)
@@ -182,8 +180,11 @@ def _column(ds: h5py.Dataset, full: str, file: Path, home: Path, config: ScanCon
     if cls == h5py.h5t.INTEGER and not label:
         note("DS602", f"'{full}' holds {ds.dtype} data: HDF5Data converts it to float silently",
              Severity.INFO)
+    missing = [f"{fname.decode(errors='replace') or 'unnamed'} (id {fid})"
+               for fid, _, _, fname in map(dcpl.get_filter, range(dcpl.get_nfilters()))
+               if not h5py.h5z.filter_avail(fid)]
     return Column(full, str(file), ds.name, label, ds.shape, ds.dtype.itemsize,
-                  ds.chunks[0] if ds.chunks else 0)
+                  ds.chunks[0] if ds.chunks else 0, ", ".join(missing))
 
 
 def sniff(path: Path) -> bool:
@@ -203,26 +204,9 @@ def _targets(path: Path, findings: list[Finding]) -> list[tuple[Path, str]]:
         findings.append(Finding.of("DS100", str(path), "neither an HDF5 file (no HDF5 signature) "
                                    "nor a text list of HDF5 files"))
         return []
-    names = h5list.read_names(path)
-    if not names:
-        findings.append(Finding.of("DS100", str(path), "the list names no HDF5 file (Caffe: "
-                                   "\"Must have at least 1 HDF5 filename listed\")"))
-    out: list[tuple[Path, str]] = []
-    seen: set[str] = set()
-    for name in dict.fromkeys(names):      # Caffe reads a repeated name twice; scan it once
-        entry = h5list.resolve(name, path)
-        if entry.path is None:
-            findings.append(Finding.of("DS103", str(path), f"'{name}' is not found (nor "
-                                       f"'{h5list.base_name(name)}' beside the list)"))
-            continue
-        if entry.beside:
-            findings.append(Finding.of("DS104", str(path), f"'{name}' is not found where written; "
-                                       f"scanning {entry.path} beside the list"))
-        key = os.path.realpath(entry.path)
-        if key not in seen:
-            seen.add(key)
-            out.append((entry.path, str(entry.path)))
-    return out
+    files, problems = h5list.listed_files(path)
+    findings.extend(problems)
+    return [(f, str(f)) for f in files]
 
 
 def _probe(file: Path, shown: str, config: ScanConfig, findings: list[Finding]) -> Layout | None:
@@ -299,53 +283,25 @@ class _Checker:
         self.findings.append(Finding.of(code, self.shown, message, index=row - self.start))
 
     def unreadable(self, col: Column, a: int, b: int, error: Exception) -> None:
+        why = f"filter {col.missing_filter} is not available here" if col.missing_filter else error
         for row in range(a, b):
             self.add("DS101", row, f"chunk of '{col.name}' holding rows {a}-{b - 1} cannot be "
-                     f"read ({error})")
+                     f"read ({why})")
 
     def block(self, col: Column, first: int, block) -> None:
-        rows, name = arrays.as_rows(block), col.name
-        bad = arrays.nonfinite_rows(rows)
-        if bad is not None:
-            for r, nan, inf in zip(*(x.tolist() for x in bad)):
-                parts = [f"{nan} NaN"] * bool(nan) + [f"{inf} inf"] * bool(inf)
-                self.add("DS300", first + r, f"{' and '.join(parts)} values in '{name}'")
-        peak = arrays.peak_magnitude(rows)
-        extreme = set()
-        if peak >= EXTREME_MAGNITUDE:
-            for r, n, v in arrays.magnitude_rows(rows, EXTREME_MAGNITUDE) or ():
-                extreme.add(r)
-                self.add("DS301", first + r, f"{n} values in '{name}' with |x| >= "
-                         f"{EXTREME_MAGNITUDE:g} (e.g. {v:.4g})")
-        if peak > FLOAT16_MAX and rows.dtype.kind == "f":
-            self._float16(col, first, rows, extreme)
+        rows, what, cfg = arrays.as_rows(block), f"'{col.name}'", self.config
+        problems = arrays.value_problems(rows, what)
         if col.label:
-            self._labels(col, first, rows)
-
-    def _float16(self, col: Column, first: int, rows, extreme: set) -> None:
-        hits = [h for h in arrays.magnitude_rows(rows, FLOAT16_MAX, strict=True) or ()
-                if h[0] not in extreme]
-        shown = self.info_rows.get(col.name, 0)
-        for r, n, v in hits[:max(0, INFO_CAP - shown)]:
-            self.add("DS302", first + r, f"{n} values in '{col.name}' exceed float16's "
-                     f"{FLOAT16_MAX:g} (e.g. {v:.4g})")
-        if shown < INFO_CAP <= shown + len(hits):
-            self.findings.append(Finding.of("DS302", self.shown, f"more rows of '{col.name}' exceed "
-                                            f"float16's {FLOAT16_MAX:g}; only {INFO_CAP} are listed"))
-        self.info_rows[col.name] = shown + len(hits)
-
-    def _labels(self, col: Column, first: int, rows) -> None:
-        num, ignore, name = self.config.num_classes, self.config.ignore_label, col.name
-        if num is not None:
-            for r, n, v in arrays.out_of_range_rows(rows, num, ignore) or ():
-                more = f" ({n} values)" if n > 1 else ""
-                self.add("DS500", first + r, f"label {v:g} outside [0, {num}) in '{name}'{more}")
-            for r, n, v in arrays.fractional_rows(rows) or ():
-                self.add("DS501", first + r, f"non-integer label {v:g} in '{name}' "
-                         f"(SoftmaxWithLoss trains it as {int(v)})")
-        else:
-            for r, n, v in arrays.negative_rows(rows, ignore) or ():
-                self.add("DS503", first + r, f"negative label {v:g} in '{name}'")
+            problems += arrays.label_problems(rows, what, cfg.num_classes, cfg.ignore_label)
+        for r, code, message in problems:
+            if code == "DS302":     # info only: a float set in raw units would list every row
+                seen = self.info_rows[col.name] = self.info_rows.get(col.name, 0) + 1
+                if seen == INFO_CAP + 1:
+                    self.findings.append(Finding.of("DS302", self.shown, f"more rows of {what} "
+                                                    f"exceed float16's range; {INFO_CAP} per shard are listed"))
+                if seen > INFO_CAP:
+                    continue
+            self.add(code, first + r, message)
         if col is self.counted:
             self.summary.labels.update(arrays.integer_histogram(rows))
 
@@ -374,5 +330,6 @@ def run(shard: Shard, config: ScanConfig) -> ShardResult:
                     else:
                         nbytes += block.nbytes
                         check.block(col, a, block)
+                    del block       # free it before the next read, not after
             row = end
     return ShardResult(shard, max(0, stop - start), check.findings, check.summary, nbytes)
