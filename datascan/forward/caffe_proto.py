@@ -128,6 +128,13 @@ _MESSAGES: dict[str, list[tuple]] = {
         ("debug_info", 7, "bool", False, "false"),
         ("layer", 100, ".LayerParameter", True, None),
         ("layers", 2, ".V1LayerParameter", True, None)],
+    "SolverParameter": [
+        ("net", 24, "string", False, None), ("net_param", 25, ".NetParameter", False, None),
+        ("train_net", 1, "string", False, None), ("test_net", 2, "string", True, None),
+        ("train_net_param", 21, ".NetParameter", False, None),
+        ("test_net_param", 22, ".NetParameter", True, None),
+        ("test_iter", 3, "int32", True, None), ("max_iter", 7, "int32", False, None),
+        ("random_seed", 20, "int64", False, "-1")],
 }
 _PACKED = {("BlobShape", "dim"), ("BlobProto", "data"), ("BlobProto", "diff"),
            ("BlobProto", "double_data"), ("BlobProto", "double_diff")}
@@ -175,14 +182,19 @@ def message_class(name: str) -> type:
     return _classes()[name]
 
 
-def parse_net_text(text: str, *, where: str = "<text>"):
-    """A NetParameter from prototxt text. Fields datascan does not declare are skipped."""
-    net = message_class("NetParameter")()
+def parse_text(text: str, message: str = "NetParameter", *, where: str = "<text>"):
+    """A caffe.<message> from prototxt text. Fields datascan does not declare are skipped."""
+    msg = message_class(message)()
     try:
-        text_format.Parse(text, net, allow_unknown_field=True, allow_unknown_extension=True)
+        text_format.Parse(text, msg, allow_unknown_field=True, allow_unknown_extension=True)
     except text_format.ParseError as e:
-        raise UsageError(f"{where}: not a Caffe net definition: {e}") from None
-    return net
+        raise UsageError(f"{where}: not a Caffe {message}: {e}") from None
+    return msg
+
+
+def parse_net_text(text: str, *, where: str = "<text>"):
+    """A NetParameter from prototxt text."""
+    return parse_text(text, "NetParameter", where=where)
 
 
 def parse_net(path: str | Path):

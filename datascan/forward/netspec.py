@@ -1,0 +1,353 @@
+"""What a Caffe net definition says about its data: data layers per phase and the loss.
+
+``load_net("train_val.prototxt")`` returns a NetSpec: for TRAIN and TEST, the data
+layers (type, source resolved to a path, backend, batch size, transform_param)
+and the classification loss with the num_output that feeds it. A solver prototxt
+is accepted too (its net / train_net / test_net files or inline net params).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import UsageError
+from .caffe_proto import V1_LAYER_TYPES, message_class, parse_net_text, parse_text
+
+PHASES = ("TRAIN", "TEST")
+DATA_TYPES = ("Data", "HDF5Data", "ImageData", "AnnotatedData")
+SOFTMAX_LOSSES = ("SoftmaxWithLoss", "MultinomialLogisticLoss", "InfogainLoss")
+REGRESSION_LOSSES = ("EuclideanLoss",)
+_NUM_OUTPUT_TYPES = {"InnerProduct": "inner_product_param", "Convolution": "convolution_param",
+                     "Deconvolution": "convolution_param"}
+# Caffe's UpgradeV1LayerType names for the enum values datascan looks at; others are CamelCased.
+_V1_NAMES = {"DATA": "Data", "HDF5_DATA": "HDF5Data", "IMAGE_DATA": "ImageData",
+             "INNER_PRODUCT": "InnerProduct", "CONVOLUTION": "Convolution",
+             "DECONVOLUTION": "Deconvolution", "SOFTMAX_LOSS": "SoftmaxWithLoss",
+             "SOFTMAX": "Softmax", "EUCLIDEAN_LOSS": "EuclideanLoss", "RELU": "ReLU",
+             "MULTINOMIAL_LOGISTIC_LOSS": "MultinomialLogisticLoss",
+             "INFOGAIN_LOSS": "InfogainLoss", "LRN": "LRN", "MVN": "MVN", "BNLL": "BNLL",
+             "TANH": "TanH", "HDF5_OUTPUT": "HDF5Output"}
+_V1_BY_NUMBER = {v: k for k, v in V1_LAYER_TYPES.items()}
+_MAX_CHAIN = 64   # bottoms followed from a loss back to the layer that sets num_output
+
+
+@dataclass(frozen=True)
+class TransformSpec:
+    """TransformationParameter, with the deprecated data_param copies folded in as Caffe does."""
+    scale: float = 1.0
+    mirror: bool = False
+    crop_size: int = 0
+    mean_file: Path | None = None
+    mean_value: tuple[float, ...] = ()
+    force_color: bool = False
+    force_gray: bool = False
+
+
+@dataclass(frozen=True)
+class DataLayerSpec:
+    name: str
+    type: str                   # Data | HDF5Data | ImageData | AnnotatedData
+    phases: tuple[str, ...]     # the phases whose net holds this layer
+    source: Path | None         # resolved: cwd first, then the prototxt's directory
+    source_text: str            # as written in the prototxt
+    backend: str | None         # Data/AnnotatedData: "lmdb" | "leveldb"; None for the others
+    batch_size: int
+    tops: tuple[str, ...]
+    transform: TransformSpec
+    shuffle: bool = False
+    rand_skip: int = 0
+    notes: tuple[str, ...] = ()  # things Caffe does here that a user should know
+
+    @property
+    def label_top(self) -> str | None:
+        return self.tops[1] if len(self.tops) > 1 else None
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    name: str
+    type: str
+    kind: str                   # "softmax" | "euclidean"
+    prediction: str             # bottom[0]
+    label: str | None           # bottom[1]
+    num_outputs: int | None     # num_output of the layer feeding bottom[0]
+    ignore_label: int | None
+    normalization: str          # VALID | FULL | BATCH_SIZE | NONE
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    phase: str
+    data_layers: tuple[DataLayerSpec, ...]
+    losses: tuple[LossSpec, ...]
+
+    @property
+    def loss(self) -> LossSpec | None:
+        """The loss that the first data layer's label feeds, else the first loss."""
+        labels = {d.label_top for d in self.data_layers}
+        for loss in self.losses:
+            if loss.label in labels:
+                return loss
+        return self.losses[0] if self.losses else None
+
+    @property
+    def num_classes(self) -> int | None:
+        loss = self.loss
+        return loss.num_outputs if loss is not None and loss.kind == "softmax" else None
+
+    @property
+    def ignore_label(self) -> int | None:
+        loss = self.loss
+        return loss.ignore_label if loss is not None else None
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    path: Path
+    name: str
+    phases: dict[str, PhaseSpec] = field(default_factory=dict)
+
+    def phase(self, phase: str) -> PhaseSpec:
+        return self.phases[phase.upper()]
+
+    def data_layers(self) -> list[DataLayerSpec]:
+        """Every data layer once (a layer in both phases is listed once, with both phases)."""
+        seen: dict[tuple, DataLayerSpec] = {}
+        for spec in self.phases.values():
+            for d in spec.data_layers:
+                seen.setdefault(_identity(d), d)
+        return list(seen.values())
+
+    @property
+    def num_classes(self) -> int | None:
+        for phase in PHASES:
+            if phase in self.phases and self.phases[phase].num_classes is not None:
+                return self.phases[phase].num_classes
+        return None
+
+
+# ---------------------------------------------------------------------------- loading
+
+def load_net(path: str | Path, *, cwd: Path | None = None) -> NetSpec:
+    """Parse a net (or solver) prototxt. Unreadable or malformed -> UsageError."""
+    path = Path(path)
+    cwd = Path.cwd() if cwd is None else cwd
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise UsageError(f"cannot read net {path}: {e.strerror or e}") from None
+    net = parse_net_text(text, where=str(path))
+    if net.layer or net.layers:
+        return _spec_from_nets(path, net.name, [(net, PHASES, path)], cwd)
+    nets = _nets_of_solver(text, path, cwd)
+    if not nets:
+        raise UsageError(f"{path}: no layers (neither a net with layers nor a solver naming one)")
+    return _spec_from_nets(path, nets[0][0].name, nets, cwd)
+
+
+def _nets_of_solver(text: str, path: Path, cwd: Path) -> list[tuple]:
+    """(NetParameter, phases, file its relative paths resolve against) of a solver prototxt,
+    in Caffe's order: net_param/net hold both phases, train_* TRAIN, test_* TEST."""
+    solver = parse_text(text, "SolverParameter", where=str(path))
+    out: list[tuple] = []
+    if solver.HasField("net_param"):
+        out.append((solver.net_param, PHASES, path))
+    if solver.HasField("train_net_param"):
+        out.append((solver.train_net_param, ("TRAIN",), path))
+    out.extend((msg, ("TEST",), path) for msg in solver.test_net_param)
+    for name, phases in ((solver.net, PHASES), (solver.train_net, ("TRAIN",))):
+        if name:
+            out.append(_net_file(name, phases, path, cwd))
+    out.extend(_net_file(name, ("TEST",), path, cwd) for name in solver.test_net)
+    return out
+
+
+def _net_file(name: str, phases: tuple[str, ...], solver_path: Path, cwd: Path) -> tuple:
+    net_path = resolve(name, solver_path.parent, cwd)
+    try:
+        text = net_path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise UsageError(f"{solver_path}: cannot read net {name}: {e.strerror or e}") from None
+    return parse_net_text(text, where=str(net_path)), phases, net_path
+
+
+def resolve(written: str, base: Path, cwd: Path) -> Path:
+    """A path from a prototxt: absolute as is; relative against cwd first (where Caffe runs),
+    then against the prototxt's directory; if neither exists, the cwd reading."""
+    p = Path(written).expanduser()
+    if p.is_absolute():
+        return p
+    for root in (cwd, base):
+        if (root / p).exists():
+            return root / p
+    return cwd / p
+
+
+# ---------------------------------------------------------------------------- layers
+
+@dataclass(frozen=True, eq=False)
+class _Layer:
+    msg: object          # LayerParameter or V1LayerParameter
+    type: str
+    where: Path          # the prototxt it came from
+
+    def param(self, name: str):
+        return getattr(self.msg, name) if self.msg.HasField(name) else None
+
+
+def _layers(net, where: Path) -> list[_Layer]:
+    out = [_Layer(m, m.type, where) for m in net.layer]
+    for m in net.layers:
+        enum = _V1_BY_NUMBER.get(m.type, "NONE")
+        out.append(_Layer(m, _V1_NAMES.get(enum, enum.title().replace("_", "")), where))
+    return out
+
+
+def _in_phase(layer: _Layer, phase: str) -> bool:
+    """Caffe's include/exclude rules, judged on the phase only (levels and stages are kept
+    by the user's solver, not the net: a layer restricted to a stage still reads its source)."""
+    def meets(rule) -> bool:
+        return not rule.HasField("phase") or _phase_name(rule.phase) == phase
+    include, exclude = list(layer.msg.include), list(layer.msg.exclude)
+    if include and exclude:
+        raise UsageError(f"{layer.where}: layer {layer.msg.name!r}: Specify either include "
+                         "rules or exclude rules; not both.")
+    if include:
+        return any(meets(r) for r in include)
+    return not any(meets(r) for r in exclude)
+
+
+def _phase_name(number: int) -> str:
+    return PHASES[number] if 0 <= number < len(PHASES) else str(number)
+
+
+def _spec_from_nets(path: Path, name: str, nets: list[tuple], cwd: Path) -> NetSpec:
+    by_phase: dict[str, tuple[list, list]] = {p: ([], []) for p in PHASES}
+    for net, phases, where in nets:
+        layers = _layers(net, where)
+        for phase in phases:
+            active = [lay for lay in layers if _in_phase(lay, phase)]
+            data, losses = by_phase[phase]
+            data.extend(_data_layer(lay, phase, cwd) for lay in active if lay.type in DATA_TYPES)
+            losses.extend(_loss(lay, active) for lay in active
+                          if lay.type in SOFTMAX_LOSSES + REGRESSION_LOSSES)
+    phases = {}
+    for phase, (data, losses) in by_phase.items():
+        if data or losses:
+            phases[phase] = PhaseSpec(phase, tuple(_merge_phases(data, by_phase)), tuple(losses))
+    return NetSpec(path, name, phases)
+
+
+def _merge_phases(data: list[DataLayerSpec], by_phase: dict) -> list[DataLayerSpec]:
+    """Record on each layer every phase that holds the same layer."""
+    out = []
+    for d in data:
+        phases = tuple(p for p in PHASES
+                       if any(_same(d, o) for o in by_phase[p][0]))
+        out.append(replace(d, phases=phases))
+    return out
+
+
+def _same(a: DataLayerSpec, b: DataLayerSpec) -> bool:
+    return _identity(a) == _identity(b)
+
+
+def _identity(d: DataLayerSpec) -> tuple:
+    return (d.name, d.type, d.source_text, d.backend, d.batch_size, d.transform)
+
+
+def _data_layer(layer: _Layer, phase: str, cwd: Path) -> DataLayerSpec:
+    msg, base = layer.msg, layer.where.parent
+    notes: list[str] = []
+    if layer.type == "HDF5Data":
+        p = layer.param("hdf5_data_param")
+        source, batch, backend = (p.source, p.batch_size, None) if p else ("", 0, None)
+        shuffle, rand_skip, legacy = bool(p and p.shuffle), 0, None
+        if msg.HasField("transform_param"):
+            notes.append("HDF5Data does not transform data: Caffe aborts on a transform_param here")
+        if shuffle:
+            notes.append("shuffle: true: Caffe reorders files and rows, so iterations are not in "
+                         "file order")
+    elif layer.type == "ImageData":
+        p = layer.param("image_data_param")
+        source, batch = (p.source, p.batch_size) if p else ("", 1)
+        backend, shuffle, rand_skip, legacy = None, bool(p and p.shuffle), \
+            (p.rand_skip if p else 0), p
+        if not source and layer.param("data_param") is not None:
+            notes.append("ImageData reads image_data_param, not data_param: its source is "
+                         "empty and Caffe stops with \"File is empty\"")
+    else:  # Data, AnnotatedData
+        p = layer.param("data_param")
+        source, batch = (p.source, p.batch_size) if p else ("", 0)
+        db = message_class("DataParameter").DB
+        backend = db.Name(p.backend if p else 0).lower()
+        if p is None or not p.HasField("backend"):
+            notes.append("backend not set: Caffe's default is LEVELDB (the tools default to "
+                         "lmdb)")
+        shuffle, rand_skip, legacy = False, (p.rand_skip if p else 0), p
+    if rand_skip:
+        notes.append(f"rand_skip: {rand_skip}: Caffe starts at a random record, so iteration "
+                     "numbers shift")
+    if not batch:
+        notes.append("batch_size is 0 or missing")
+    return DataLayerSpec(
+        name=msg.name, type=layer.type, phases=(phase,),
+        source=resolve(source, base, cwd) if source else None, source_text=source,
+        backend=backend, batch_size=int(batch), tops=tuple(msg.top),
+        transform=_transform(layer, legacy, base, cwd), shuffle=shuffle,
+        rand_skip=int(rand_skip), notes=tuple(notes))
+
+
+def _transform(layer: _Layer, legacy, base: Path, cwd: Path) -> TransformSpec:
+    """transform_param, after Caffe's UpgradeNetDataTransformation moved the deprecated
+    data_param/image_data_param scale, mean_file, crop_size and mirror into it."""
+    t = layer.param("transform_param")
+    get = (lambda name, default: getattr(t, name) if t is not None and t.HasField(name)
+           else (getattr(legacy, name) if legacy is not None and name in
+                 legacy.DESCRIPTOR.fields_by_name and legacy.HasField(name) else default))
+    mean_file = get("mean_file", "")
+    return TransformSpec(
+        scale=float(get("scale", 1.0)), mirror=bool(get("mirror", False)),
+        crop_size=int(get("crop_size", 0)),
+        mean_file=resolve(mean_file, base, cwd) if mean_file else None,
+        mean_value=tuple(float(v) for v in t.mean_value) if t is not None else (),
+        force_color=bool(t.force_color) if t is not None else False,
+        force_gray=bool(t.force_gray) if t is not None else False)
+
+
+def _loss(loss: _Layer, active: list[_Layer]) -> LossSpec:
+    msg = loss.msg
+    bottoms = list(msg.bottom)
+    kind = "euclidean" if loss.type in REGRESSION_LOSSES else "softmax"
+    lp = loss.param("loss_param")
+    ignore = lp.ignore_label if lp is not None and lp.HasField("ignore_label") else None
+    norm = "VALID"
+    if lp is not None:
+        modes = message_class("LossParameter").NormalizationMode
+        if lp.HasField("normalization"):
+            norm = modes.Name(lp.normalization)
+        elif lp.HasField("normalize") and not lp.normalize:
+            norm = "BATCH_SIZE"
+    prediction = bottoms[0] if bottoms else ""
+    return LossSpec(name=msg.name, type=loss.type, kind=kind, prediction=prediction,
+                    label=bottoms[1] if len(bottoms) > 1 else None,
+                    num_outputs=_num_output(prediction, active, before=loss),
+                    ignore_label=ignore, normalization=norm)
+
+
+def _num_output(blob: str, active: list[_Layer], *, before: _Layer) -> int | None:
+    """Follow bottom[0] back from the loss (through Softmax, ReLU, Dropout, Flatten, ...)
+    to the InnerProduct or Convolution that produces the blob, and return its num_output."""
+    end = next(i for i, lay in enumerate(active) if lay is before)
+    for _ in range(_MAX_CHAIN):
+        producer = next((lay for lay in reversed(active[:end]) if blob in lay.msg.top), None)
+        if producer is None:
+            return None
+        if producer.type in _NUM_OUTPUT_TYPES:
+            p = producer.param(_NUM_OUTPUT_TYPES[producer.type])
+            return int(p.num_output) if p is not None and p.HasField("num_output") else None
+        if producer.type in DATA_TYPES or not producer.msg.bottom:
+            return None
+        end = next(i for i, lay in enumerate(active) if lay is producer)
+        blob = producer.msg.bottom[0]
+    return None

@@ -1,0 +1,295 @@
+"""Run the dummy net over a dataset in Caffe's batch order and judge every record.
+
+Caffe reads in order: iteration t consumes records t*B .. t*B+B-1. The last batch
+of an epoch, when N is not a multiple of B, wraps around to the first records
+(the Data layer's cursor and the HDF5 layer's row pointer both restart).
+``caffe_batches`` builds exactly those batches, padding the last one with the
+first records again; a record is judged once, in the first iteration that holds
+it, but padded rows still count in that iteration's loss, as in Caffe.
+
+Judging (thresholds in config.py and net.py):
+  DS700  loss or weight gradient not finite (NaN/inf input, overflow, NaN label)
+  DS701  gradient L2 norm >= 1e8, loss >= 87.3365 (Caffe's clamp), or a label
+         outside the net's outputs (Caffe reads past the softmax output)
+One finding per record: DS700 when any reason is non-finite, else DS701, the
+message listing every reason and the iteration.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..config import EXTREME_MAGNITUDE, FLOAT16_MAX
+from ..errors import UsageError
+from ..model import Finding
+from .net import LOSS_CLAMP, SEED, BatchOutcome, DummyNet
+from .transform import Transformer
+
+LOSS_CLAMP_THRESHOLD = 87.3365          # per-record loss at/above this = Caffe's clamp reached
+# A batch: record indices, keys, data (B, ...) float32 after the transform, labels (B,) or (B, k).
+Batch = tuple[Sequence[int], Sequence["str | None"], np.ndarray, np.ndarray]
+Locate = Callable[[int], tuple[str, int]]
+
+
+@dataclass
+class ForwardResult:
+    findings: list[Finding] = field(default_factory=list)
+    batch_losses: list[float] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)   # (index, why not forwarded)
+    batch_size: int | None = None
+    precision: str = "fp32"
+    loss: str = "softmax"
+
+    def to_json(self) -> dict[str, Any]:
+        """The "forward" block of the JSON report; non-finite losses become null."""
+        return {"batch_size": self.batch_size, "precision": self.precision, "loss": self.loss,
+                "gradient_norm": "L2 of each record's share of the InnerProduct weight gradient",
+                "batch_losses": [x if np.isfinite(x) else None for x in self.batch_losses],
+                "first_nonfinite_iteration": next(
+                    (i for i, x in enumerate(self.batch_losses) if not np.isfinite(x)), None),
+                "skipped": len(self.skipped)}
+
+
+# ---------------------------------------------------------------------------- batching
+
+def caffe_batch_indices(n: int, batch_size: int) -> list[list[int]]:
+    """One epoch of Caffe's batches over n records: in order, the last one wrapping around."""
+    if batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, not {batch_size}")
+    if n <= 0:
+        return []
+    iterations = -(-n // batch_size)
+    return [[(t * batch_size + j) % n for j in range(batch_size)] for t in range(iterations)]
+
+
+def caffe_batches(records: Iterable[tuple[int, str | None, np.ndarray, Any]], batch_size: int,
+                  ) -> Iterator[list[tuple[int, str | None, np.ndarray, Any]]]:
+    """Group a stream of (index, key, array, label) into Caffe's batches. The last, partial
+    batch is padded with the stream's first records (Caffe wraps around), so only the first
+    batch_size - 1 records are held back in memory."""
+    if batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, not {batch_size}")
+    head: list = []
+    batch: list = []
+    for rec in records:
+        if len(head) < batch_size:
+            head.append(rec)
+        batch.append(rec)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        while len(batch) < batch_size:     # a dataset smaller than a batch repeats itself
+            batch.extend(head[:batch_size - len(batch)])
+        yield batch
+
+
+# ---------------------------------------------------------------------------- running
+
+def run_forward(records: Iterable[tuple[int, str | None, np.ndarray, Any]], *, batch_size: int,
+                transformer: Transformer, num_classes: int | None,
+                ignore_label: int | None = None, precision: str = "fp32", path: str,
+                loss: str | None = None, normalization: str = "VALID", seed: int = SEED,
+                locate: Locate | None = None) -> ForwardResult:
+    """The whole --forward pass for one source: raw records (index, key, array as the data
+    layer decodes it, label) -> Caffe batches -> transform -> dummy net -> findings.
+
+    A NaN/inf mean gives one DS700 on the mean and no forward pass (every record would be
+    NaN). Records the data layer would reject (shape differs from the batch's first record,
+    or from the mean) are not forwarded; they are listed in ``skipped`` (the shape checks
+    report them). A transform that does not fit the *first* record is a UsageError.
+    """
+    mean_finding = transformer.mean_finding()
+    if mean_finding is not None:
+        return ForwardResult([mean_finding], [], [], batch_size, precision,
+                             _loss_kind(loss, num_classes))
+    skipped: list[tuple[int, str]] = []
+    first_shape: list[tuple] = []
+
+    def transformed() -> Iterator[Batch]:
+        for batch in caffe_batches(records, batch_size):
+            arrays = [np.asarray(r[2]) for r in batch]
+            if not first_shape:
+                first_shape.append(arrays[0].shape)
+                transformer.check(arrays[0].shape)     # wrong mean/crop for this data: stop
+            keep, groups = [], {}
+            for pos, arr in enumerate(arrays):
+                why = _reject(arr.shape, arrays[0].shape, transformer)
+                if why:
+                    skipped.append((batch[pos][0], why))
+                else:
+                    keep.append(pos)
+                    groups.setdefault(arr.shape, []).append(pos)
+            if not keep:
+                continue
+            out: dict[int, np.ndarray] = {}
+            for positions in groups.values():
+                data = transformer(np.stack([arrays[p] for p in positions]))
+                out.update(zip(positions, data))
+            yield ([batch[p][0] for p in keep], [batch[p][1] for p in keep],
+                   np.stack([out[p] for p in keep]),
+                   np.asarray([batch[p][3] for p in keep]))
+
+    findings, losses = forward_findings(
+        transformed(), num_classes=num_classes, ignore_label=ignore_label, precision=precision,
+        path=path, loss=loss, normalization=normalization, seed=seed, locate=locate)
+    seen: set[int] = set()
+    skipped = [(i, why) for i, why in skipped if not (i in seen or seen.add(i))]
+    return ForwardResult(findings, losses, skipped, batch_size, precision,
+                         _loss_kind(loss, num_classes))
+
+
+def _reject(shape: tuple, first: tuple, transformer: Transformer) -> str | None:
+    """Why Caffe's data layer would abort on a record of this shape in this batch, or None."""
+    if shape == first:
+        return None
+    if len(shape) != len(first):
+        return f"record is {shape}, the batch's first record {first}"
+    if len(shape) == 3 and shape[0] != first[0]:
+        return f"Check failed: channels == datum_channels ({first[0]} vs. {shape[0]})"
+    if len(shape) == 3 and transformer.crop_size:
+        try:
+            transformer.check(shape)
+        except UsageError as e:
+            return str(e)
+        return None
+    return f"record is {'x'.join(map(str, shape))}, the batch's first record " \
+           f"{'x'.join(map(str, first))}: Caffe aborts (Check failed: datum_height == height)"
+
+
+def _loss_kind(loss: str | None, num_classes: int | None) -> str:
+    return loss or ("softmax" if num_classes is not None else "euclidean")
+
+
+def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
+                     ignore_label: int | None = None, precision: str = "fp32", path: str,
+                     loss: str | None = None, normalization: str = "VALID", seed: int = SEED,
+                     locate: Locate | None = None) -> tuple[list[Finding], list[float]]:
+    """Judge every record of already-transformed batches; the n-th batch is iteration n.
+
+    ``loss`` defaults to softmax when num_classes is given, else euclidean (labels as
+    regression targets, one output per label value). ``locate`` maps a record index to
+    (path, index within that path), e.g. a row of one file of an HDF5 list; by default
+    findings carry ``path`` and the index as given. Each record is judged once, in the
+    first iteration that holds it.
+    """
+    kind = _loss_kind(loss, num_classes)
+    if kind == "softmax" and num_classes is None:
+        raise UsageError("--forward with a softmax loss needs --num-classes (or --net)")
+    net: DummyNet | None = None
+    findings: list[Finding] = []
+    losses: list[float] = []
+    judged: set[int] = set()
+    for iteration, (indices, keys, data, labels) in enumerate(batches):
+        data = np.asarray(data, dtype=np.float32)
+        labels = np.asarray(labels)
+        if net is None:
+            outputs = num_classes if kind == "softmax" else \
+                int(np.prod(labels.shape[1:], dtype=np.int64))
+            net = DummyNet(int(np.prod(data.shape[1:], dtype=np.int64)), outputs, loss=kind,
+                           ignore_label=ignore_label, normalization=normalization,
+                           precision=precision, seed=seed)
+        outcome = net.run(data, labels)
+        losses.append(outcome.batch_loss)
+        for pos in _suspects(outcome, clamp=kind == "softmax"):
+            index = int(indices[pos])
+            if index in judged:
+                continue
+            judged.add(index)
+            finding = _judge(outcome, pos, iteration, indices, keys, data, labels, net, path,
+                             locate)
+            if finding is not None:
+                findings.append(finding)
+        judged.update(int(i) for i in indices)
+    return findings, losses
+
+
+def _suspects(o: BatchOutcome, *, clamp: bool) -> np.ndarray:
+    """Records with anything to report. The loss clamp exists only in SoftmaxWithLoss."""
+    with np.errstate(invalid="ignore"):
+        bad = (~np.isfinite(o.loss) | ~np.isfinite(o.grad) | o.grad_overflow
+               | (o.grad >= EXTREME_MAGNITUDE) | o.out_of_range)
+        if clamp:
+            bad |= o.loss >= LOSS_CLAMP_THRESHOLD
+    return np.flatnonzero(bad)
+
+
+def _judge(o: BatchOutcome, pos: int, iteration: int, indices, keys, data: np.ndarray,
+           labels: np.ndarray, net: DummyNet, path: str, locate: Locate | None) -> Finding | None:
+    reasons, nonfinite = [], False
+    loss, grad = float(o.loss[pos]), float(o.grad[pos])
+    raw = labels[pos]
+    raw64 = np.asarray(raw, dtype=np.float64).reshape(-1)
+    if not np.isfinite(raw64).all():
+        nonfinite = True
+        bad = raw64[~np.isfinite(raw64)][0]
+        reasons.append(f"label is {bad}: static_cast<int> gives INT_MIN on x86, far outside "
+                       "the softmax output" if o.labels is not None
+                       else f"regression target holds {bad}")
+    elif o.out_of_range[pos]:
+        reasons.append(_label_reason(o, pos, indices, net.num_outputs))
+    if o.x_nonfinite[pos]:
+        nonfinite = True
+        reasons.append(_input_reason(data[pos], int(o.x_nonfinite[pos]), net.precision))
+    if not np.isfinite(loss):
+        nonfinite = True
+        reasons.append(f"loss {loss}")
+    elif net.loss == "softmax" and loss >= LOSS_CLAMP_THRESHOLD and not o.out_of_range[pos]:
+        reasons.append(f"loss {loss:.4f} reaches Caffe's clamp -log(FLT_MIN) = {LOSS_CLAMP:.4f} "
+                       "(the label's softmax probability underflows: \"loss = 87.3365\")")
+    if not np.isfinite(grad) or o.grad_overflow[pos]:
+        nonfinite = True
+        what = "NaN" if np.isnan(grad) else f"inf in {net.precision}"
+        note = " (ignored label, but 0 x NaN in the weight-gradient GEMM is still NaN)" \
+            if o.ignored[pos] else ""
+        reasons.append(f"weight gradient {what}{note}")
+    elif grad >= EXTREME_MAGNITUDE:
+        reasons.append(f"weight gradient {grad:.3g} (L2 norm of its share, >= "
+                       f"{EXTREME_MAGNITUDE:.0e}; max |x| {float(o.x_max[pos]):.3g})")
+    if not reasons:
+        return None
+    b = len(indices)
+    where = (f"iteration {iteration} (batch of {b}: records {int(indices[0])}..{int(indices[-1])}"
+             f", this one at position {pos})")
+    if nonfinite:
+        code, effect = "DS700", ("Caffe's loss is nan at this iteration and every weight is NaN "
+                                 "after its update")
+    else:
+        code, effect = "DS701", "this record blows up the update of this iteration"
+    if o.out_of_range[pos] and not nonfinite and len(reasons) == 1:
+        effect = "a Release-build Caffe does not check labels (DCHECK)"
+    rec_path, rec_index = locate(int(indices[pos])) if locate else (path, int(indices[pos]))
+    message = f"{where}: {'; '.join(reasons)} -> {effect}"
+    return Finding.of(code, rec_path, message, key=keys[pos], index=rec_index)
+
+
+def _input_reason(x: np.ndarray, count: int, precision: str) -> str:
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    nan = int(np.isnan(x).sum())
+    inf = int(np.isinf(x).sum())
+    if nan or inf:
+        return f"{nan} NaN and {inf} inf values in the input after the transform"
+    big = float(np.abs(x).max())
+    values = f"{count} values" if count > 1 else "1 value"
+    return (f"input overflows {precision}: {values} with |x| up to {big:.3g} > {FLOAT16_MAX:g} "
+            f"(the float16 maximum) turn{'' if count > 1 else 's'} into inf")
+
+
+def _label_reason(o: BatchOutcome, pos: int, indices, outputs: int) -> str:
+    """What SoftmaxWithLoss does with label l >= C (or < 0): it reads prob[pos*C + l]."""
+    label = int(o.labels[pos])
+    b = len(indices)
+    flat = pos * outputs + label
+    head = f"label {label} is outside the net's {outputs} outputs [0, {outputs})"
+    if 0 <= flat < b * outputs:
+        other, cls = divmod(flat, outputs)
+        other_rec = int(indices[other])
+        return (f"{head}: Caffe reads prob[{flat}] instead, the class-{cls} probability of "
+                f"record {other_rec} (silent garbage loss; backward subtracts 1 from that "
+                "record's gradient)")
+    return (f"{head}: Caffe reads prob[{flat}], outside the batch's {b * outputs} softmax "
+            "outputs (an out-of-bounds read; backward writes there too: heap corruption, "
+            "caffe-ref aborted with \"malloc(): invalid size\")")
