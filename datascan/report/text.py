@@ -27,8 +27,12 @@ def render(report: Report, first: int = FIRST) -> str:
     if not report.findings:
         lines.append(f"No findings in {report.records} records ({report.seconds:.1f} s).")
         return "\n".join(lines) + "\n"
-    lines.append(f"{report.bad_records} bad records in {report.records}: {report.errors} errors, "
-                 f"{report.warnings} warnings ({report.seconds:.1f} s)")
+    if report.errors or report.warnings:
+        lines.append(f"{report.bad_records} bad records in {report.records}: {report.errors} errors, "
+                     f"{report.warnings} warnings ({report.seconds:.1f} s)")
+    else:
+        lines.append(f"No errors or warnings in {report.records} records; "
+                     f"{len(report.findings)} notes ({report.seconds:.1f} s)")
     worst = {}
     for f in report.findings:
         if f.code not in worst or f.severity.rank > worst[f.code].rank:
