@@ -7,6 +7,7 @@ import numpy as np
 
 from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
 from ..decode import datum as dm
+from ..decode.image import inspect_image
 
 from ..model import Finding, key_text
 from ..sources.interface import ShardSummary
@@ -83,7 +84,6 @@ class RecordChecker:
             problems.extend(value_problems(s.float_data, "float_data"))
 
     def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
-        from ..decode.image import inspect_image  # TEMP until decode/image.py lands
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)
         problems.extend(img.problems)
         self.summary.encoded += 1
