@@ -269,4 +269,4 @@ def test_run_forward_skips_records_the_data_layer_rejects():
     r = run_forward(recs, batch_size=4, transformer=Transformer(), num_classes=10, path="db")
     assert [i for i, _ in r.skipped] == [5]
     assert [(f.code, f.index) for f in r.findings] == [("DS700", 6)]
-    assert r.to_json()["first_nonfinite_iteration"] == 1 and r.to_json()["batch_losses"][1] is None
+    assert r.to_json()["first_nonfinite_iteration"] == 1 and r.to_json()["batch_losses"][1] == "nan"

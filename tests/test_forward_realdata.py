@@ -98,3 +98,20 @@ def test_real_world_nets_parse(path):
     assert all(d.batch_size > 0 for d in layers)
     loss = next(iter(spec.phases.values())).loss
     assert loss is not None and loss.num_outputs and loss.num_outputs > 0
+
+
+def test_caffe_ref_lmdb_net_end_to_end():
+    # Caffe trained net_lmdb.prototxt on raw32_lmdb with finite losses (2.33198 at iteration 0).
+    from datascan.forward import forward_source, net_targets
+    (t,) = net_targets(load_net(TRAIN / "net_lmdb.prototxt", cwd=TRAIN / "nowhere"))
+    r = forward_source(t.path, t.format, "datum", t.options)
+    assert r.findings == [] and r.skipped == []
+    assert len(r.batch_losses) == 15 and all(2.0 < v < 2.7 for v in r.batch_losses)   # 57 / 4
+
+
+def test_caffe_ref_encoded_lmdb_net_cannot_batch_mixed_sizes():
+    # Caffe aborted: "Check failed: height <= img_height (51 vs. 33)" in the first batch.
+    from datascan.forward import forward_source, net_targets
+    (t,) = net_targets(load_net(TRAIN / "net_lmdb_encoded.prototxt", cwd=TRAIN / "nowhere"))
+    r = forward_source(t.path, t.format, "datum", t.options)
+    assert 1 in {i for i, _ in r.skipped} and r.findings == []

@@ -46,7 +46,7 @@ class BatchOutcome:
     loss: np.ndarray            # float64 loss of each record (0 where ignored); nan/inf kept
     grad: np.ndarray            # float64 L2 norm of the record's share of dL/dW (see DummyNet)
     grad_overflow: np.ndarray   # bool: an element of that share is inf/nan in working precision
-    x_max: np.ndarray           # float64 max |x| of the record as the net sees it (inf if it overflowed)
+    x_max: np.ndarray           # float64 max |x| as the net sees it (inf if it overflowed)
     x_nonfinite: np.ndarray     # int: NaN/inf values in the record as the net sees it
     labels: np.ndarray | None   # int64 labels after static_cast<int> (softmax) else None
     ignored: np.ndarray         # bool: label == ignore_label (softmax)
@@ -197,7 +197,8 @@ class DummyNet:
         t = np.asarray(labels, dtype=np.float32).reshape(b, -1)
         if t.shape[1] != self.num_outputs:
             raise UsageError(f"Inputs must have the same dimension. (EuclideanLoss: "
-                             f"{self.num_outputs} outputs vs. {t.shape[1]} label values per record)")
+                             f"{self.num_outputs} outputs vs. {t.shape[1]} label values per "
+                             "record)")
         diff = (y.astype(self.dtype) - t.astype(self.dtype)).astype(np.float32)
         loss = np.float32(0.5) * (diff * diff).sum(axis=1, dtype=np.float32)
         dy = diff / np.float32(b)                            # Caffe divides by num, not count

@@ -37,19 +37,22 @@ Locate = Callable[[int], tuple[str, int]]
 @dataclass
 class ForwardResult:
     findings: list[Finding] = field(default_factory=list)
-    batch_losses: list[float] = field(default_factory=list)
+    batch_losses: list[float | None] = field(default_factory=list)  # None: batch not run
     skipped: list[tuple[int, str]] = field(default_factory=list)   # (index, why not forwarded)
     batch_size: int | None = None
     precision: str = "fp32"
     loss: str = "softmax"
 
     def to_json(self) -> dict[str, Any]:
-        """The "forward" block of the JSON report; non-finite losses become null."""
+        """The "forward" block of the JSON report. A non-finite loss is the string Caffe
+        prints ("nan", "inf"); null is a batch Caffe would have aborted on (not run)."""
         return {"batch_size": self.batch_size, "precision": self.precision, "loss": self.loss,
                 "gradient_norm": "L2 of each record's share of the InnerProduct weight gradient",
-                "batch_losses": [x if np.isfinite(x) else None for x in self.batch_losses],
+                "batch_losses": [x if x is None or np.isfinite(x) else str(x)
+                                 for x in self.batch_losses],
                 "first_nonfinite_iteration": next(
-                    (i for i, x in enumerate(self.batch_losses) if not np.isfinite(x)), None),
+                    (i for i, x in enumerate(self.batch_losses)
+                     if x is not None and not np.isfinite(x)), None),
                 "skipped": len(self.skipped)}
 
 
@@ -135,7 +138,8 @@ def run_forward(records: Iterable[tuple[int, str | None, np.ndarray, Any]], *, b
 
     findings, losses = forward_findings(
         transformed(), num_classes=num_classes, ignore_label=ignore_label, precision=precision,
-        path=path, loss=loss, normalization=normalization, seed=seed, locate=locate)
+        path=path, loss=loss, normalization=normalization, seed=seed, locate=locate,
+        skipped=skipped)
     seen: set[int] = set()
     skipped = [(i, why) for i, why in skipped if not (i in seen or seen.add(i))]
     return ForwardResult(findings, losses, skipped, batch_size, precision,
@@ -167,8 +171,11 @@ def _loss_kind(loss: str | None, num_classes: int | None) -> str:
 def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
                      ignore_label: int | None = None, precision: str = "fp32", path: str,
                      loss: str | None = None, normalization: str = "VALID", seed: int = SEED,
-                     locate: Locate | None = None) -> tuple[list[Finding], list[float]]:
+                     locate: Locate | None = None, skipped: list[tuple[int, str]] | None = None,
+                     ) -> tuple[list[Finding], list[float | None]]:
     """Judge every record of already-transformed batches; the n-th batch is iteration n.
+    A batch whose record size differs from the first batch's is not run (Caffe's
+    InnerProduct aborts there): its loss is None and its records go to ``skipped``.
 
     ``loss`` defaults to softmax when num_classes is given, else euclidean (labels as
     regression targets, one output per label value). ``locate`` maps a record index to
@@ -192,6 +199,16 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
             net = DummyNet(int(np.prod(data.shape[1:], dtype=np.int64)), outputs, loss=kind,
                            ignore_label=ignore_label, normalization=normalization,
                            precision=precision, seed=seed)
+        width = int(np.prod(data.shape[1:], dtype=np.int64))
+        if width != net.num_inputs:
+            # Caffe reshapes each batch; the InnerProduct then aborts. Not this batch's records'
+            # values: the shape checks (DS600) name them. Go on with the next batch.
+            why = (f"Check failed: K_ == new_K ({net.num_inputs} vs. {width}) Input size "
+                   "incompatible with inner product parameters.")
+            if skipped is not None:
+                skipped.extend((int(i), why) for i in indices)
+            losses.append(None)
+            continue
         outcome = net.run(data, labels)
         losses.append(outcome.batch_loss)
         for pos in _suspects(outcome, clamp=kind == "softmax"):

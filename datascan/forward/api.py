@@ -1,0 +1,104 @@
+"""The forward pass as the engine and the CLI call it: one source, or every data layer of a net."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+from .net import SEED
+from .netspec import NetSpec, TransformSpec
+from .records import hdf5_records, kv_records
+from .runner import ForwardResult, run_forward
+from .transform import Transformer
+
+
+@dataclass(frozen=True)
+class ForwardOptions:
+    """What --forward needs besides the dataset: the data layer's view and the dummy net's."""
+    batch_size: int
+    num_classes: int | None = None     # None: EuclideanLoss against the labels
+    ignore_label: int | None = None
+    scale: float = 1.0
+    mean_file: Path | None = None
+    mean_value: tuple[float, ...] = ()
+    crop_size: int = 0
+    precision: str = "fp32"
+    loss: str | None = None            # "softmax" | "euclidean"; default from num_classes
+    normalization: str = "VALID"
+    force_color: bool = False
+    force_gray: bool = False
+    data_top: str = "data"             # HDF5 dataset names (the layer's tops)
+    label_top: str = "label"
+    seed: int = SEED
+
+    @property
+    def transform(self) -> TransformSpec:
+        return TransformSpec(scale=self.scale, crop_size=self.crop_size, mean_file=self.mean_file,
+                             mean_value=self.mean_value, force_color=self.force_color,
+                             force_gray=self.force_gray)
+
+
+def forward_source(path: str | Path, fmt: str, encoding: str,
+                   options: ForwardOptions) -> ForwardResult:
+    """Run the dummy net over one source (as the plain scan planned it: format, encoding)."""
+    path = Path(path)
+    transformer = Transformer.from_spec(options.transform)
+    locate = None
+    if fmt == "hdf5":
+        if not transformer.identity:
+            raise UsageError(f"{path}: HDF5Data does not transform data (Caffe aborts on a "
+                             "transform_param there): drop --scale/--mean-*/--crop-size")
+        records, locate = hdf5_records(path, data=options.data_top, label=options.label_top)
+    elif fmt in ("lmdb", "leveldb"):
+        records = kv_records(path, fmt, encoding, force_color=options.force_color,
+                             force_gray=options.force_gray)
+    else:
+        raise UsageError(f"{path}: --forward does not read {fmt} sources")
+    return run_forward(records, batch_size=options.batch_size, transformer=transformer,
+                       num_classes=options.num_classes, ignore_label=options.ignore_label,
+                       precision=options.precision, path=str(path), loss=options.loss,
+                       normalization=options.normalization, seed=options.seed, locate=locate)
+
+
+@dataclass(frozen=True)
+class NetTarget:
+    """One data layer of a net, ready to scan: where, which format, and with what options."""
+    layer: str
+    phases: tuple[str, ...]
+    path: Path | None
+    format: str | None                 # lmdb | leveldb | hdf5; None when datascan cannot read it
+    options: ForwardOptions | None
+    notes: tuple[str, ...] = ()        # Caffe behaviour worth telling (default backend, ...)
+
+
+def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
+    """Every data layer of the net with the options its phase implies (batch size,
+    transform_param, num_output feeding the loss, ignore_label, loss type)."""
+    out = []
+    for d in spec.data_layers():
+        phase = spec.phase(d.phases[0])
+        loss = phase.loss
+        notes = list(d.notes)
+        fmt = {"Data": d.backend, "AnnotatedData": d.backend, "HDF5Data": "hdf5"}.get(d.type)
+        if fmt is None:
+            notes.append(f"{d.type} layers read image files from a list; datascan scans "
+                         "LMDB, LevelDB and HDF5")
+        if d.source is None:
+            notes.append("the layer names no source")
+            fmt = None
+        options = None
+        if fmt is not None:
+            t = d.transform
+            options = ForwardOptions(
+                batch_size=max(1, d.batch_size),
+                num_classes=phase.num_classes,
+                ignore_label=phase.ignore_label,
+                scale=t.scale, mean_file=t.mean_file, mean_value=t.mean_value,
+                crop_size=t.crop_size, precision=precision,
+                loss=loss.kind if loss is not None else None,
+                normalization=loss.normalization if loss is not None else "VALID",
+                force_color=t.force_color, force_gray=t.force_gray,
+                data_top=d.tops[0] if d.tops else "data",
+                label_top=d.label_top or "label")
+        out.append(NetTarget(d.name, d.phases, d.source, fmt, options, tuple(notes)))
+    return out

@@ -1,0 +1,158 @@
+"""Records in the order Caffe's data layers read them, as the arrays those layers see.
+
+LMDB/LevelDB: key order, each Datum as its CHW uint8 ``data`` (or ``float_data`` when
+data is empty, as DataTransformer chooses), encoded images decoded like
+``cv::imdecode(..., -1)`` (native channels, BGR) or forced to colour/gray.
+HDF5: the files of a list in list order (a name listed twice is read twice, as
+HDF5Data does), rows in order, the data and label datasets named by the layer's tops.
+
+A record the data layer could not use (unparsable, wrong length, undecodable image)
+is left out: the plain checks already report it, and the forward pass judges values.
+The index of every other record is the one the plain scan gives it.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from ..model import Finding, key_text
+
+Record = tuple[int, "str | None", np.ndarray, object]   # (index, key, array, label)
+HDF5_BLOCK_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class RowOrigin:
+    """Where the n-th HDF5 record of a stream lives (findings name the file and its row)."""
+    starts: tuple[int, ...]       # stream index of each file's first row
+    files: tuple[str, ...]
+
+    def __call__(self, index: int) -> tuple[str, int]:
+        i = int(np.searchsorted(self.starts, index, side="right")) - 1
+        return self.files[i], index - self.starts[i]
+
+
+# ---------------------------------------------------------------------------- LMDB, LevelDB
+
+def kv_records(path: Path, fmt: str, encoding: str, *, force_color: bool = False,
+               force_gray: bool = False) -> Iterator[Record]:
+    from ..decode import datum as dm
+    from ..sources import get
+    from ..sources.interface import Shard
+    if encoding not in (dm.DATUM,):
+        raise UsageError(f"{path}: --forward reads Caffe Datum records; this {fmt} holds "
+                         f"{encoding} records")
+    if force_color and force_gray:
+        raise UsageError("cannot set both force_color and force_gray")
+    shard = Shard(source=str(path), format=fmt, shard_id=0, encoding=encoding)
+    n = 0
+    for item in get(fmt).iter_records(shard):
+        if isinstance(item, Finding):      # storage damage: counted like the plain scan does
+            n += item.key is not None
+            continue
+        key, value = item
+        index, n = n, n + 1
+        try:
+            s = dm.parse(value, encoding)
+        except dm.DatumError:
+            continue
+        array = _datum_array(s, force_color, force_gray)
+        if array is not None:
+            yield index, key_text(key), array, 0 if s.label is None else s.label  # label() is 0
+
+
+def _datum_array(s, force_color: bool, force_gray: bool) -> np.ndarray | None:
+    from ..decode import datum as dm
+    if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
+        return decode_image(s.data, force_color=force_color, force_gray=force_gray)
+    c, h, w = s.channels, s.height, s.width
+    if min(c, h, w) <= 0:
+        return None
+    if s.data:                                   # DataTransformer: uint8 when data is set
+        return np.frombuffer(s.data, np.uint8).reshape(c, h, w) \
+            if len(s.data) == c * h * w else None
+    if s.float_data is not None and s.float_data.size == c * h * w:
+        return s.float_data.reshape(c, h, w)
+    return None
+
+
+def decode_image(data: bytes, *, force_color: bool = False, force_gray: bool = False,
+                 ) -> np.ndarray | None:
+    """CHW uint8 like cv::imdecode: native channels (gray 1, colour 3 BGR, alpha 4 BGRA),
+    or 3/1 channels when forced. None when it does not decode to 8-bit pixels."""
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            if force_gray:
+                img = img.convert("L")
+            elif force_color:
+                img = img.convert("RGB")
+            elif img.mode in ("P", "CMYK", "YCbCr"):
+                img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+            elif img.mode == "LA":
+                img = img.convert("RGBA")
+            elif img.mode not in ("L", "RGB", "RGBA"):
+                return None                       # 16-bit etc.: Caffe stops (DS403)
+            a = np.asarray(img, dtype=np.uint8)
+    except Exception:   # noqa: BLE001 - any decode failure is a DS400/DS401 already
+        return None
+    if a.ndim == 2:
+        return a[None]
+    a = a[:, :, [2, 1, 0, 3][:a.shape[2]]]         # RGB(A) -> BGR(A), as OpenCV stores it
+    return np.ascontiguousarray(a.transpose(2, 0, 1))
+
+
+# ---------------------------------------------------------------------------- HDF5
+
+def hdf5_files(path: Path) -> list[Path]:
+    """The file itself, or the files of a source list in Caffe's order (repeats kept)."""
+    from ..sources import h5list
+    if h5list.signature_offset(path) is not None:
+        return [path]
+    out = []
+    for name in h5list.read_names(path):
+        entry = h5list.resolve(name, path)
+        if entry.path is not None:              # missing ones are DS103 in the plain scan
+            out.append(entry.path)
+    return out
+
+
+def hdf5_records(path: Path, *, data: str = "data", label: str = "label",
+                 ) -> tuple[Iterator[Record], RowOrigin]:
+    """HDF5 rows as (stream index, None, row, label row) and the map back to (file, row)."""
+    import h5py
+    files, starts, rows = hdf5_files(Path(path)), [], 0
+    for f in files:
+        starts.append(rows)
+        with h5py.File(f, "r") as h:
+            rows += _dataset(h, data, f).shape[0]
+    origin = RowOrigin(tuple(starts), tuple(str(f) for f in files))
+
+    def stream() -> Iterator[Record]:
+        for f, start in zip(files, starts):
+            with h5py.File(f, "r") as h:
+                x, y = _dataset(h, data, f), _dataset(h, label, f)
+                if y.shape[0] != x.shape[0]:
+                    continue                     # DS601 in the plain scan; Caffe aborts
+                width = max(1, int(np.prod(x.shape[1:])) * 4)
+                step = max(1, HDF5_BLOCK_BYTES // width)
+                for a in range(0, x.shape[0], step):
+                    xs, ys = x[a:a + step], y[a:a + step]
+                    for i in range(xs.shape[0]):
+                        yield start + a + i, None, xs[i], ys[i]
+
+    return stream(), origin
+
+
+def _dataset(h, name: str, file: Path):
+    ds = h.get(name)
+    if ds is None or not hasattr(ds, "shape"):
+        raise UsageError(f"{file}: no dataset {name!r} (Caffe: Failed to find HDF5 dataset "
+                         f"{name}); the net's data layer tops name the datasets")
+    return ds
