@@ -182,6 +182,9 @@ def test_wrapped_record_reported_once_in_its_first_iteration():
     findings, losses = run(x, y)
     assert [(f.index, "iteration 0 " in f.message) for f in findings] == [(0, True)]
     assert np.isnan(losses[0]) and np.isnan(losses[2])        # wraps into the last batch
+    x[9, 0, 0, 0] = np.inf
+    (f9,) = [f for f in run(x, y)[0] if f.index == 9]
+    assert "records 8, 9, 0, 1, this one at position 1" in f9.message
 
 
 # ------------------------------------------------------------------ transform

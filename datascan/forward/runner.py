@@ -269,8 +269,8 @@ def _judge(o: BatchOutcome, pos: int, iteration: int, indices, keys, data: np.nd
     if not reasons:
         return None
     b = len(indices)
-    where = (f"iteration {iteration} (batch of {b}: records {int(indices[0])}..{int(indices[-1])}"
-             f", this one at position {pos})")
+    where = (f"iteration {iteration} (batch of {b}: records {_span(indices)}, this one at "
+             f"position {pos})")
     if nonfinite:
         code, effect = "DS700", ("Caffe's loss is nan at this iteration and every weight is NaN "
                                  "after its update")
@@ -281,6 +281,15 @@ def _judge(o: BatchOutcome, pos: int, iteration: int, indices, keys, data: np.nd
     rec_path, rec_index = locate(int(indices[pos])) if locate else (path, int(indices[pos]))
     message = f"{where}: {'; '.join(reasons)} -> {effect}"
     return Finding.of(code, rec_path, message, key=keys[pos], index=rec_index)
+
+
+def _span(indices) -> str:
+    """8..11 for a run of records; 14, 15, 0, 1 for the batch that wraps around."""
+    ix = [int(i) for i in indices]
+    if ix == list(range(ix[0], ix[0] + len(ix))):
+        return f"{ix[0]}..{ix[-1]}"
+    shown = ", ".join(map(str, ix[:8]))
+    return shown + (", ..." if len(ix) > 8 else "")
 
 
 def _input_reason(x: np.ndarray, count: int, precision: str) -> str:
