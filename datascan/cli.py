@@ -24,7 +24,7 @@ def _codes(text: str) -> tuple[str, ...]:
 
 
 def add_scan_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="LMDB, LevelDB, HDF5 file or HDF5 list")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="LMDB, LevelDB, HDF5 file or HDF5 list")
     p.add_argument("--num-classes", type=int, help="labels must lie in [0, N)")
     p.add_argument("--ignore-label", type=int, help="a label value that is never checked")
     p.add_argument("--format", dest="source_format", choices=sources.names(),
@@ -50,7 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", "-o", help="write the report here instead of stdout")
     check.add_argument("--fail-on", choices=("error", "warning"), default="error",
                        help="exit 1 when a finding is at least this severe (default: error)")
+    add_forward_options(check)
     return parser
+
+
+def add_forward_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("forward pass (the dummy-loss net) and net-driven scans")
+    g.add_argument("--forward", action="store_true",
+                   help="run a dummy InnerProduct+loss net over every batch, as Caffe feeds it")
+    g.add_argument("--batch-size", type=int, help="the data layer's batch_size (names iterations)")
+    g.add_argument("--scale", type=float, default=1.0, help="transform_param scale")
+    mean = g.add_mutually_exclusive_group()
+    mean.add_argument("--mean-file", help="transform_param mean_file (mean.binaryproto)")
+    mean.add_argument("--mean-value", type=float, action="append", default=[],
+                      help="transform_param mean_value (once, or once per channel)")
+    g.add_argument("--crop-size", type=int, default=0, help="transform_param crop_size (centre crop)")
+    g.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
+                   help="arithmetic of the dummy net (fp16 finds half-precision overflow)")
+    g.add_argument("--net", help="a Caffe net prototxt: scan every data layer's source as it reads it")
+    g.add_argument("--phase", choices=("train", "test"), help="with --net: only this phase's layers")
 
 
 def _split_format(argv: list[str]) -> list[str]:
@@ -87,11 +105,42 @@ def _progress(args: argparse.Namespace):
     return bar, bar.update
 
 
+def forward_from(args: argparse.Namespace):
+    from pathlib import Path
+
+    from .errors import UsageError
+    from .forward.api import ForwardOptions
+    if not args.forward:
+        return None
+    if not args.batch_size or args.batch_size < 1:
+        raise UsageError("--forward needs --batch-size (the data layer's batch_size): "
+                         "iterations are counted in batches")
+    return ForwardOptions(batch_size=args.batch_size, num_classes=args.num_classes,
+                          ignore_label=args.ignore_label, scale=args.scale,
+                          mean_file=Path(args.mean_file) if args.mean_file else None,
+                          mean_value=tuple(args.mean_value), crop_size=args.crop_size,
+                          precision=args.precision)
+
+
+def _run_check(args: argparse.Namespace, tick) -> Report:
+    from .errors import UsageError
+    from .forward.engine import check, check_net
+    common = dict(jobs=args.jobs or default_jobs(), backend=args.backend, select=args.select,
+                  ignore=args.ignore, progress=tick)
+    if args.net:
+        if args.paths:
+            raise UsageError("--net reads the sources from the net: give no PATH with it")
+        return check_net(args.net, forward=args.forward, precision=args.precision,
+                         phase=args.phase, **common)
+    if not args.paths:
+        raise UsageError("give at least one PATH (or --net NET.prototxt)")
+    return check(args.paths, config=config_from(args), forward=forward_from(args), **common)
+
+
 def _check(args: argparse.Namespace) -> int:
     bar, tick = _progress(args)
     try:
-        report = scan(args.paths, config=config_from(args), jobs=args.jobs or default_jobs(),
-                      backend=args.backend, select=args.select, ignore=args.ignore, progress=tick)
+        report = _run_check(args, tick)
     finally:
         if bar is not None:
             bar.close()

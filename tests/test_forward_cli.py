@@ -1,0 +1,80 @@
+"""--forward and --net end to end through main([...]): exit codes, findings, the JSON block."""
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from datascan.cli import main
+from conftest import float_datum, key, raw_datum, realdata
+
+
+def run_json(capsys, *args) -> tuple[int, dict]:
+    code = main(["check", *map(str, args), "--format", "json", "--quiet", "--jobs", "1"])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if out.out else {"stderr": out.err})
+
+
+def test_forward_names_the_nan_record_and_its_iteration(make_lmdb, capsys):
+    values = np.random.default_rng(0).normal(0, 1, (20, 1, 4, 4)).astype(np.float32)
+    values[13, 0, 2, 2] = np.nan
+    path = make_lmdb([(key(i), float_datum(values[i], i % 3)) for i in range(20)])
+    code, report = run_json(capsys, path, "--forward", "--batch-size", "4", "--num-classes", "3")
+    assert code == 1
+    ds700 = [f for f in report["findings"] if f["code"] == "DS700"]
+    assert [(f["index"], f["key"]) for f in ds700] == [(13, "00000013")]
+    assert "iteration 3" in ds700[0]["message"]
+    block = report["forward"][0]
+    assert block["batch_size"] == 4 and len(block["batch_losses"]) == 5
+    assert block["first_nonfinite_iteration"] == 3
+
+
+def test_forward_clean_data_passes(make_lmdb, capsys):
+    path = make_lmdb([(key(i), raw_datum(i % 3, seed=i)) for i in range(12)])
+    code, report = run_json(capsys, path, "--forward", "--batch-size", "4", "--num-classes", "3",
+                            "--scale", "0.00390625")
+    assert code == 0 and report["findings"] == []
+    assert all(isinstance(x, float) for x in report["forward"][0]["batch_losses"])
+
+
+def test_forward_finite_huge_value_blows_up_gradients(tmp_path, capsys):
+    path = tmp_path / "d.h5"
+    data = np.random.default_rng(1).random((8, 3, 4, 4), dtype=np.float32)
+    data[5, 0, 0, 0] = 1e25
+    with h5py.File(path, "w") as f:
+        f["data"] = data
+        f["label"] = (np.arange(8) % 4).astype(np.float32)
+    code, report = run_json(capsys, path, "--forward", "--batch-size", "4", "--num-classes", "4")
+    assert code == 1
+    assert {(f["code"], f["index"]) for f in report["findings"]} >= {("DS301", 5), ("DS701", 5)}
+
+
+def test_forward_needs_a_batch_size(make_lmdb, capsys):
+    path = make_lmdb([(key(i), raw_datum(0, seed=i)) for i in range(4)])
+    assert main(["check", str(path), "--forward", "--quiet"]) == 2
+    assert "--batch-size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("net, expect", [
+    ("net_hdf5_main.prototxt", {("DS701", 2), ("DS700", 9)}),
+    ("net_hdf5_only_nan.prototxt", {("DS700", 9)}),
+    ("net_hdf5_only_label12_last.prototxt", {("DS701", 3)}),
+    ("net_hdf5_clean.prototxt", set()),
+])
+def test_net_driven_forward_agrees_with_caffe_logs(capsys, net, expect):
+    prototxt = realdata("caffe-ref", "train", net)
+    code, report = run_json(capsys, "--net", prototxt, "--forward")
+    got = {(f["code"], f["index"]) for f in report["findings"] if f["code"].startswith("DS7")}
+    assert got == expect
+    assert code == (1 if expect else 0)
+    assert report["net"]["layers"][0]["format"] == "hdf5"
+
+
+def test_net_driven_scan_of_the_lmdb_net(capsys):
+    code, report = run_json(capsys, "--net", realdata("caffe-ref", "train", "net_lmdb.prototxt"),
+                            "--forward")
+    assert report["sources"][0]["format"] == "lmdb" and report["sources"][0]["records"] == 57
+    assert [f["code"] for f in report["findings"]] == ["DS303"]    # Caffe trained fine: no DS7xx
+    assert code == 0
