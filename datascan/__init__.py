@@ -7,6 +7,8 @@ from .config import ScanConfig  # noqa: E402
 from .errors import DatascanError  # noqa: E402
 from .model import Finding, Report, Severity, SourceInfo  # noqa: E402
 from .scan import scan  # noqa: E402
+from .forward.engine import check, check_net  # noqa: E402
+from .forward.api import ForwardOptions  # noqa: E402
 
-__all__ = ["scan", "Report", "Finding", "Severity", "SourceInfo", "ScanConfig", "DatascanError",
+__all__ = ["scan", "check", "check_net", "ForwardOptions", "Report", "Finding", "Severity", "SourceInfo", "ScanConfig", "DatascanError",
            "__version__"]
