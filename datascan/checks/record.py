@@ -12,7 +12,8 @@ from ..decode.image import inspect_image
 from ..model import Finding, key_text
 from ..sources.interface import ShardSummary
 from .labels import LabelRange
-from .values import gray_fill_rows, is_gray_filled, value_problems
+from .arrays import value_problems
+from .values import gray_fill_rows, is_gray_filled
 
 
 @dataclass
@@ -81,7 +82,8 @@ class RecordChecker:
             if s.float_data.size != expected:
                 problems.append(("DS201", f"float_data holds {s.float_data.size} values, "
                                           f"{c}x{h}x{w} needs {expected}"))
-            problems.extend(value_problems(s.float_data, "float_data"))
+            problems.extend((code, msg) for _, code, msg in
+                            value_problems(s.float_data.reshape(1, -1), "float_data"))
 
     def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)

@@ -1,31 +1,9 @@
-"""Value checks on float and pixel arrays: measure once, judge against config thresholds."""
+"""Pixel checks on raw (decoded) Datum images. Float value checks live in arrays.py."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..config import EXTREME_MAGNITUDE, FLOAT16_MAX, GRAY_FILL_MIN_FRACTION, GRAY_FILL_MIN_ROWS
-
-
-def value_problems(values: np.ndarray, what: str) -> list[tuple[str, str]]:
-    """(code, message) for NaN/inf (DS300), |x| >= 1e8 (DS301), float16 overflow (DS302)."""
-    finite = np.isfinite(values)
-    out = []
-    bad = values.size - int(np.count_nonzero(finite))
-    if bad:
-        nan = int(np.count_nonzero(np.isnan(values)))
-        parts = [f"{nan} NaN"] if nan else []
-        if bad - nan:
-            parts.append(f"{bad - nan} inf")
-        out.append(("DS300", f"{' and '.join(parts)} values in {what}"))
-    magnitude = np.abs(np.where(finite, values, 0))
-    peak = float(magnitude.max()) if magnitude.size else 0.0
-    if peak >= EXTREME_MAGNITUDE:
-        n = int(np.count_nonzero(magnitude >= EXTREME_MAGNITUDE))
-        out.append(("DS301", f"{n} values in {what} with |x| >= {EXTREME_MAGNITUDE:g} (max {peak:.3g})"))
-    elif peak > FLOAT16_MAX:
-        n = int(np.count_nonzero(magnitude > FLOAT16_MAX))
-        out.append(("DS302", f"{n} values in {what} exceed float16's {FLOAT16_MAX:g} (max {peak:.3g})"))
-    return out
+from ..config import GRAY_FILL_MIN_FRACTION, GRAY_FILL_MIN_ROWS
 
 
 def gray_fill_rows(pixels: np.ndarray) -> int:
