@@ -9,6 +9,7 @@ from .model import Finding, Report, Severity, SourceInfo  # noqa: E402
 from .scan import scan  # noqa: E402
 from .forward.engine import check, check_net  # noqa: E402
 from .forward.api import ForwardOptions  # noqa: E402
+from .clean import CleanResult, clean  # noqa: E402
 
-__all__ = ["scan", "check", "check_net", "ForwardOptions", "Report", "Finding", "Severity", "SourceInfo", "ScanConfig", "DatascanError",
+__all__ = ["scan", "check", "check_net", "clean", "CleanResult", "ForwardOptions", "Report", "Finding", "Severity", "SourceInfo", "ScanConfig", "DatascanError",
            "__version__"]

@@ -25,6 +25,11 @@ def _codes(text: str) -> tuple[str, ...]:
 
 def add_scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="LMDB, LevelDB, HDF5 file or HDF5 list")
+    add_check_options(p)
+
+
+def add_check_options(p: argparse.ArgumentParser) -> None:
+    """The options that say how records are checked (shared by check and clean)."""
     p.add_argument("--num-classes", type=int, help="labels must lie in [0, N)")
     p.add_argument("--ignore-label", type=int, help="a label value that is never checked")
     p.add_argument("--format", dest="source_format", choices=sources.names(),
@@ -51,7 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on", choices=("error", "warning"), default="error",
                        help="exit 1 when a finding is at least this severe (default: error)")
     add_forward_options(check)
+    add_clean_parser(sub)
     return parser
+
+
+def add_clean_parser(sub) -> None:
+    clean = sub.add_parser("clean", help="write a verified copy of a dataset without its bad records")
+    clean.add_argument("src", metavar="SRC", help="the dataset to clean (never modified)")
+    clean.add_argument("dst", metavar="DST", help="the cleaned copy (a directory for an HDF5 list)")
+    add_check_options(clean)
+    clean.add_argument("--drop", choices=("error", "warning"), default="error",
+                       help="drop records with findings at least this severe (default: error)")
+    clean.add_argument("--quarantine", metavar="QDIR", help="write the dropped records here")
+    clean.add_argument("--from-report", metavar="REPORT.json",
+                       help="drop the records this JSON report of SRC lists instead of scanning")
+    clean.add_argument("--drop-files", action="store_true",
+                       help="HDF5 list: leave out files that cannot be cleaned row-wise")
+    clean.add_argument("--force", action="store_true", help="replace an existing DST / QDIR")
 
 
 def add_forward_options(p: argparse.ArgumentParser) -> None:
@@ -153,13 +174,29 @@ def _check(args: argparse.Namespace) -> int:
     return exit_code(report, args.fail_on)
 
 
+def _clean(args: argparse.Namespace) -> int:
+    from .clean import clean
+    from .clean.render import progress_bars, summary
+    progress, close = progress_bars(not args.quiet)
+    try:
+        result = clean(args.src, args.dst, config=config_from(args), drop=args.drop,
+                       quarantine=args.quarantine, from_report=args.from_report, force=args.force,
+                       drop_files=args.drop_files, jobs=args.jobs or default_jobs(),
+                       backend=args.backend, select=args.select, ignore=args.ignore,
+                       progress=progress)
+    finally:
+        close()
+    sys.stdout.write(summary(result))
+    return EXIT_CLEAN if result.ok else EXIT_FINDINGS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(_split_format(list(sys.argv[1:] if argv is None else argv)))
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)
     try:
-        return {"check": _check}[args.command](args)
+        return {"check": _check, "clean": _clean}[args.command](args)
     except DatascanError as e:
         print(f"datascan: error: {e}", file=sys.stderr)
         return EXIT_ERROR

@@ -155,19 +155,25 @@ def run(shard: Shard, config: ScanConfig) -> ShardResult:
     return kv.run_records(shard, config, iter_records(shard))
 
 
-def write(path: Path, records, *, batch: int = 1000) -> int:
-    """Write (key, value) pairs to a new LevelDB directory in write batches (Caffe's settings)."""
+def write(path: Path, records, *, batch: int = 1000, batch_bytes: int = 64 << 20) -> int:
+    """Write (key, value) pairs to a new LevelDB directory in write batches (Caffe's settings).
+
+    ``records`` may be any iterable: a batch is written every ``batch`` records or
+    ``batch_bytes`` bytes, whichever comes first, so memory stays bounded.
+    """
     db = plyvel.DB(str(path), create_if_missing=True, error_if_exists=True,
                    write_buffer_size=64 << 20, block_size=65536)
-    n = 0
+    n = size = 0
     try:
         wb = db.write_batch(sync=False)
         for k, v in records:
             wb.put(k, v)
             n += 1
-            if n % batch == 0:
+            size += len(k) + len(v)
+            if n % batch == 0 or size >= batch_bytes:
                 wb.write()
                 wb = db.write_batch(sync=False)
+                size = 0
         wb.write()
         db.compact_range()   # flush the memtable into tables: readers need no log replay
     finally:

@@ -151,13 +151,16 @@ def run(shard: Shard, config: ScanConfig) -> ShardResult:
     return kv.run_records(shard, config, iter_records(shard))
 
 
-def write(path: Path, records, *, batch: int = 1000, map_size: int = 1 << 20) -> int:
+def write(path: Path, records, *, batch: int = 1000, map_size: int = 1 << 20,
+          batch_bytes: int = 64 << 20, subdir: bool = True) -> int:
     """Write (key, value) pairs to a new LMDB directory, doubling the map when it fills.
 
     The same strategy as Caffe's db_lmdb.cpp since 2016: no map size guessed up front.
+    ``records`` may be any iterable: a transaction commits every ``batch`` records or
+    ``batch_bytes`` bytes, whichever comes first, so memory stays bounded.
     """
-    env = lmdb.open(str(path), map_size=map_size, subdir=True, lock=True)
-    n, pending = 0, []
+    env = lmdb.open(str(path), map_size=map_size, subdir=subdir, lock=True)
+    n, size, pending = 0, 0, []
 
     def commit() -> None:
         nonlocal env
@@ -174,9 +177,11 @@ def write(path: Path, records, *, batch: int = 1000, map_size: int = 1 << 20) ->
         for k, v in records:
             pending.append((k, v))
             n += 1
-            if len(pending) >= batch:
+            size += len(k) + len(v)
+            if len(pending) >= batch or size >= batch_bytes:
                 commit()
                 pending.clear()
+                size = 0
         commit()
         env.sync(True)
     finally:

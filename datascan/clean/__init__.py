@@ -1,0 +1,203 @@
+"""`datascan clean SRC DST`: a verified copy of a dataset without its bad records.
+
+The flow: refuse what is unsafe (outputs touching the source, an existing DST
+without --force, too little space) → decide the records to drop (a scan of SRC, or
+an earlier JSON report) → copy every other record, byte for byte and in order, into
+a temporary sibling of DST (the dropped ones into one of QDIR) → fsync → re-scan the
+copy with the same checks and account for every source record → write the manifest
+→ rename the quarantine, the manifest and finally DST into place. Until that last
+rename there is no DST; a crash leaves only hidden ``.NAME.datascan-tmp-*`` siblings.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__, sources
+from ..config import ScanConfig
+from ..errors import DatascanError, UsageError
+from ..model import Finding, Report, Severity
+from ..scan import default_jobs, scan
+from ..sources import h5list
+from . import atomic, manifest
+from .drops import Drop, Selection, check_count, filtered, load_report, select as select_drops
+from .errors import CleanRefused
+from .targets import H5FileTarget, H5ListTarget, KVTarget
+from .verify import Verification, verify
+
+__all__ = ["clean", "CleanResult", "CleanRefused", "Verification", "Drop"]
+
+Progress = Callable[[str, "int | None"], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    source: str
+    destination: str
+    format: str                          # lmdb | leveldb | hdf5 | hdf5-list
+    threshold: Severity
+    source_records: int
+    kept: int
+    dropped: tuple[Drop, ...]
+    dropped_files: tuple[dict, ...]      # HDF5 list entries left out (--drop-files)
+    quarantine: str | None
+    quarantined: frozenset               # (real path, index) of the dropped records in QDIR
+    manifest: str
+    from_report: str | None
+    unfixed: tuple[Finding, ...]         # dataset-wide findings at the dropped severity
+    verification: Verification
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.verification.ok
+
+
+def _silent(phase: str, total: int | None) -> Callable[[int], None]:
+    return lambda n: None
+
+
+def _target(src: Path, config: ScanConfig, drop_files: bool):
+    module = sources.detect(src, config.format)
+    if module.NAME in ("lmdb", "leveldb"):
+        return KVTarget(module, src)
+    if module.NAME == "hdf5":
+        return H5FileTarget(src) if h5list.signature_offset(src) is not None \
+            else H5ListTarget(src, drop_files)
+    raise CleanRefused(f"{src}: clean cannot write {module.NAME} datasets")
+
+
+def _check_outputs(target, outputs: list[tuple[str, Path]], force: bool) -> None:
+    for what, out in outputs:
+        for inp in target.inputs:
+            if atomic.is_within(out, inp):
+                raise CleanRefused(f"{what} {out} is {'' if atomic.is_within(inp, out) else 'inside '}"
+                                   f"the source {inp}: write it somewhere else")
+            if atomic.is_within(inp, out):
+                raise CleanRefused(f"the source {inp} lies inside {what} {out}: write it somewhere else")
+        if not out.parent.is_dir():
+            raise CleanRefused(f"{what}'s directory {out.parent} does not exist")
+        if out.exists() or out.is_symlink():
+            if not force:
+                raise CleanRefused(f"{what} {out} exists; use --force to replace it")
+            empty = out.is_dir() and not any(out.iterdir())
+            if not (empty or target.replaceable(out)):
+                raise CleanRefused(f"{what} {out} exists and is not a {target.kind} dataset: "
+                                   "not replacing it, even with --force")
+    if len(outputs) == 2 and (atomic.is_within(outputs[0][1], outputs[1][1])
+                              or atomic.is_within(outputs[1][1], outputs[0][1])):
+        raise CleanRefused("DST and QDIR must be separate paths, neither inside the other")
+    mpath = manifest.path_for(outputs[0][1])
+    if mpath.is_dir():
+        raise CleanRefused(f"{mpath} is a directory; the manifest is written there")
+
+
+def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | None = None,
+          ignore_label: int | None = None, format: str | None = None,
+          label_datasets: Sequence[str] = ("label",), drop: str = "error",
+          quarantine: str | os.PathLike | None = None, from_report: str | os.PathLike | None = None,
+          force: bool = False, drop_files: bool = False, jobs: int | None = 1,
+          backend: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
+          progress: Progress | None = None, config: ScanConfig | None = None) -> CleanResult:
+    """Write a copy of ``src`` at ``dst`` without its bad records, verify it, and say what went.
+
+    Records with findings at or above ``drop`` ("error", or "warning" for both) are
+    dropped; with ``from_report`` (a JSON report of ``src``) the records it lists are.
+    Raises DatascanError (CleanRefused) when it will not or cannot run.
+    """
+    started = time.perf_counter()
+    if drop not in ("error", "warning"):
+        raise UsageError(f"--drop must be error or warning, not {drop!r}")
+    threshold = Severity(drop)
+    config = config or ScanConfig(num_classes=num_classes, ignore_label=ignore_label,
+                                  format=format, label_datasets=tuple(label_datasets))
+    jobs = jobs or default_jobs()
+    progress = progress or _silent
+    src = Path(src)
+    dst = Path(os.path.abspath(dst))
+    qdir = Path(os.path.abspath(quarantine)) if quarantine is not None else None
+    target = _target(src, config, drop_files)
+    outputs = [("DST", dst)] + ([("QDIR", qdir)] if qdir is not None else [])
+    _check_outputs(target, outputs, force)
+    for out in [out for _, out in outputs] + [manifest.path_for(dst)]:
+        for stale in atomic.leftovers(out):   # temporaries of a run that was killed
+            atomic.remove(stale)
+    atomic.check_space([out for _, out in outputs], sum(atomic.allocated(p) for p in target.inputs))
+
+    scan_opts = {"config": config, "jobs": jobs, "backend": backend, "select": select, "ignore": ignore}
+    if from_report is not None:
+        theirs = load_report(Path(from_report), src, getattr(target, "files", ()))
+        known = target.records()
+        if known is not None:
+            check_count(Path(from_report), theirs.records, known)
+        sel = select_drops(filtered(theirs.findings, select, ignore), threshold, theirs.records)
+    else:
+        report = scan(src, progress=progress("scan", target.records()), **scan_opts)
+        sel = select_drops(report.findings, threshold, report.records)
+    return _write(target, src, dst, qdir, sel, threshold, scan_opts, progress,
+                  str(from_report) if from_report is not None else None, started)
+
+
+def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, threshold: Severity,
+           scan_opts: dict, progress: Progress, from_report: str | None, started: float) -> CleanResult:
+    mpath = manifest.path_for(dst)
+    temps: list[Path] = []
+
+    def temp(out: Path) -> Path:
+        temps.append(atomic.temp_dir(out) if target.dst_is_dir else atomic.temp_file(out))
+        return temps[-1]
+
+    try:
+        tmp = temp(dst)
+        qtmp = temp(qdir) if qdir is not None else None
+        finals = {"final": dst, "qfinal": qdir} if isinstance(target, H5ListTarget) else {}
+        outcome = target.write(tmp, qtmp, sel, progress, **finals)
+        if from_report is not None:
+            check_count(Path(from_report), sel.source_records, outcome.records)
+        for t in (tmp, qtmp):
+            if t is not None:
+                atomic.fsync_tree(t)
+        source_records = sel.source_records if sel.source_records is not None else outcome.records
+        dropped = len(outcome.drops) + sum(f["records"] for f in outcome.dropped_files)
+        recheck = scan(outcome.scan, progress=progress("verify", outcome.kept), **scan_opts) \
+            if outcome.scan else Report(__version__, (), (), 0.0)
+        shown = lambda p: p.replace(str(tmp), str(dst), 1)   # noqa: E731
+        verification = verify(recheck, kept=outcome.kept, dropped=dropped,
+                              source_records=source_records, walked=outcome.records,
+                              threshold=threshold, source_whole=sel.whole, shown_path=shown)
+        result = CleanResult(
+            str(src), str(dst), target.kind, threshold, source_records, outcome.kept,
+            tuple(outcome.drops), tuple(outcome.dropped_files),
+            str(qdir) if qdir is not None else None, frozenset(outcome.quarantined), str(mpath),
+            from_report, tuple(sel.whole), verification, time.perf_counter() - started)
+        temps.append(atomic.temp_file(mpath))
+        manifest.write(temps[-1], manifest.build(result))
+        # Install: anything replaced moves aside first, DST is renamed last.
+        olds = [atomic.move_aside(p) for p in (dst, qdir) if p is not None]
+        if qdir is not None:
+            atomic.install(qtmp, qdir)
+        atomic.install(temps[-1], mpath)
+        atomic.install(tmp, dst)
+        temps.clear()
+        for old in olds:
+            if old is not None:
+                atomic.remove(old)
+        return result
+    except DatascanError:
+        raise
+    except Exception as e:    # the writers' own errors: disk full, I/O errors
+        if not _write_error(e):
+            raise
+        raise DatascanError(f"writing {dst} failed: {e}") from None
+    finally:
+        for t in temps:
+            atomic.remove(t)
+
+
+def _write_error(e: Exception) -> bool:
+    import lmdb
+    import plyvel
+    return isinstance(e, (OSError, lmdb.Error, plyvel.Error))

@@ -1,0 +1,124 @@
+"""Which records to drop: from a fresh scan, or from an earlier JSON report (--from-report)."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..codes import matches
+from ..model import Finding, Severity
+from .errors import CleanRefused
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One dropped record, as the manifest lists it."""
+    path: str                  # where the record lives, as findings name it (the .h5 file for HDF5)
+    index: int                 # ordinal in the source (LMDB, LevelDB) or row (HDF5)
+    key: str | None            # key text (UTF-8 or hex:...); None for HDF5 rows
+    codes: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "key": self.key, "index": self.index, "codes": list(self.codes)}
+
+
+@dataclass
+class Selection:
+    """The records to drop, grouped by the file they live in (real path -> index -> Drop)."""
+    threshold: Severity
+    drops: dict[str, dict[int, Drop]] = field(default_factory=dict)
+    whole: list[Finding] = field(default_factory=list)     # findings at the threshold naming no record
+    source_records: int | None = None                      # what the scan or the report counted
+
+    def for_file(self, path: str | os.PathLike) -> dict[int, Drop]:
+        return self.drops.get(real(path), {})
+
+    @property
+    def count(self) -> int:
+        return sum(len(d) for d in self.drops.values())
+
+
+def real(path: str | os.PathLike) -> str:
+    return os.path.realpath(path)
+
+
+def select(findings: Iterable[Finding], threshold: Severity, records: int | None) -> Selection:
+    """Every record with a finding at or above ``threshold``; its codes are the reasons."""
+    out = Selection(threshold, source_records=records)
+    grouped: dict[tuple[str, int], tuple[str, str | None, list[str]]] = {}
+    for f in findings:
+        if f.severity.rank < threshold.rank:
+            continue
+        if f.index is None:
+            out.whole.append(f)
+            continue
+        path, key, codes = grouped.setdefault((real(f.path), f.index), (f.path, f.key, []))
+        if f.key is not None and key is not None and f.key != key:
+            raise CleanRefused(f"{f.path}: the findings give record #{f.index} two keys "
+                               f"({key!r}, {f.key!r}): not a report of one dataset version")
+        if f.code not in codes:
+            codes.append(f.code)
+        if key is None and f.key is not None:
+            grouped[(real(f.path), f.index)] = (path, f.key, codes)
+    for (rp, index), (path, key, codes) in sorted(grouped.items()):
+        out.drops.setdefault(rp, {})[index] = Drop(path, index, key, tuple(sorted(codes)))
+    return out
+
+
+def filtered(findings: Iterable[Finding], select_codes, ignore_codes) -> list[Finding]:
+    return [f for f in findings if (not select_codes or matches(f.code, tuple(select_codes)))
+            and not matches(f.code, tuple(ignore_codes))]
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    path: str
+    format: str | None
+    records: int | None
+    findings: tuple[Finding, ...]
+
+
+def load_report(report: Path, src: Path, files: Iterable[Path] = ()) -> ReportSource:
+    """The part of a JSON report that is about ``src`` (a report may cover several sources).
+
+    A finding belongs to ``src`` when it names ``src`` itself or, for an HDF5 list, one
+    of the files the list names. A report about something else is refused.
+    """
+    try:
+        with open(report, encoding="utf-8") as fh:
+            data = json.load(fh)
+        sources = data["sources"]
+        raw = data["findings"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CleanRefused(f"{report}: not a datascan JSON report ({e})") from None
+    mine = [s for s in sources if _same(s.get("path"), src)]
+    if not mine:
+        named = ", ".join(str(s.get("path")) for s in sources) or "no source"
+        raise CleanRefused(f"{report} was made for {named}, not {src}: refusing to drop records by it")
+    own = {real(src)} | {real(f) for f in files}
+    findings = []
+    for d in raw:
+        try:
+            f = Finding(d["code"], Severity(d["severity"]), d["path"], d.get("key"), d.get("index"),
+                        d.get("message", ""))
+        except (KeyError, ValueError, TypeError) as e:
+            raise CleanRefused(f"{report}: a finding cannot be read ({e!r})") from None
+        if real(f.path) in own:
+            findings.append(f)
+        elif len(sources) == 1 and f.index is not None:
+            raise CleanRefused(f"{report} names record #{f.index} of {f.path}, which is not part of "
+                               f"{src}: refusing to drop records by it")
+    return ReportSource(mine[0]["path"], mine[0].get("format"), mine[0].get("records"),
+                        tuple(findings))
+
+
+def _same(path: str | None, src: Path) -> bool:
+    return path is not None and (path == str(src) or real(path) == real(src))
+
+
+def check_count(report: Path, expected: int | None, actual: int) -> None:
+    if expected is not None and expected != actual:
+        raise CleanRefused(f"{report} counted {expected} records but the source now has {actual}: "
+                           "it was made for another version of the dataset; scan again")
