@@ -456,6 +456,33 @@ def test_cli_end_to_end(make_leveldb, tmp_path, capsys):
     assert main(["clean", str(src), str(tmp_path / "o2"), "--drop", "info", "--quiet"]) == 2
 
 
+def test_lmdb_with_a_damaged_page_is_refused_not_half_copied(make_lmdb, tmp_path):
+    src = make_lmdb([(key(i), raw_datum(i % 3, shape=(3, 32, 32), seed=i)) for i in range(300)])
+    data = src / "data.mdb"
+    blob = bytearray(data.read_bytes())
+    page = len(blob) // 4096 // 2
+    blob[page * 4096:(page + 1) * 4096] = b"\xa5" * 4096
+    data.write_bytes(bytes(blob))
+    # In a subprocess: a reader that mapped a bad page could die with SIGBUS.
+    out = subprocess.run([sys.executable, "-m", "datascan", "clean", str(src), str(tmp_path / "out"),
+                          "--quiet", "--jobs", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "cannot copy what it cannot read" in out.stderr
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_progress_reports_each_phase(make_lmdb, tmp_path):
+    recs, errors, _ = faulty_records()
+    seen: dict[str, list] = {}
+
+    def progress(phase, total):
+        seen[phase] = [total, 0]
+        return lambda n: seen[phase].__setitem__(1, seen[phase][1] + n)
+    clean(make_lmdb(recs), tmp_path / "out", num_classes=NUM_CLASSES, quarantine=tmp_path / "q",
+          progress=progress)
+    assert seen == {"scan": [40, 40], "copy": [40, 40], "quarantine": [4, 4], "verify": [36, 36]}
+
+
 def test_select_and_ignore_apply_to_what_is_dropped(make_lmdb, tmp_path):
     recs, errors, _ = faulty_records()
     src = make_lmdb(recs)

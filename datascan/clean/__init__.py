@@ -122,6 +122,7 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     target = _target(src, config, drop_files)
     outputs = [("DST", dst)] + ([("QDIR", qdir)] if qdir is not None else [])
     _check_outputs(target, outputs, force)
+    target.precheck()
     for out in [out for _, out in outputs] + [manifest.path_for(dst)]:
         for stale in atomic.leftovers(out):   # temporaries of a run that was killed
             atomic.remove(stale)

@@ -3,6 +3,7 @@
     inputs        the source's paths (DST and the quarantine may not touch them)
     dst_is_dir    DST is a directory (LMDB dir, LevelDB, HDF5 list) or a file
     records()     the record count when it is known without a full walk, else None
+    precheck()    refuse early what cannot be cleaned (before the scan)
     write(...)    copy into temporaries; returns an Outcome (counts, drops, what to re-scan)
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .drops import Drop, Selection, real
 from .errors import CleanRefused
 
 Tick = Callable[[str, int | None], Callable[[int], None]]
+WRITE_BATCH_BYTES = 8 << 20
 
 
 @dataclass
@@ -58,8 +60,14 @@ class KVTarget:
         finally:
             env.close()
 
+    def precheck(self) -> None:
+        pass
+
     def _writer(self) -> dict:
-        return {"subdir": self.dst_is_dir} if self.kind == "lmdb" else {}
+        # A batch is held twice while it commits (Python's list, the writer's dirty pages):
+        # keep it small; a commit every few MB costs nothing next to the copying.
+        out = {"batch_bytes": WRITE_BATCH_BYTES}
+        return {**out, "subdir": self.dst_is_dir} if self.kind == "lmdb" else out
 
     def write(self, tmp: Path, qtmp: Path | None, sel: Selection, progress: Tick) -> Outcome:
         drops = sel.for_file(self.src)
@@ -99,6 +107,10 @@ class H5FileTarget:
 
     def records(self) -> int | None:
         return self.layout().rows
+
+    def precheck(self) -> None:
+        if self.layout().problem:
+            raise CleanRefused(f"{self.src}: {self.layout().problem}")
 
     def write(self, tmp: Path, qtmp: Path | None, sel: Selection, progress: Tick) -> Outcome:
         layout = self.layout()
@@ -156,6 +168,9 @@ class H5ListTarget:
     def records(self) -> int | None:
         return sum(lay.rows for lay in self.layouts.values() if not lay.problem
                    or not lay.problem.startswith("datasets disagree"))
+
+    def precheck(self) -> None:
+        self._bad_files()
 
     def _bad_files(self) -> list[dict]:
         bad = []
