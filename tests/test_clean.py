@@ -302,6 +302,19 @@ def test_from_report_drops_exactly_what_it_lists(make_db, tmp_path):
     assert manifest_of(tmp_path / "out")["from_report"] == str(tmp_path / "r.json")
 
 
+def test_from_report_on_an_hdf5_list_matches_a_fresh_scan(tmp_path):
+    make_h5(tmp_path / "a.h5", nan_rows=(3, 9), seed=1)
+    make_h5(tmp_path / "b.h5", rows=64, bad_labels=(60,), seed=2)
+    lst = tmp_path / "train.txt"
+    lst.write_text("a.h5\nb.h5\n")
+    check_json(lst, tmp_path / "r.json", "--num-classes", "3")
+    fresh = clean(lst, tmp_path / "fresh", num_classes=NUM_CLASSES)
+    reviewed = clean(lst, tmp_path / "out", num_classes=NUM_CLASSES, from_report=tmp_path / "r.json")
+    assert reviewed.ok and fresh.ok
+    assert [(Path(d.path).name, d.index) for d in reviewed.dropped] == \
+        [(Path(d.path).name, d.index) for d in fresh.dropped] == [("a.h5", 3), ("a.h5", 9), ("b.h5", 60)]
+
+
 def test_from_report_keeping_a_bad_record_fails_verification(make_lmdb, tmp_path, capsys):
     recs, errors, _ = faulty_records()
     src = make_lmdb(recs)
