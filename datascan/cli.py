@@ -36,9 +36,13 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
                    help="the storage format (default: detected)")
     p.add_argument("--label-dataset", action="append", dest="label_datasets", metavar="NAME",
                    help="HDF5 dataset(s) holding labels (default: label)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    p.add_argument("--backend", default=None, help="joblib backend: loky (default), dask, ray")
-    p.add_argument("--scheduler", default=None, help="dask scheduler address, tcp://HOST:PORT")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker processes (default: all cores; 1 = in this process)")
+    p.add_argument("--backend", default=None, choices=("local", "threading", "loky", "dask", "ray"),
+                   help="where shards run: datascan's process pool (local, the default) "
+                        "or a joblib backend")
+    p.add_argument("--scheduler", default=None,
+                   help="with --backend dask: the scheduler address, tcp://HOST:PORT")
     p.add_argument("--select", type=_codes, default=(), help="only codes with these prefixes")
     p.add_argument("--ignore", type=_codes, default=(), help="drop codes with these prefixes")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -126,6 +130,17 @@ def _progress(args: argparse.Namespace):
     return bar, bar.update
 
 
+def _bar_total(bar):
+    """Give the bar its total once the scan is planned: then it shows an ETA."""
+    if bar is None:
+        return None
+
+    def total(n: int | None) -> None:   # --net scans its sources one after the other
+        bar.total = None if n is None else bar.n + n
+        bar.refresh()
+    return total
+
+
 def forward_from(args: argparse.Namespace):
     from pathlib import Path
 
@@ -143,11 +158,12 @@ def forward_from(args: argparse.Namespace):
                           precision=args.precision)
 
 
-def _run_check(args: argparse.Namespace, tick) -> Report:
+def _run_check(args: argparse.Namespace, tick, total=None) -> Report:
     from .errors import UsageError
     from .forward.engine import check, check_net
     common = dict(jobs=args.jobs or default_jobs(), backend=args.backend, select=args.select,
-                  ignore=args.ignore, progress=tick)
+                  ignore=args.ignore, progress=tick, scheduler=args.scheduler,
+                  progress_total=total)
     if args.net:
         if args.paths:
             raise UsageError("--net reads the sources from the net: give no PATH with it")
@@ -161,7 +177,7 @@ def _run_check(args: argparse.Namespace, tick) -> Report:
 def _check(args: argparse.Namespace) -> int:
     bar, tick = _progress(args)
     try:
-        report = _run_check(args, tick)
+        report = _run_check(args, tick, _bar_total(bar))
     finally:
         if bar is not None:
             bar.close()

@@ -1,28 +1,37 @@
-"""shards -> workers -> merge. The only module that knows about parallelism."""
+"""shards -> workers -> merge: planning, the choice of executor, merging.
+
+How shards run (processes, isolation of a worker that dies, progress) is parallel.py."""
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from operator import itemgetter
 from pathlib import Path
 
-from . import __version__, sources
-from .checks.dataset import dataset_findings, label_stats, merge_summaries
+from . import __version__, parallel, sources
+from .checks.dataset import dataset_findings, label_stats
 from .codes import matches
-from .config import ScanConfig
+from .config import SHAPE_REFS_CAP, ScanConfig
+from .errors import UsageError
 from .model import Finding, Report, SourceInfo
-from .sources.interface import Plan, Shard, ShardResult
+from .sources.interface import Plan, ShapeGroup, Shard, ShardResult, ShardSummary
 
-SHARDS_PER_JOB = 4          # more shards than workers: balance and a smoother progress bar
-MIN_SHARD_RECORDS = 2_000   # below this, splitting costs more than it gains
+SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
+LOCAL = (None, "local")     # datascan's own process pool (parallel.run_local_pool)
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
 class RunOptions:
     jobs: int = 1
-    backend: str | None = None        # joblib backend name: loky (default), dask, ray, threading
-    progress: Callable[[int], None] | None = None   # called with records done per shard
+    backend: str | None = None      # None: in-process (jobs 1) or the local pool; else a
+                                    # joblib backend: threading, loky, dask, ray
+    scheduler: str | None = None    # dask scheduler address, tcp://HOST:PORT
+    progress: Progress | None = None                 # called with records done, as they are done
+    progress_total: Callable[[int | None], None] | None = None   # the total, once planned
 
 
 def default_jobs() -> int:
@@ -40,60 +49,134 @@ def plan_sources(paths: Sequence[str | os.PathLike], config: ScanConfig, jobs: i
 
 def run_shard(shard: Shard, config: ScanConfig) -> ShardResult:
     """The worker: opens the source itself, so it runs in any process or on any machine."""
-    return sources.get(shard.format).run(shard, config)
+    return parallel.run_shard(shard, config)
 
 
-def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions) -> Iterable[ShardResult]:
-    if opts.jobs == 1 and opts.backend is None:
-        return (run_shard(s, config) for s in shards)
-    from joblib import Parallel, delayed
-    parallel = Parallel(n_jobs=opts.jobs, backend=opts.backend, return_as="generator_unordered")
-    return parallel(delayed(run_shard)(s, config) for s in shards)
+def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions) -> Iterator[ShardResult]:
+    if opts.backend in LOCAL:
+        if opts.jobs == 1:
+            return parallel.run_in_process(shards, config, opts.progress)
+        return parallel.run_local_pool(shards, config, opts.jobs, opts.progress)
+    return parallel.run_joblib(shards, config, opts.jobs, opts.backend, opts.progress)
+
+
+@contextmanager
+def _cluster(opts: RunOptions) -> Iterator[RunOptions]:
+    """For --backend dask: connect to the scheduler; jobs become the cluster's threads."""
+    if opts.backend != "dask":
+        yield opts
+        return
+    try:
+        from distributed import Client, get_client
+    except ImportError:
+        raise UsageError("--backend dask needs the dask extra: pip install 'datascan[dask]'") from None
+    client, own = None, False
+    if opts.scheduler:
+        try:
+            client, own = Client(opts.scheduler, timeout="10s"), True
+        except (OSError, TimeoutError) as e:
+            raise UsageError(f"cannot reach the dask scheduler at {opts.scheduler}: {e}") from None
+    else:
+        try:
+            client = get_client()
+        except ValueError:
+            raise UsageError("--backend dask needs --scheduler tcp://HOST:PORT") from None
+    try:
+        yield replace(opts, jobs=max(1, sum(client.nthreads().values())))
+    finally:
+        if own:
+            client.close()
+
+
+class Merger:
+    """Merges shard results as they come back, in any order, keeping only what the report
+    needs: the findings, and per source one summary whose record references are capped
+    at SHAPE_REFS_CAP per shape. Memory does not grow with the number of records."""
+
+    def __init__(self, plans: list[Plan]):
+        self.plans = plans
+        self.shards: dict[str, dict[int, tuple[int | None, int, list[Finding]]]] = \
+            {p.source: {} for p in plans}
+        self.summaries = {p.source: ShardSummary() for p in plans}
+
+    def add(self, r: ShardResult) -> None:
+        self.shards[r.shard.source][r.shard.shard_id] = (r.shard.first_index, r.records, r.findings)
+        acc = self.summaries[r.shard.source]
+        acc.labels.update(r.summary.labels)
+        acc.encoded += r.summary.encoded
+        for mine, theirs in ((acc.shapes, r.summary.shapes), (acc.sizes, r.summary.sizes),
+                             (acc.channels, r.summary.channels)):
+            for shape, group in theirs.items():
+                # References sort by (shard, index in shard), i.e. by position in the source,
+                # before the shards' offsets are known: keep the first SHAPE_REFS_CAP, as one
+                # shard holding everything would have (the report must not depend on the split).
+                g = mine.setdefault(shape, ShapeGroup())
+                g.count += group.count
+                g.refs.extend(((r.shard.shard_id, i), k) for i, k in group.refs)
+                if len(g.refs) > SHAPE_REFS_CAP:
+                    g.refs.sort(key=itemgetter(0))
+                    del g.refs[SHAPE_REFS_CAP:]
+                g.truncated = g.count > len(g.refs)
+
+    def finish(self) -> tuple[list[SourceInfo], list[Finding]]:
+        infos, findings = [], []
+        for plan in self.plans:
+            findings.extend(plan.findings)
+            offset, bases = 0, {}
+            for shard_id, (first, records, found) in sorted(self.shards[plan.source].items()):
+                base = bases[shard_id] = first if first is not None else offset
+                findings.extend(f if f.index is None else replace(f, index=f.index + base)
+                                for f in found)
+                offset += records
+            summary = self.summaries[plan.source]
+            for table in (summary.shapes, summary.sizes, summary.channels):
+                for g in table.values():
+                    g.refs = [(bases[sid] + i, k) for (sid, i), k in sorted(g.refs, key=itemgetter(0))]
+            findings.extend(dataset_findings(plan.source, summary))
+            infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
+                                    label_stats(summary.labels)))
+        return infos, findings
 
 
 def merge(plans: list[Plan], results: list[ShardResult]) -> tuple[list[SourceInfo], list[Finding]]:
-    by_source: dict[str, list[ShardResult]] = {}
+    merger = Merger(plans)
     for r in results:
-        by_source.setdefault(r.shard.source, []).append(r)
-    infos, findings = [], []
-    for plan in plans:
-        done = sorted(by_source.get(plan.source, []), key=lambda r: r.shard.shard_id)
-        findings.extend(plan.findings)
-        offset, parts = 0, []
-        for r in done:
-            base = r.shard.first_index if r.shard.first_index is not None else offset
-            findings.extend(f if f.index is None else replace(f, index=f.index + base)
-                            for f in r.findings)
-            parts.append((base, r.summary))
-            offset += r.records
-        summary = merge_summaries(parts)
-        findings.extend(dataset_findings(plan.source, summary))
-        records = sum(r.records for r in done)
-        infos.append(SourceInfo(plan.source, plan.format, records, plan.encoding,
-                                label_stats(summary.labels)))
-    return infos, findings
+        merger.add(r)
+    return merger.finish()
 
 
 def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes: int | None = None,
          ignore_label: int | None = None, format: str | None = None,
          label_datasets: Sequence[str] = ("label",), jobs: int | None = 1,
-         backend: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
-         progress: Callable[[int], None] | None = None, config: ScanConfig | None = None) -> Report:
-    """Scan one or more datasets and return the Report (the engine behind `datascan check`)."""
+         backend: str | None = None, scheduler: str | None = None,
+         select: Sequence[str] = (), ignore: Sequence[str] = (),
+         progress: Progress | None = None,
+         progress_total: Callable[[int | None], None] | None = None,
+         config: ScanConfig | None = None) -> Report:
+    """Scan one or more datasets and return the Report (the engine behind `datascan check`).
+
+    jobs=1 runs in this process; more run in datascan's process pool, or through the
+    joblib `backend` named (threading, loky, dask with `scheduler`, ray). The report is
+    the same for every jobs value and backend. `progress` is called with records as
+    they are checked, `progress_total` once with their total (None if unknown).
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     config = config or ScanConfig(num_classes=num_classes, ignore_label=ignore_label,
                                   format=format, label_datasets=tuple(label_datasets))
-    opts = RunOptions(jobs=jobs or default_jobs(), backend=backend, progress=progress)
+    opts = RunOptions(jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler,
+                      progress=progress, progress_total=progress_total)
     started = time.perf_counter()
-    plans = plan_sources(paths, config, opts.jobs)
-    shards = [s for p in plans for s in p.shards]
-    results = []
-    for r in _execute(shards, config, opts):
-        results.append(r)
-        if opts.progress:
-            opts.progress(r.records)
-    infos, findings = merge(plans, results)
+    with _cluster(opts) as opts:
+        plans = plan_sources(paths, config, opts.jobs)
+        if opts.progress_total:
+            totals = [p.records for p in plans]
+            opts.progress_total(None if None in totals else sum(totals))
+        shards = [s for p in plans for s in p.shards]
+        merger = Merger(plans)     # a worker's records never leave it; results merge as they come
+        for result in _execute(shards, config, opts):
+            merger.add(result)
+    infos, findings = merger.finish()
     findings = [f for f in findings
                 if (not select or matches(f.code, tuple(select))) and not matches(f.code, tuple(ignore))]
     findings.sort(key=Finding.sort_key)

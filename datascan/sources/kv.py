@@ -1,7 +1,8 @@
 """What LMDB and LevelDB share: records are (key, value) pairs walked in key order."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from itertools import islice
 
@@ -23,6 +24,37 @@ def split_keys(keys: Iterator[bytes], total: int, n_shards: int) -> list[bytes]:
         return []
     cuts = {round(total * i / n_shards) for i in range(1, n_shards)}
     return [k for i, k in enumerate(keys) if i in cuts]
+
+
+def split_by_size(size: Callable[[bytes, bytes], int], first: bytes, last: bytes,
+                  n_shards: int) -> list[bytes]:
+    """Boundary keys splitting [first, last] into `n_shards` ranges of near-equal size,
+    found by bisecting the key space with `size(a, b)` (bytes stored in [a, b)), e.g.
+    LevelDB's approximate_size: no record is read. Boundaries need not be existing keys."""
+    prefix = bytes(os.path.commonprefix([first, last]))
+    width = min(16, max(len(first), len(last)) - len(prefix)) or 1
+
+    def number(key: bytes) -> int:
+        return int.from_bytes(key[len(prefix):len(prefix) + width].ljust(width, b"\x00"), "big")
+
+    def key(x: int) -> bytes:
+        return (prefix + x.to_bytes(width, "big")).rstrip(b"\x00") or b"\x00"
+
+    lo, hi = number(first), number(last) + 1
+    total = size(first, last + b"\x00")
+    if n_shards <= 1 or total <= 0 or hi - lo < 2:
+        return []
+    bounds = set()
+    for i in range(1, n_shards):
+        a, b = lo, hi
+        while b - a > 1:
+            mid = (a + b) // 2
+            if size(first, key(mid)) < total * i / n_shards:
+                a = mid
+            else:
+                b = mid
+        bounds.add(key(b))
+    return sorted(k for k in bounds if first < k <= last)
 
 
 def shards_from_bounds(source: str, fmt: str, bounds: list[bytes], encoding: str) -> tuple[Shard, ...]:

@@ -18,6 +18,7 @@ from . import kv
 from .interface import Plan, Shard, ShardResult
 
 NAME = "leveldb"
+EXACT_SPLIT_BYTES = 32 << 20   # below this, split points come from counting keys (_split)
 _SKIP = {"LOCK"}   # the snapshot gets its own lock: another process may hold the source's
 
 
@@ -90,13 +91,27 @@ def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
         total = None
         if n_shards > 1:
             try:
-                keys = list(db.iterator(include_value=False, fill_cache=False))
-                total = len(keys)
-                bounds = kv.split_keys(iter(keys), total, n_shards)
+                bounds, total = _split(db, n_shards)
             except plyvel.Error:
                 bounds = []
     return Plan(str(path), NAME, kv.shards_from_bounds(str(path), NAME, bounds, encoding),
                 encoding=encoding, records=total)
+
+
+def _split(db: plyvel.DB, n_shards: int) -> tuple[list[bytes], int | None]:
+    """Split points, and the record count when they came from counting keys.
+
+    A small database is split exactly by a key-only pass. A large one is split by
+    bisecting the key space with approximate_size, which reads table indexes only:
+    a key-only pass would read every block, values included, before the scan does."""
+    first = next(db.iterator(include_value=False, fill_cache=False), None)
+    last = next(db.iterator(reverse=True, include_value=False, fill_cache=False), None)
+    if first is None or first == last:
+        return [], None
+    if db.approximate_size(first, last + b"\x00") >= EXACT_SPLIT_BYTES:
+        return kv.split_by_size(db.approximate_size, first, last, n_shards), None
+    keys = list(db.iterator(include_value=False, fill_cache=False))
+    return kv.split_keys(iter(keys), len(keys), n_shards), len(keys)
 
 
 def iter_records(shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:

@@ -1,8 +1,11 @@
 """LMDB: a directory holding data.mdb, or a single LMDB file. Opened read-only, lock=False."""
 from __future__ import annotations
 
+import os
 import struct
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,11 +14,12 @@ import lmdb
 from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import Finding
-from . import kv
+from . import kv, lmdb_pages
 from .interface import Plan, Shard, ShardResult
 
 NAME = "lmdb"
 MAGIC = 0xBEEFC0DE
+REOPEN_BYTES = 4 << 20    # values read per mapping of the file (see _walk)
 
 
 @dataclass(frozen=True)
@@ -94,57 +98,103 @@ def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
     meta = read_meta(path)
     if (bad := _truncation(path, meta)) is not None:
         return Plan(str(path), NAME, (), (bad,), records=0)
-    env = open_env(path)
+    env = open_env(path)     # what LMDB cannot open at all is exit 2; this reads the meta pages only
     try:
-        with env.begin(buffers=False) as txn:
-            total = txn.stat()["entries"]
-            encoding = kv.sample_encoding(txn.cursor().iternext())
-            cursor = txn.cursor()
-            bounds = kv.split_keys(cursor.iternext(keys=True, values=False), total, n_shards)
-    except lmdb.Error as e:
-        # Damage in the first pages: one shard that reports it, instead of giving up here.
-        encoding, bounds = "unknown", []
-        total = meta.entries
-        _ = e
+        total = env.stat()["entries"]
     finally:
         env.close()
+    # Split points and the encoding sample come from the pages read with plain file I/O:
+    # a damaged page that would kill the LMDB library cannot kill the planner.
+    with lmdb_pages.Tree(data_file(path)) as tree:
+        encoding = kv.sample_encoding(tree.records())
+        bounds = tree.split(n_shards)
     return Plan(str(path), NAME, kv.shards_from_bounds(str(path), NAME, bounds, encoding),
                 encoding=encoding, records=total)
 
 
 def iter_records(shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
+    """Walk the shard's key range. On a page LMDB reports damaged, yield one DS101 naming
+    the page's key range (from the branch pages above it) and go on after that page."""
     path = Path(shard.file or shard.source)
-    env = open_env(path)
-    last = None
+    at, begin = shard.start, True
+    while begin or at is not None:
+        begin = False
+        last, failed, at_next = yield from _walk(path, at, shard.stop)
+        if not failed:
+            at = at_next
+            continue
+        # The message names the page, not LMDB's error: a walk that reaches the page with
+        # cursor.next() and one that starts on it with set_range() may fail differently.
+        message, first, resume = damage(shard, last, at)
+        if shard.stop is not None and first is not None and first >= shard.stop:
+            return      # the page after this range is damaged: the next shard reports it
+        yield Finding.of("DS101", shard.source, message)
+        floor = last if last is not None else at
+        if resume is None or (floor is not None and resume <= floor) or \
+                (shard.stop is not None and resume >= shard.stop):
+            return
+        at = resume
+
+
+def _walk(path: Path, start: bytes | None, stop: bytes | None):
+    """Yield records from `start`; return (last key, failed, key to go on from or None).
+
+    The environment is closed after REOPEN_BYTES of values: the mapped pages a reader
+    has touched count in its RSS until they are unmapped."""
+    last, nbytes = None, 0
+    with _shared_env(path) as env:
+        try:
+            with env.begin(buffers=False) as txn:
+                cursor = txn.cursor()
+                ok = cursor.set_range(start) if start is not None else cursor.first()
+                while ok:
+                    key = cursor.key()
+                    if stop is not None and key >= stop:
+                        break
+                    value = cursor.value()
+                    yield key, value
+                    last = key
+                    nbytes += len(value)
+                    if stop is not None and key + b"\x00" >= stop:
+                        break     # no key fits before stop: do not step onto the next page
+                    if nbytes >= REOPEN_BYTES:
+                        return last, False, key + b"\x00"
+                    ok = cursor.next()
+        except lmdb.Error:
+            return last, True, None
+    return last, False, None
+
+
+_envs: dict[str, list] = {}          # real path -> [environment, readers]
+_envs_lock = threading.Lock()
+
+
+@contextmanager
+def _shared_env(path: Path) -> Iterator[lmdb.Environment]:
+    """One environment per file and process: LMDB refuses a second open of the same file
+    in one process, and threads (joblib's threading backend) each walk their own shard."""
+    key = os.path.realpath(data_file(path))
+    with _envs_lock:
+        entry = _envs.get(key)
+        if entry is None:
+            entry = _envs[key] = [open_env(path), 0]
+        entry[1] += 1
     try:
-        with env.begin(buffers=False) as txn:
-            cursor = txn.cursor()
-            ok = cursor.set_range(shard.start) if shard.start is not None else cursor.first()
-            while ok:
-                key = cursor.key()
-                if shard.stop is not None and key >= shard.stop:
-                    break
-                yield key, cursor.value()
-                last = key
-                ok = cursor.next()
-    except lmdb.Error as e:
-        where = f"after key {kv_text(last)}" if last is not None else "at the start of the range"
-        yield Finding.of("DS101", shard.source, f"LMDB read failed {where}; the rest of "
-                         f"{_range_text(shard)} is unreadable: {e}")
+        yield entry[0]
     finally:
-        env.close()
+        with _envs_lock:
+            entry[1] -= 1
+            if entry[1] == 0:
+                entry[0].close()
+                del _envs[key]
 
 
-def kv_text(key: bytes) -> str:
-    from ..model import key_text
-    return repr(key_text(key))
-
-
-def _range_text(shard: Shard) -> str:
-    if shard.start is None and shard.stop is None:
-        return "the database"
-    return f"keys [{kv_text(shard.start) if shard.start else 'start'}, " \
-           f"{kv_text(shard.stop) if shard.stop else 'end'})"
+def damage(shard: Shard, after: bytes | None,
+           at: bytes | None) -> tuple[str, bytes | None, bytes | None]:
+    """The damaged page a walk of `shard` failed on (after key `after`, or on the first
+    read from `at`): (message, first key it covers, key to resume from). Also used by
+    the scan's recovery when the reader died instead of raising (parallel.py)."""
+    return lmdb_pages.damaged_range(data_file(Path(shard.file or shard.source)), after, at)
 
 
 def run(shard: Shard, config: ScanConfig) -> ShardResult:

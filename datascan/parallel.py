@@ -1,0 +1,459 @@
+"""Running shards: in-process, in datascan's own process pool, or through a joblib backend.
+
+Three ways to run a list of shards, one contract: every shard yields exactly one
+ShardResult (findings with shard-local indexes), in any order.
+
+* in-process (``--jobs 1``): no isolation. A page that kills the LMDB library kills
+  the scan, as it would kill any reader; use two or more jobs on a dataset you suspect.
+* the local pool (the default for ``--jobs N > 1``): N worker processes (forked, or
+  from a forkserver when this process has other threads), one pipe each. A worker runs
+  one shard at a time and ticks its record count back every TICK records, so the
+  progress bar moves with the records and the parent holds nothing but finished results. When a worker dies (SIGSEGV, SIGBUS,
+  SIGABRT, os._exit) only its shard is affected: the shard is re-run in *forensic*
+  mode, which reports every key before and after checking it, so the parent learns the
+  last record read. The records before it are kept, the damaged page becomes one DS101
+  naming its key range (``damage()`` of the format, from the branch pages above it) and
+  the walk goes on after it. Shards without keys (HDF5 row ranges) are halved instead,
+  down to 1/64 of the shard. Other workers never notice.
+* a joblib backend (``threading``, ``loky``, ``dask``, ``ray``): ``Parallel`` with
+  ``return_as="generator_unordered"``. On a cluster (dask, ray) each task runs its
+  shard in a one-process local pool on the worker (run_isolated), so a crash is
+  isolated and recovered next to the data, as above. Threads share this process, like
+  --jobs 1. loky aborts the whole call when a worker dies: the shards that had not come
+  back are then finished in the local pool.
+
+Code using the local pool from a script needs the usual ``if __name__ == "__main__":``
+guard when this process has threads (the forkserver imports the main module).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from multiprocessing.connection import wait
+
+from . import sources
+from .checks.dataset import merge_summaries
+from .config import ScanConfig
+from .model import Finding, key_text
+from .sources import kv
+from .sources.interface import Shard, ShardResult
+
+TICK = 256                 # records between progress messages from a worker
+MIN_SPLIT = 64             # a dead row-range shard is halved down to 1/MIN_SPLIT of its rows
+_WORKER_DEATHS = {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker",
+                  "WorkerCrashedError", "RayActorError"}
+_PRELOAD = ["datascan.parallel", "datascan.sources.lmdb", "datascan.sources.leveldb",
+            "datascan.checks.record", "datascan.decode.image"]
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Outcome:
+    """What became of one task: its result, or how the worker died and where it was."""
+    result: ShardResult | None = None
+    exitcode: int | None = None
+    last: bytes | None = None        # last key fully checked in this task
+    reading: bytes | None = None     # key read but not yet checked when the worker died
+
+    def cause(self) -> str:
+        code = self.exitcode or 0
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exited with status {code}"
+
+
+Task = tuple[Shard, bool]                       # (shard or part of one, forensic?)
+Job = Generator[Task, Outcome, ShardResult]     # yields tasks, returns the shard's result
+
+
+# ----------------------------------------------------------------------------- the worker
+
+class Ticker:
+    """Counts records through a kv reader and reports them (forensic: every key, twice)."""
+
+    def __init__(self, emit: Callable[[tuple], None], forensic: bool = False):
+        self.emit, self.forensic = emit, forensic
+
+    def wrap(self, items: Iterable) -> Iterator:
+        n, key = 0, None
+        for item in items:
+            if isinstance(item, Finding):
+                yield item
+                continue
+            key = item[0]
+            if self.forensic:
+                self.emit(("read", key))
+            yield item               # the consumer checks it before asking for the next one
+            n += 1
+            if self.forensic or n >= TICK:
+                self.emit(("tick", n, key))
+                n = 0
+        if n:
+            self.emit(("tick", n, key))
+
+
+def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None) -> ShardResult:
+    """The worker: opens the source itself, so it runs in any process or on any machine.
+
+    Key-value formats (those with ``iter_records``) are run through kv.run_records
+    here rather than their ``run``, so the reader can be wrapped to tick."""
+    module = sources.get(shard.format)
+    if ticker is None or not hasattr(module, "iter_records"):
+        return module.run(shard, config)
+    return kv.run_records(shard, config, ticker.wrap(module.iter_records(shard)))
+
+
+def _worker_main(conn) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        shard, config, forensic = task
+        try:
+            result = run_shard(shard, config, Ticker(conn.send, forensic))
+        except Exception as e:   # a bug or a source that cannot be opened: the parent raises it
+            try:
+                conn.send(("error", e))
+            except Exception:    # not picklable
+                conn.send(("error", RuntimeError(f"{type(e).__name__}: {e}")))
+            continue
+        conn.send(("done", result))
+
+
+# -------------------------------------------------------------------------- shard jobs
+
+def shard_job(shard: Shard) -> Job:
+    """Run a shard; if its worker dies, recover what can be read around the damage."""
+    out = yield shard, False
+    if out.result is not None:
+        return out.result
+    module = sources.get(shard.format)
+    if hasattr(module, "iter_records"):
+        return (yield from _recover_keys(shard, module, out))
+    if isinstance(shard.start, int) and isinstance(shard.stop, int):
+        return (yield from _recover_rows(shard, out))
+    return _combine(shard, [(None, _loss(shard, f"the worker reading {_range(shard)} died "
+                                        f"({out.cause()}): not scanned"), 0)])
+
+
+def _sub(shard: Shard, start, stop) -> Shard:
+    first = None if shard.first_index is None else shard.first_index + (start - shard.start)
+    return replace(shard, start=start, stop=stop, first_index=first)
+
+
+def _after(key: bytes) -> bytes:
+    return key + b"\x00"            # the first possible key after `key`
+
+
+def _recover_keys(shard: Shard, module, died: Outcome) -> Job:
+    """Walk the shard again one record at a time; keep every record that can be read."""
+    parts: list = []
+    lo = shard.start
+    for _ in range(10_000):          # each round passes at least one record or page
+        out = yield _sub(shard, lo, shard.stop), True
+        if out.result is not None:
+            parts.append((None, out.result, 0))
+            break
+        stop_at = out.reading if out.reading is not None else \
+            (_after(out.last) if out.last is not None else None)
+        if stop_at is not None and stop_at != lo:
+            before = yield _sub(shard, lo, stop_at), False
+            if before.result is None:   # not reproducible: give the rest up, do not loop
+                parts.append((None, _loss(shard, f"the worker died twice reading {_range(shard)} "
+                                          f"({out.cause()}, {before.cause()}); the rest is not "
+                                          "scanned"), 0))
+                break
+            parts.append((None, before.result, 0))
+        if out.reading is not None:
+            # The record was read and killed the process that checked it.
+            parts.append((None, Finding.of("DS101", shard.source, "checking this record "
+                                           f"killed the worker ({out.cause()})", key=out.reading), 1))
+            lo = _after(out.reading)
+            continue
+        damage = getattr(module, "damage", None)
+        if damage is not None:
+            message, first, resume = damage(shard, out.last, lo)
+            if shard.stop is not None and first is not None and first >= shard.stop:
+                break     # the page after this range killed it: the next shard reports it
+        else:
+            where = f"after key {key_text(out.last)!r}" if out.last is not None else \
+                f"at the start of {_range(shard)}"
+            message, resume = (f"the reader died ({out.cause()}) {where}; the rest of "
+                               f"{_range(shard)} is not scanned"), None
+        parts.append((None, _loss(shard, message), 0))
+        floor = out.last if out.last is not None else lo
+        if resume is None or (floor is not None and resume <= floor) or \
+                (shard.stop is not None and resume >= shard.stop):
+            break
+        lo = resume
+    return _combine(shard, parts)
+
+
+def _recover_rows(shard: Shard, died: Outcome) -> Job:
+    """Halve a dead row range until the pieces read, or are 1/MIN_SPLIT of the shard."""
+    start, stop = shard.start, shard.stop
+    smallest = max(1, (stop - start) // MIN_SPLIT)
+    parts, todo = [], [(start, stop, died)]
+    while todo:
+        a, b, out = todo.pop()
+        if out is None:
+            out = yield _sub(shard, a, b), True
+        if out.result is not None:
+            parts.append((a - start, out.result, 0))
+        elif b - a <= smallest:
+            parts.append((a - start, _loss(shard, f"rows {a}..{b - 1} could not be read: "
+                                           f"the worker reading them died ({out.cause()})"), b - a))
+        else:
+            mid = (a + b) // 2
+            todo += [(mid, b, None), (a, mid, None)]
+    return _combine(shard, parts)
+
+
+def _loss(shard: Shard, message: str) -> Finding:
+    return Finding.of("DS101", shard.file or shard.source, message)
+
+
+def _range(shard: Shard) -> str:
+    if shard.start is None and shard.stop is None:
+        return "the whole source"
+    if isinstance(shard.start, int):
+        return f"rows {shard.start}..{shard.stop - 1}"
+    lo = repr(key_text(shard.start)) if shard.start is not None else "start"
+    hi = repr(key_text(shard.stop)) if shard.stop is not None else "end"
+    return f"keys [{lo}, {hi})"
+
+
+def _combine(shard: Shard, parts: list) -> ShardResult:
+    """One result from the pieces of a recovered shard: (offset or None = after the
+    previous piece, ShardResult or Finding, records the Finding stands for)."""
+    findings, summaries, n, total, nbytes = [], [], 0, 0, 0
+    for offset, item, count in parts:
+        base = n if offset is None else offset
+        if isinstance(item, ShardResult):
+            findings += [f if f.index is None else replace(f, index=f.index + base)
+                         for f in item.findings]
+            summaries.append((base, item.summary))
+            count, nbytes = item.records, nbytes + item.bytes_read
+        else:
+            findings.append(replace(item, index=base))
+        n, total = base + count, total + count
+    return ShardResult(shard, total, findings, merge_summaries(summaries), nbytes)
+
+
+# ---------------------------------------------------------------------------- executors
+
+def _run_counted(shard: Shard, config: ScanConfig, progress: Progress | None) -> tuple[ShardResult, int]:
+    """Run a shard in this process, ticking `progress`; (result, records ticked)."""
+    ticked = [0]
+
+    def tick(msg: tuple) -> None:
+        ticked[0] += msg[1]
+        progress(msg[1])
+
+    return run_shard(shard, config, Ticker(tick) if progress else None), ticked[0]
+
+
+def run_in_process(shards: Sequence[Shard], config: ScanConfig,
+                   progress: Progress | None) -> Iterator[ShardResult]:
+    for shard in shards:
+        result, ticked = _run_counted(shard, config, progress)
+        if progress:
+            progress(result.records - ticked)
+        yield result
+
+
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+        self.job: Job | None = None
+        self.top: Shard | None = None         # the shard the job belongs to
+        self.forensic = False
+        self.last = self.reading = None
+
+    def send(self, job: Job, top: Shard, task: Task, config: ScanConfig) -> None:
+        self.job, self.top, self.forensic = job, top, task[1]
+        self.last = self.reading = None
+        self.conn.send((task[0], config, task[1]))
+
+    def stop(self, now: bool = False) -> None:
+        """Let the worker finish (it is idle), or kill it (an error or Ctrl-C in the parent)."""
+        if not now:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.proc.join(timeout=2)
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
+
+def _context():
+    """fork while this process has a single thread (a worker is up in milliseconds and
+    imports nothing); otherwise a forkserver, since forking a process whose other threads
+    may hold locks (a dask client, a progress-bar monitor) is not safe."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return mp.get_context("fork")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
+                   progress: Progress | None) -> Iterator[ShardResult]:
+    """datascan's own process pool: per-shard isolation, record-level progress."""
+    ctx = _context()
+    ready: deque[tuple[Job, Shard, Task]] = deque()
+    for s in shards:
+        job = shard_job(s)
+        ready.append((job, s, next(job)))
+    ticked: dict[tuple, int] = {}      # records ticked by a shard's first run
+    recovering: set[tuple] = set()     # shards whose first run died: their re-runs do not tick
+    workers = [_Worker(ctx) for _ in range(min(jobs, len(ready)))]
+    idle = list(workers)
+    finished = False
+    try:
+        while ready or len(idle) < len(workers):
+            while ready and idle:
+                w = idle.pop()
+                if not w.proc.is_alive():         # a dead worker is replaced, never reused
+                    workers.remove(w)
+                    w.stop()
+                    w = _Worker(ctx)
+                    workers.append(w)
+                w.send(*ready.popleft(), config)
+            busy = [w for w in workers if w not in idle]
+            handles = {}
+            for w in busy:
+                handles[w.conn] = w
+                handles[w.proc.sentinel] = w
+            for h in wait(list(handles)):
+                w = handles[h]
+                if w.job is None:
+                    continue                      # finished through its other handle
+                outcome = _poll(w, progress if (w.top.source, w.top.shard_id) not in recovering
+                                else None, ticked)
+                if outcome is None:
+                    continue
+                if outcome.result is None:
+                    recovering.add((w.top.source, w.top.shard_id))
+                job, top = w.job, w.top
+                w.job = w.top = None
+                idle.append(w)
+                try:
+                    task = job.send(outcome)
+                except StopIteration as done:
+                    result = done.value
+                    key = (top.source, top.shard_id)
+                    recovering.discard(key)
+                    if progress:
+                        progress(result.records - ticked.pop(key, 0))
+                    yield result
+                else:
+                    ready.appendleft((job, top, task))   # recovery first: it is short
+        finished = True
+    finally:
+        for w in workers:
+            w.stop(now=not finished)
+
+
+def _poll(w: _Worker, progress: Progress | None, ticked: dict) -> Outcome | None:
+    """Read what the worker sent; an Outcome once its task ended (done or dead)."""
+    while True:
+        try:
+            if not w.conn.poll():
+                if w.proc.is_alive():
+                    return None
+                w.proc.join()
+                return Outcome(exitcode=w.proc.exitcode, last=w.last, reading=w.reading)
+            msg = w.conn.recv()
+        except (EOFError, OSError):
+            w.proc.join()
+            return Outcome(exitcode=w.proc.exitcode, last=w.last, reading=w.reading)
+        kind = msg[0]
+        if kind == "tick":
+            w.last, w.reading = msg[2], None
+            if progress and not w.forensic:
+                key = (w.top.source, w.top.shard_id)
+                ticked[key] = ticked.get(key, 0) + msg[1]
+                progress(msg[1])
+        elif kind == "read":
+            w.reading = msg[1]
+        elif kind == "done":
+            return Outcome(result=msg[1])
+        elif kind == "error":
+            raise msg[1]
+
+
+def run_isolated(shard: Shard, config: ScanConfig) -> tuple[ShardResult, int]:
+    """Run one shard in a child of this process: the task a joblib process backend (loky,
+    dask, ray) runs, so a reader that dies costs that child, not the backend's worker.
+    Recovery (shard_job) happens right here, next to the data."""
+    me = mp.current_process()
+    daemonic = me.daemon
+    # Dask's worker processes are daemonic, and multiprocessing refuses children to
+    # daemonic processes; ours are stopped before this returns (run_local_pool's finally).
+    me.daemon = False
+    try:
+        [result] = list(run_local_pool([shard], config, 1, None))
+    finally:
+        me.daemon = daemonic
+    return result, 0
+
+
+def run_joblib(shards: Sequence[Shard], config: ScanConfig, jobs: int, backend: str,
+               progress: Progress | None) -> Iterator[ShardResult]:
+    """Through a joblib backend; shards left over by a dead worker finish in the local pool."""
+    from joblib import Parallel, delayed, parallel_config
+    # Threads share this process: they tick the bar themselves (under a lock). Other
+    # backends run elsewhere: the bar moves when a shard's result comes back.
+    in_process = backend in ("threading", "sequential")
+    # On a cluster each shard runs in a child of the worker (run_isolated): a dask worker
+    # that dies is retried on other workers, killing each in turn, and joblib's dask
+    # backend never returns. loky's own workers cannot fork from a forkserver (their
+    # start method is unknown to it): a dead loky worker ends the call, and the shards
+    # left over finish in the local pool below.
+    isolate = backend in ("dask", "ray")
+    tick = None
+    if progress and in_process:
+        lock = threading.Lock()
+
+        def tick(n: int) -> None:
+            with lock:
+                progress(n)
+    done: set[tuple] = set()
+    n_jobs = -1 if backend in ("dask", "ray") else jobs
+    try:
+        # parallel_config, not Parallel(backend=...): it registers dask and ray on first use.
+        with parallel_config(backend=backend):
+            run = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+            tasks = (delayed(run_isolated)(s, config) if isolate else
+                     delayed(_run_counted)(s, config, tick) for s in shards)
+            for r, ticked in run(tasks):
+                done.add((r.shard.source, r.shard.shard_id))
+                if progress:
+                    progress(r.records - ticked)
+                yield r
+    except Exception as e:
+        if type(e).__name__ not in _WORKER_DEATHS:
+            raise
+        rest = [s for s in shards if (s.source, s.shard_id) not in done]
+        yield from run_local_pool(rest, config, max(1, min(jobs, os.cpu_count() or 1)), progress)

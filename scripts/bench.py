@@ -1,0 +1,451 @@
+#!/usr/bin/env python3
+"""Benchmark datascan against the alternatives, all measured in the same run (issue 4).
+
+Workloads (generated once, cached under --out; sizes are flags):
+  jpeg  LMDB of encoded JPEG Datums, 256x256 RGB: gradients, shapes, a little noise
+  raw   LMDB of raw uint8 Datums, 1x28x28
+  hdf5  chunked float32 HDF5 file, N x 3 x 64 x 64 (+ a label column)
+Baselines:
+  (a) naive   the single-process script users write today: cursor -> protobuf Datum ->
+              Pillow open+load -> np.isfinite; for HDF5, h5py reads each dataset whole
+  (b) io      the I/O limit: the same records without decoding (a raw cursor pass; a
+              chunk-aligned h5py read)
+  (c) decode  strict JPEG decode of the same images, one core (simplejpeg, full size) x
+              cores; and `jpeginfo -c` over them written out as files, one process per core
+Every measured run is a child process (this script with --child); the parent samples the
+RSS of the child's whole process tree (pool workers and the forkserver included) every
+50 ms. Page cache is warm for every variant alike (the workloads were just written or read).
+
+  python scripts/bench.py --quick       # CI-sized: well under a minute
+  python scripts/bench.py               # the README table (about 10 minutes on 2 cores)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve()
+NUM_CLASSES = 10
+ROW = (3, 64, 64)                      # HDF5 rows
+RSS_LIMIT_MB = 300
+
+
+# ------------------------------------------------------------------------------- workloads
+
+def _lmdb_write(path: Path, records, map_size: int) -> None:
+    import lmdb
+    env = lmdb.open(str(path), map_size=map_size, subdir=True)
+    txn, n = env.begin(write=True), 0
+    for k, v in records:
+        txn.put(k, v)
+        n += 1
+        if n % 2000 == 0:
+            txn.commit()
+            txn = env.begin(write=True)
+    txn.commit()
+    env.sync(True)
+    env.close()
+
+
+def _jpeg(rng: np.random.Generator, grid, noise) -> bytes:
+    """A 256x256 photo-like image: smooth colour gradients, a few soft shapes, sensor noise."""
+    import simplejpeg
+    y, x = grid
+    img = np.empty((256, 256, 3), np.float32)
+    for c in range(3):
+        img[..., c] = rng.uniform(40, 215) + rng.uniform(-90, 90) * x + rng.uniform(-90, 90) * y
+    for _ in range(rng.integers(2, 7)):
+        cy, cx = rng.uniform(0, 1, 2)
+        ry, rx = rng.uniform(0.05, 0.3, 2)
+        d = ((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2
+        alpha = np.clip(1.5 - d, 0, 1)[..., None] if rng.random() < 0.6 else \
+            ((np.abs(y - cy) < ry) & (np.abs(x - cx) < rx)).astype(np.float32)[..., None]
+        img = img * (1 - alpha) + rng.uniform(0, 255, 3).astype(np.float32) * alpha
+    oy, ox = rng.integers(0, 256, 2)
+    img += noise[oy:oy + 256, ox:ox + 256]
+    return simplejpeg.encode_jpeg(np.clip(img, 0, 255).astype(np.uint8), quality=90)
+
+
+def make_jpeg(path: Path, n: int) -> None:
+    from datascan.decode.datum import encode_datum
+    rng = np.random.default_rng(n)
+    grid = np.mgrid[0:256, 0:256].astype(np.float32) / 255
+    noise = rng.normal(0, 5, (512, 512, 3)).astype(np.float32)
+    records = ((f"{i:08d}".encode(), encode_datum(data=_jpeg(rng, grid, noise),
+                                                  label=i % NUM_CLASSES, encoded=True))
+               for i in range(n))
+    _lmdb_write(path, records, map_size=max(1 << 26, n * 80_000))
+
+
+def make_raw(path: Path, n: int) -> None:
+    from datascan.decode.datum import encode_datum
+    rng = np.random.default_rng(n)
+
+    def records():
+        for start in range(0, n, 10_000):
+            block = rng.integers(0, 256, (min(10_000, n - start), 28 * 28), dtype=np.uint8)
+            for j, pixels in enumerate(block):
+                i = start + j
+                yield f"{i:08d}".encode(), encode_datum(channels=1, height=28, width=28,
+                                                        data=pixels.tobytes(), label=i % NUM_CLASSES)
+    _lmdb_write(path, records(), map_size=max(1 << 26, n * 2_000))
+
+
+def make_hdf5(path: Path, megabytes: float) -> None:
+    import h5py
+    rows = max(64, int(megabytes * 2**20 / (np.prod(ROW) * 4)))
+    rng = np.random.default_rng(rows)
+    with h5py.File(path, "w") as f:
+        data = f.create_dataset("data", (rows, *ROW), np.float32, chunks=(16, *ROW))
+        label = f.create_dataset("label", (rows,), np.float32, chunks=(min(rows, 4096),))
+        for a in range(0, rows, 512):
+            b = min(rows, a + 512)
+            data[a:b] = rng.random((b - a, *ROW), dtype=np.float32)
+            label[a:b] = np.arange(a, b) % NUM_CLASSES
+
+
+def workload(out: Path, kind: str, size) -> Path:
+    """The workload's path, generated unless a complete copy is cached."""
+    name = {"jpeg": f"jpeg_{size}_lmdb", "raw": f"raw_{size}_lmdb", "hdf5": f"hdf5_{size}mb.h5"}[kind]
+    path, done = out / name, out / f"{name}.complete"
+    if done.exists():
+        return path
+    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    t = time.perf_counter()
+    {"jpeg": make_jpeg, "raw": make_raw, "hdf5": make_hdf5}[kind](path, size)
+    done.touch()
+    print(f"  generated {name} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return path
+
+
+def jpeg_files(out: Path, lmdb_path: Path) -> Path:
+    """The JPEG payloads of an LMDB written out as files, for jpeginfo."""
+    files, done = out / (lmdb_path.name + "_files"), out / (lmdb_path.name + "_files.complete")
+    if not done.exists():
+        shutil.rmtree(files, ignore_errors=True)
+        files.mkdir(parents=True)
+        for i, data in enumerate(_jpeg_payloads(lmdb_path)):
+            (files / f"{i:08d}.jpg").write_bytes(data)
+        done.touch()
+    return files
+
+
+def _jpeg_payloads(path: Path, limit: int | None = None):
+    import lmdb
+    from datascan.decode.proto import message_class
+    datum = message_class("Datum")()
+    env = lmdb.open(str(path), readonly=True, lock=False)
+    with env.begin() as txn:
+        for i, (_, v) in enumerate(txn.cursor()):
+            if limit is not None and i >= limit:
+                break
+            datum.ParseFromString(v)
+            yield datum.data
+    env.close()
+
+
+# ------------------------------------------------------------ measured runs (child side)
+
+def child(kind: str, path: Path, jobs: int) -> dict:
+    """One measured run; returns records, bytes and the seconds of the measured part."""
+    if kind == "scan":
+        from datascan import scan
+        t = time.perf_counter()
+        report = scan(path, num_classes=NUM_CLASSES, jobs=jobs)
+        return {"seconds": time.perf_counter() - t, "records": report.records,
+                "findings": len(report.findings)}
+    if kind == "naive-lmdb":
+        return _naive_lmdb(path)
+    if kind == "naive-hdf5":
+        import h5py
+        t, n, nbytes = time.perf_counter(), 0, 0
+        with h5py.File(path, "r") as f:
+            for name in ("data", "label"):
+                a = f[name][()]
+                n, nbytes = len(a), nbytes + a.nbytes
+                int(np.count_nonzero(~np.isfinite(a)))
+                del a
+        return {"seconds": time.perf_counter() - t, "records": n, "bytes": nbytes}
+    if kind == "io-lmdb":
+        import lmdb
+        t, n, nbytes = time.perf_counter(), 0, 0
+        env = lmdb.open(str(path), readonly=True, lock=False)
+        with env.begin() as txn:
+            for _, v in txn.cursor():
+                n += 1
+                nbytes += len(v)
+        return {"seconds": time.perf_counter() - t, "records": n, "bytes": nbytes}
+    if kind == "io-hdf5":
+        import h5py
+        t, nbytes = time.perf_counter(), 0
+        with h5py.File(path, "r") as f:
+            for name in ("data", "label"):
+                ds = f[name]
+                step = max(ds.chunks[0], (8 << 20) // (ds.dtype.itemsize * int(np.prod(ds.shape[1:]))))
+                step -= step % ds.chunks[0]
+                for a in range(0, ds.shape[0], step):
+                    nbytes += ds[a:a + step].nbytes
+            n = f["data"].shape[0]
+        return {"seconds": time.perf_counter() - t, "records": n, "bytes": nbytes}
+    if kind == "decode":
+        import simplejpeg
+        images = list(_jpeg_payloads(path, limit=3000))
+        out = {"records": len(images)}
+        for name, kw in (("seconds", {}), ("seconds_eighth", dict(min_height=1, min_width=1,
+                                                                   fastdct=True, fastupsample=True))):
+            t = time.perf_counter()
+            for data in images:
+                simplejpeg.decode_jpeg(data, strict=True, **kw)
+            out[name] = time.perf_counter() - t
+        return out
+    if kind == "jpeginfo":
+        files = sorted(str(p) for p in path.iterdir())
+        t = time.perf_counter()
+        procs = [subprocess.Popen(["xargs", "-n", "500", "jpeginfo", "-c"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                 for _ in range(jobs)]
+        outs = [p.communicate("\n".join(files[i::jobs]))[0] for i, p in enumerate(procs)]
+        seconds = time.perf_counter() - t
+        ok = sum(line.rstrip().endswith("[OK]") for o in outs for line in o.splitlines())
+        return {"seconds": seconds, "records": len(files), "ok": ok}
+    raise SystemExit(f"unknown child kind {kind}")
+
+
+def _naive_lmdb(path: Path) -> dict:
+    """What a user writes today: every record parsed, decoded and checked, one process."""
+    import io
+
+    import lmdb
+    from PIL import Image
+
+    from datascan.decode.proto import message_class
+    Datum = message_class("Datum")
+    t, n, bad = time.perf_counter(), 0, 0
+    env = lmdb.open(str(path), readonly=True, lock=False)
+    with env.begin() as txn:
+        for _, value in txn.cursor():
+            d = Datum()
+            d.ParseFromString(value)
+            if d.encoded:
+                img = Image.open(io.BytesIO(d.data))
+                img.load()
+                a = np.asarray(img)
+            elif len(d.float_data):
+                a = np.array(d.float_data, np.float32)
+            else:
+                a = np.frombuffer(d.data, np.uint8)
+            bad += not np.isfinite(a).all() or not 0 <= d.label < NUM_CLASSES
+            n += 1
+    return {"seconds": time.perf_counter() - t, "records": n, "bad": bad}
+
+
+# --------------------------------------------------------------- measured runs (parent side)
+
+def measure(kind: str, path: Path, jobs: int) -> dict:
+    """Run one child, sampling the RSS of its process tree; its result plus peak_mb."""
+    import psutil
+    proc = psutil.Popen([sys.executable, str(HERE), "--child", kind, str(path), str(jobs)],
+                        stdout=subprocess.PIPE, text=True)
+    peak = peak_one = 0
+    while proc.poll() is None:
+        total = 0
+        try:
+            tree = [proc] + proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            break
+        for p in tree:
+            try:
+                rss = p.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+            total += rss
+            peak_one = max(peak_one, rss)
+        peak = max(peak, total)
+        time.sleep(0.05)
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} on {path} failed with exit code {proc.returncode}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result.update(peak_mb=peak / 2**20, peak_one_mb=peak_one / 2**20)
+    return result
+
+
+def best(runs: list[dict], key: str = "seconds") -> dict:
+    """The median run by time (several runs each; the median resists a noisy neighbour)."""
+    ordered = sorted(runs, key=lambda r: r[key])
+    out = dict(ordered[len(ordered) // 2])
+    out["peak_mb"] = max(r["peak_mb"] for r in runs)
+    out["peak_one_mb"] = max(r["peak_one_mb"] for r in runs)
+    out["spread"] = (ordered[-1][key] - ordered[0][key]) / ordered[0][key] if ordered[0][key] else 0
+    return out
+
+
+def run_variants(variants: dict[str, tuple[str, Path, int]], repeat: int) -> dict[str, dict]:
+    runs: dict[str, list[dict]] = {name: [] for name in variants}
+    for _ in range(repeat):                 # interleaved: drift hits every variant alike
+        for name, (kind, path, jobs) in variants.items():
+            runs[name].append(measure(kind, path, jobs))
+    return {name: best(r) for name, r in runs.items()}
+
+
+# ---------------------------------------------------------------------------------- report
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+        self.checks: list[tuple[str, float, str, bool]] = []
+
+    def add(self, workload: str, variant: str, r: dict, unit: str = "rec") -> None:
+        rate = r["records"] / r["seconds"]
+        mbs = r["bytes"] / r["seconds"] / 2**20 if "bytes" in r else None
+        self.rows.append((workload, variant, rate, mbs, r.get("peak_mb"), r.get("spread")))
+
+    def check(self, what: str, value: float, target: str, ok: bool) -> None:
+        self.checks.append((what, value, target, ok))
+
+    def render(self) -> str:
+        lines = ["| workload | run | records/s | MB/s | peak RSS (tree) | spread |",
+                 "|---|---|---:|---:|---:|---:|"]
+        for w, v, rate, mbs, peak, spread in self.rows:
+            lines.append(f"| {w} | {v} | {rate:,.0f} | {'' if mbs is None else f'{mbs:,.0f}'} | "
+                         f"{'' if peak is None else f'{peak:.0f} MB'} | "
+                         f"{'' if spread is None else f'{spread:.0%}'} |")
+        lines += ["", "| target | measured | wanted | |", "|---|---:|---|---|"]
+        for what, value, target, ok in self.checks:
+            lines.append(f"| {what} | {value:.2f} | {target} | {'ok' if ok else 'MISSED'} |")
+        return "\n".join(lines)
+
+
+def bench_jpeg(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
+    path = workload(out, "jpeg", n)
+    files = jpeg_files(out, path)
+    r = run_variants({"datascan": ("scan", path, jobs), "datascan 1 job": ("scan", path, 1),
+                      "naive": ("naive-lmdb", path, 1), "io": ("io-lmdb", path, 1),
+                      "decode": ("decode", path, 1), "jpeginfo": ("jpeginfo", files, jobs)}, repeat)
+    w = f"JPEG LMDB {n:,} x 256x256"
+    for name, label in (("datascan", f"datascan --jobs {jobs}"), ("datascan 1 job", "datascan --jobs 1"),
+                        ("naive", "(a) naive script"), ("io", "(b) I/O limit: cursor pass"),
+                        ("jpeginfo", f"(c) jpeginfo -c, {jobs} processes")):
+        t.add(w, label, r[name])
+    d = r["decode"]
+    limit = d["records"] / d["seconds"] * jobs
+    t.rows.append((w, f"(c) strict decode 1 core x {jobs}", limit, None, None, d.get("spread")))
+    t.rows.append((w, f"    (1/8-scale strict decode 1 core x {jobs})",
+                   d["records"] / d["seconds_eighth"] * jobs, None, None, None))
+    ds = r["datascan"]["records"] / r["datascan"]["seconds"]
+    one = r["datascan 1 job"]["records"] / r["datascan 1 job"]["seconds"]
+    naive = r["naive"]["records"] / r["naive"]["seconds"]
+    jpeginfo = r["jpeginfo"]["records"] / r["jpeginfo"]["seconds"]
+    t.check("JPEG: datascan / (a) naive", ds / naive, ">= 4", ds / naive >= 4)
+    t.check("JPEG: datascan / (c) strict decode x cores", ds / limit, ">= 0.8", ds / limit >= 0.8)
+    t.check("JPEG: datascan / (c) jpeginfo -c x cores", ds / jpeginfo, "(info)", True)
+    t.check(f"JPEG: scaling 1 -> {jobs} jobs", ds / one, ">= 1.7", ds / one >= 1.7)
+    t.check("JPEG: peak RSS, MB", r["datascan"]["peak_mb"], f"< {RSS_LIMIT_MB}",
+            r["datascan"]["peak_mb"] < RSS_LIMIT_MB)
+    t.peaks["jpeg"] = (path, r["datascan"]["peak_mb"])
+
+
+def bench_raw(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
+    path = workload(out, "raw", n)
+    r = run_variants({"datascan": ("scan", path, jobs), "datascan 1 job": ("scan", path, 1),
+                      "naive": ("naive-lmdb", path, 1), "io": ("io-lmdb", path, 1)}, repeat)
+    w = f"raw Datum LMDB {n:,} x 1x28x28"
+    for name, label in (("datascan", f"datascan --jobs {jobs}"), ("datascan 1 job", "datascan --jobs 1"),
+                        ("naive", "(a) naive script"), ("io", "(b) I/O limit: cursor pass")):
+        t.add(w, label, r[name])
+    rate = {k: v["records"] / v["seconds"] for k, v in r.items()}
+    t.check("raw: datascan / (b) I/O limit, records/s", rate["datascan"] / rate["io"], ">= 0.5",
+            rate["datascan"] / rate["io"] >= 0.5)
+    t.check("raw: datascan / (a) naive", rate["datascan"] / rate["naive"], "(info)", True)
+    t.check(f"raw: scaling 1 -> {jobs} jobs", rate["datascan"] / rate["datascan 1 job"], ">= 1.7",
+            rate["datascan"] / rate["datascan 1 job"] >= 1.7)
+    t.check("raw: peak RSS, MB", r["datascan"]["peak_mb"], f"< {RSS_LIMIT_MB}",
+            r["datascan"]["peak_mb"] < RSS_LIMIT_MB)
+    t.peaks["raw"] = (path, r["datascan"]["peak_mb"])
+
+
+def bench_hdf5(t: Table, out: Path, mb: float, jobs: int, repeat: int) -> None:
+    try:
+        from datascan.sources import hdf5  # noqa: F401  (written by another change)
+    except ImportError:
+        t.rows.append((f"HDF5 {mb:g} MB", "skipped: datascan.sources.hdf5 is not there", 0, None, None, None))
+        return
+    path = workload(out, "hdf5", mb)
+    r = run_variants({"datascan": ("scan", path, jobs), "datascan 1 job": ("scan", path, 1),
+                      "naive": ("naive-hdf5", path, 1), "io": ("io-hdf5", path, 1)}, repeat)
+    for v in ("datascan", "datascan 1 job"):
+        r[v]["bytes"] = r["io"]["bytes"]
+    w = f"HDF5 {r['io']['bytes'] / 2**30:.2f} GB, {r['io']['records']:,} x 3x64x64 float32"
+    for name, label in (("datascan", f"datascan --jobs {jobs}"), ("datascan 1 job", "datascan --jobs 1"),
+                        ("naive", "(a) naive script (reads it whole)"), ("io", "(b) I/O limit: chunked read")):
+        t.add(w, label, r[name])
+    bps = {k: v["bytes"] / v["seconds"] for k, v in r.items()}
+    t.check("HDF5: datascan / (b) I/O limit, bytes/s", bps["datascan"] / bps["io"], ">= 0.8",
+            bps["datascan"] / bps["io"] >= 0.8)
+    t.check("HDF5: peak RSS, MB", r["datascan"]["peak_mb"], f"< {RSS_LIMIT_MB}",
+            r["datascan"]["peak_mb"] < RSS_LIMIT_MB)
+    t.peaks["hdf5"] = (path, r["datascan"]["peak_mb"])
+
+
+def bench_growth(t: Table, out: Path, sizes: dict, jobs: int) -> None:
+    """Peak RSS on a workload 10x smaller: flat memory means the same figure."""
+    for kind, (path, peak) in t.peaks.items():
+        small = workload(out, kind, sizes[kind])
+        r = run_variants({"small": ("scan", small, jobs)}, 1)["small"]
+        t.check(f"{kind}: peak RSS at 10x the records / at 1x", peak / r["peak_mb"], "<= 1.15",
+                peak / r["peak_mb"] <= 1.15)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "datascan-bench",
+                    help="where workloads are generated and cached")
+    ap.add_argument("--quick", action="store_true", help="small workloads, one run each")
+    ap.add_argument("--jpeg", type=int, help="JPEG records (default 10000; quick 400)")
+    ap.add_argument("--raw", type=int, help="raw Datum records (default 500000; quick 20000)")
+    ap.add_argument("--hdf5-mb", type=float, help="HDF5 size in MB (default 1100; quick 48)")
+    ap.add_argument("--repeat", type=int, help="runs per variant (default 3; quick 1)")
+    ap.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--only", default="jpeg,raw,hdf5", help="workloads to run")
+    ap.add_argument("--no-growth", action="store_true", help="skip the 10x RSS comparison")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        kind, path, jobs = args.child
+        print(json.dumps(child(kind, Path(path), int(jobs))))
+        return 0
+    q = args.quick
+    sizes = {"jpeg": args.jpeg or (400 if q else 10_000), "raw": args.raw or (20_000 if q else 500_000),
+             "hdf5": args.hdf5_mb or (48 if q else 1100)}
+    repeat = args.repeat or (1 if q else 3)
+    args.out.mkdir(parents=True, exist_ok=True)
+    t = Table()
+    t.peaks = {}
+    only = args.only.split(",")
+    started = time.perf_counter()
+    if "jpeg" in only:
+        bench_jpeg(t, args.out, sizes["jpeg"], args.jobs, repeat)
+    if "raw" in only:
+        bench_raw(t, args.out, sizes["raw"], args.jobs, repeat)
+    if "hdf5" in only:
+        bench_hdf5(t, args.out, sizes["hdf5"], args.jobs, repeat)
+    if not args.no_growth:
+        bench_growth(t, args.out, {"jpeg": max(10, sizes["jpeg"] // 10), "raw": max(100, sizes["raw"] // 10),
+                                   "hdf5": sizes["hdf5"] / 10}, args.jobs)
+    print(f"datascan benchmark: {args.jobs} jobs, {os.cpu_count()} CPUs, {repeat} run(s) each "
+          f"(median shown; spread = slowest/fastest - 1), {time.perf_counter() - started:.0f} s\n")
+    print(t.render())
+    return 0 if all(ok for *_, ok in t.checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
