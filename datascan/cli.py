@@ -38,7 +38,7 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
                    help="HDF5 dataset(s) holding labels (default: label)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: all cores; 1 = in this process)")
-    p.add_argument("--backend", default=None, choices=("local", "threading", "loky", "dask", "ray"),
+    p.add_argument("--backend", default=None, choices=("local", "threading", "loky", "dask"),
                    help="where shards run: datascan's process pool (local, the default) "
                         "or a joblib backend")
     p.add_argument("--scheduler", default=None,

@@ -15,8 +15,8 @@ ShardResult (findings with shard-local indexes), in any order.
   naming its key range (``damage()`` of the format, from the branch pages above it) and
   the walk goes on after it. Shards without keys (HDF5 row ranges) are halved instead,
   down to 1/64 of the shard. Other workers never notice.
-* a joblib backend (``threading``, ``loky``, ``dask``, ``ray``): ``Parallel`` with
-  ``return_as="generator_unordered"``. On a cluster (dask, ray) each task runs its
+* a joblib backend (``threading``, ``loky``, ``dask``): ``Parallel`` with
+  ``return_as="generator_unordered"``. On a cluster (dask) each task runs its
   shard in a one-process local pool on the worker (run_isolated), so a crash is
   isolated and recovered next to the data, as above. Threads share this process, like
   --jobs 1. loky aborts the whole call when a worker dies: the shards that had not come
@@ -46,8 +46,7 @@ from .sources.interface import Shard, ShardResult
 
 TICK = 256                 # records between progress messages from a worker
 MIN_SPLIT = 64             # a dead row-range shard is halved down to 1/MIN_SPLIT of its rows
-_WORKER_DEATHS = {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker",
-                  "WorkerCrashedError", "RayActorError"}
+_WORKER_DEATHS = {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"}
 _PRELOAD = ["datascan.parallel", "datascan.sources.lmdb", "datascan.sources.leveldb",
             "datascan.checks.record", "datascan.decode.image"]
 
@@ -404,9 +403,9 @@ def _poll(w: _Worker, progress: Progress | None, ticked: dict) -> Outcome | None
 
 
 def run_isolated(shard: Shard, config: ScanConfig) -> tuple[ShardResult, int]:
-    """Run one shard in a child of this process: the task a joblib process backend (loky,
-    dask, ray) runs, so a reader that dies costs that child, not the backend's worker.
-    Recovery (shard_job) happens right here, next to the data."""
+    """Run one shard in a child of this process: the task a cluster backend (dask) runs,
+    so a reader that dies costs that child, not the cluster's worker. Recovery
+    (shard_job) happens right here, next to the data."""
     me = mp.current_process()
     daemonic = me.daemon
     # Dask's worker processes are daemonic, and multiprocessing refuses children to
@@ -431,7 +430,7 @@ def run_joblib(shards: Sequence[Shard], config: ScanConfig, jobs: int, backend: 
     # backend never returns. loky's own workers cannot fork from a forkserver (their
     # start method is unknown to it): a dead loky worker ends the call, and the shards
     # left over finish in the local pool below.
-    isolate = backend in ("dask", "ray")
+    isolate = backend == "dask"
     tick = None
     if progress and in_process:
         lock = threading.Lock()
@@ -440,9 +439,9 @@ def run_joblib(shards: Sequence[Shard], config: ScanConfig, jobs: int, backend: 
             with lock:
                 progress(n)
     done: set[tuple] = set()
-    n_jobs = -1 if backend in ("dask", "ray") else jobs
+    n_jobs = -1 if backend == "dask" else jobs      # all of the cluster
     try:
-        # parallel_config, not Parallel(backend=...): it registers dask and ray on first use.
+        # parallel_config, not Parallel(backend=...): it registers dask on first use.
         with parallel_config(backend=backend):
             run = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
             tasks = (delayed(run_isolated)(s, config) if isolate else

@@ -21,6 +21,7 @@ from .sources.interface import Plan, ShapeGroup, Shard, ShardResult, ShardSummar
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
 LOCAL = (None, "local")     # datascan's own process pool (parallel.run_local_pool)
+BACKENDS = ("local", "threading", "loky", "dask")   # ray would fit run_joblib; not installed here
 Progress = Callable[[int], None]
 
 
@@ -28,7 +29,7 @@ Progress = Callable[[int], None]
 class RunOptions:
     jobs: int = 1
     backend: str | None = None      # None: in-process (jobs 1) or the local pool; else a
-                                    # joblib backend: threading, loky, dask, ray
+                                    # joblib backend: threading, loky, dask
     scheduler: str | None = None    # dask scheduler address, tcp://HOST:PORT
     progress: Progress | None = None                 # called with records done, as they are done
     progress_total: Callable[[int | None], None] | None = None   # the total, once planned
@@ -156,7 +157,7 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     """Scan one or more datasets and return the Report (the engine behind `datascan check`).
 
     jobs=1 runs in this process; more run in datascan's process pool, or through the
-    joblib `backend` named (threading, loky, dask with `scheduler`, ray). The report is
+    joblib `backend` named (threading, loky, dask with `scheduler`). The report is
     the same for every jobs value and backend. `progress` is called with records as
     they are checked, `progress_total` once with their total (None if unknown).
     """
@@ -164,6 +165,8 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
         paths = [paths]
     config = config or ScanConfig(num_classes=num_classes, ignore_label=ignore_label,
                                   format=format, label_datasets=tuple(label_datasets))
+    if backend is not None and backend not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     opts = RunOptions(jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler,
                       progress=progress, progress_total=progress_total)
     started = time.perf_counter()
