@@ -31,6 +31,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -112,8 +113,11 @@ def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None) ->
     return kv.run_records(shard, config, ticker.wrap(module.iter_records(shard)))
 
 
-def _worker_main(conn) -> None:
+def _worker_main(conn, err_path: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
+    fd = os.open(err_path, os.O_WRONLY | os.O_APPEND)  # stderr, C libraries' included: see _Worker
+    os.dup2(fd, 2)
+    os.close(fd)
     while True:
         try:
             task = conn.recv()
@@ -276,9 +280,16 @@ def run_in_process(shards: Sequence[Shard], config: ScanConfig,
 
 
 class _Worker:
+    """One worker process. Its stderr goes to a file, passed on when the worker ends,
+    dropped when a signal killed it: the C library's last words ("Assertion failed",
+    twice, as recovery re-reads the page) would only garble the progress bar, and the
+    DS101 finding says what happened."""
+
     def __init__(self, ctx):
+        fd, self.err_path = tempfile.mkstemp(prefix="datascan-worker-", suffix=".stderr")
+        os.close(fd)
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, self.err_path), daemon=True)
         self.proc.start()
         child.close()
         self.job: Job | None = None
@@ -303,6 +314,14 @@ class _Worker:
             self.proc.kill()
         self.proc.join()
         self.conn.close()
+        try:
+            with open(self.err_path, errors="replace") as fh:
+                text = fh.read()
+            os.unlink(self.err_path)
+        except OSError:
+            text = ""
+        if text and (self.proc.exitcode or 0) >= 0:
+            sys.stderr.write(text)
 
 
 def _context():
