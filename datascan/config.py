@@ -10,6 +10,7 @@ MAX_IMAGE_PIXELS = 1 << 28          # 268M pixels: beyond this an image is a DS4
 MAX_DIM = 1 << 16                   # a raw Datum side longer than this is "absurd" (DS203)
 MAX_BLOB_COUNT = (1 << 31) - 1      # Caffe: "blob size exceeds INT_MAX"
 SHAPE_REFS_CAP = 10_000             # records remembered per minority shape, per shard
+INFO_CAP = 100                      # info findings listed per file and code; the rest are counted
 GRAY_FILL_MIN_ROWS = 2              # DS303: at least this many flat-128 bottom rows ...
 GRAY_FILL_MIN_FRACTION = 0.125      # ... and at least this share of the height
 

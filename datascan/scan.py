@@ -4,6 +4,7 @@ How shards run (processes, isolation of a worker that dies, progress) is paralle
 from __future__ import annotations
 
 import os
+from collections import Counter
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,9 +15,9 @@ from pathlib import Path
 from . import __version__, parallel, sources
 from .checks.dataset import dataset_findings, label_stats
 from .codes import matches
-from .config import SHAPE_REFS_CAP, ScanConfig
+from .config import INFO_CAP, SHAPE_REFS_CAP, ScanConfig
 from .errors import UsageError
-from .model import Finding, Report, SourceInfo
+from .model import Finding, Report, Severity, SourceInfo
 from .sources.interface import Plan, ShapeGroup, Shard, ShardResult, ShardSummary
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
@@ -105,6 +106,7 @@ class Merger:
         acc = self.summaries[r.shard.source]
         acc.labels.update(r.summary.labels)
         acc.encoded += r.summary.encoded
+        acc.capped.update(r.summary.capped)
         for mine, theirs in ((acc.shapes, r.summary.shapes), (acc.sizes, r.summary.sizes),
                              (acc.channels, r.summary.channels)):
             for shape, group in theirs.items():
@@ -123,13 +125,14 @@ class Merger:
         infos, findings = [], []
         for plan in self.plans:
             findings.extend(plan.findings)
-            offset, bases = 0, {}
+            offset, bases, found_here = 0, {}, []
             for shard_id, (first, records, found) in sorted(self.shards[plan.source].items()):
                 base = bases[shard_id] = first if first is not None else offset
-                findings.extend(f if f.index is None else replace(f, index=f.index + base)
-                                for f in found)
+                found_here.extend(f if f.index is None else replace(f, index=f.index + base)
+                                  for f in found)
                 offset += records
             summary = self.summaries[plan.source]
+            findings.extend(cap_info(found_here, summary.capped))
             for table in (summary.shapes, summary.sizes, summary.channels):
                 for g in table.values():
                     g.refs = [(bases[sid] + i, k) for (sid, i), k in sorted(g.refs, key=itemgetter(0))]
@@ -137,6 +140,24 @@ class Merger:
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
                                     label_stats(summary.labels)))
         return infos, findings
+
+
+def cap_info(findings: list[Finding], capped: Counter) -> list[Finding]:
+    """List at most INFO_CAP info findings per file and code, then one line counting the rest."""
+    listed: dict[tuple[str, str], int] = {}
+    rest: Counter = Counter()
+    out = []
+    for f in sorted(findings, key=Finding.sort_key):
+        if f.severity is Severity.INFO and f.index is not None:
+            n = listed[f.path, f.code] = listed.get((f.path, f.code), 0) + 1
+            if n > INFO_CAP:
+                rest[f.path, f.code] += 1
+                continue
+        out.append(f)
+    rest.update(capped)      # what the workers already left out, per file and code
+    out += [Finding.of(code, path, f"{n} more {code} findings in this file are not listed "
+                       f"({INFO_CAP} are)", severity=Severity.INFO) for (path, code), n in rest.items()]
+    return out
 
 
 def merge(plans: list[Plan], results: list[ShardResult]) -> tuple[list[SourceInfo], list[Finding]]:

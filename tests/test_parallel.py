@@ -327,3 +327,23 @@ def test_dask_cluster_on_loopback_gives_the_local_report(crash_db, make_lmdb):
     for a, b in zip(local, remote):
         assert report_dict(a) == report_dict(b)
     assert any(f.code == "DS101" for f in remote[1].findings)
+
+
+def test_info_findings_are_capped_per_file_whatever_the_split(tmp_path):
+    import h5py
+    import numpy as np
+
+    from datascan import scan
+    from datascan.config import INFO_CAP
+    path = tmp_path / "raw_units.h5"
+    values = np.random.default_rng(0).random((5000, 8), dtype=np.float32)
+    values[::7, 0] = 1e5                                   # 715 rows beyond float16's range
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data", data=values, chunks=(64, 8))
+        f["label"] = np.zeros(5000, np.float32)
+    reports = [scan(path, jobs=j) for j in (1, 2, 3)]
+    assert reports[0].findings == reports[1].findings == reports[2].findings
+    listed = [f for f in reports[0].findings if f.code == "DS302" and f.index is not None]
+    assert [f.index for f in listed] == list(range(0, 7 * INFO_CAP, 7))
+    summary = [f for f in reports[0].findings if f.code == "DS302" and f.index is None]
+    assert len(summary) == 1 and summary[0].message.startswith(f"{715 - INFO_CAP} more DS302")

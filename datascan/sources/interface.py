@@ -61,6 +61,7 @@ class ShardSummary:
     sizes: dict[tuple, ShapeGroup] = field(default_factory=dict)   # encoded images: (h, w)
     channels: dict[int, ShapeGroup] = field(default_factory=dict)  # encoded images: channels
     encoded: int = 0                                          # records that held an encoded image
+    capped: Counter = field(default_factory=Counter)  # (path, code) -> info findings not listed
 
     def add_shape(self, table: dict, shape, index: int, key: str | None) -> None:
         table.setdefault(shape, ShapeGroup()).add(index, key)
