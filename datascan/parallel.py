@@ -324,11 +324,19 @@ class _Worker:
             sys.stderr.write(text)
 
 
+def _main_importable() -> bool:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.isfile(path)   # no file (-c, Jupyter): nothing is re-imported
+
+
 def _context():
     """fork while this process has a single thread (a worker is up in milliseconds and
     imports nothing); otherwise a forkserver, since forking a process whose other threads
     may hold locks (a dask client, a progress-bar monitor) is not safe."""
-    if sys.platform == "linux" and threading.active_count() == 1:
+    if sys.platform == "linux" and (threading.active_count() == 1 or not _main_importable()):
+        # A forkserver re-imports __main__ from its file: with none (python -, a REPL
+        # reading stdin) its workers could not start at all, so fork as CPython does.
         return mp.get_context("fork")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(_PRELOAD)

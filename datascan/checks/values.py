@@ -12,9 +12,9 @@ def gray_fill_rows(pixels: np.ndarray) -> int:
     convert_imageset decodes a truncated JPEG with OpenCV, which fills the rows it
     could not read with flat gray 128, and stores the result without complaint.
     """
-    flat = (pixels == 128).all(axis=(0, 2))          # one bool per row
-    if not flat[-1]:
+    if not (pixels[:, -1, :] == 128).all():          # the usual case, decided on one row
         return 0
+    flat = (pixels == 128).all(axis=(0, 2))          # one bool per row
     breaks = np.flatnonzero(~flat)
     return pixels.shape[1] - (int(breaks[-1]) + 1 if breaks.size else 0)
 
