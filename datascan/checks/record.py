@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
 from ..decode import datum as dm
 from ..decode.image import inspect_image
@@ -75,7 +73,7 @@ class RecordChecker:
         if s.data and len(s.data) != expected:
             problems.append(("DS201", f"data holds {len(s.data)} bytes, {c}x{h}x{w} needs {expected}"))
         elif s.data and h >= 8:
-            rows = gray_fill_rows(np.frombuffer(s.data, np.uint8).reshape(c, h, w))
+            rows = gray_fill_rows(s.data, c, h, w)
             if is_gray_filled(rows, h):
                 problems.append(("DS303", f"bottom {rows} of {h} rows are exactly 128 in every channel"))
         if s.float_data is not None:
