@@ -85,8 +85,9 @@ _ROWS = [
          "size\"). Fix the label or --num-classes."),
     Code("DS501", E, "non-integer label where a class index is expected",
          "SoftmaxWithLoss truncates the label (static_cast<int>), so 2.7 trains as class 2. Fix the label."),
-    Code("DS502", E, "label missing",
-         "The data layer has nothing to train against. Add the label."),
+    Code("DS502", W, "label missing",
+         "A Datum without a label field trains as class 0 (proto2 default). Fine when labels "
+         "come from a second database; otherwise add the label."),
     Code("DS503", W, "negative label",
          "Negative labels index before the softmax output unless they equal the loss's ignore_label. "
          "Pass --num-classes and --ignore-label to check the range exactly."),

@@ -103,3 +103,18 @@ def test_raw_image_values_and_crnn_metadata(make_db):
     report = scan(make_db(records))
     assert report.sources[0].encoding.startswith("image")
     assert [(f.code, f.key) for f in report.findings] == [("DS400", "image-000000003")]
+
+
+def test_image_under_another_format_name_warns(make_db):
+    records = [(key(i, f"img_{i}.jpg"), encoded_datum(jpeg_bytes((24, 24), seed=i), 0)) for i in range(6)]
+    records[4] = (key(4, "img_4.jpg"), encoded_datum(png_bytes((24, 24)), 0))
+    report = scan(make_db(records))
+    assert [(f.code, f.index, f.severity.value) for f in report.findings] == [("DS404", 4, "warning")]
+    assert "PNG data under a JPEG name" in report.findings[0].message
+
+
+def test_datum_without_label_warns(make_db):
+    records = clean_records()
+    records[6] = (key(6), encode_datum(channels=3, height=8, width=8, data=bytes(192)))
+    report = scan(make_db(records), num_classes=3)
+    assert [(f.code, f.index, f.severity.value) for f in report.findings] == [("DS502", 6, "warning")]

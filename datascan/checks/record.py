@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath as Path
 
 from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
 from ..decode import datum as dm
@@ -56,6 +57,8 @@ class RecordChecker:
             self.summary.labels[s.label] += 1
             if (p := self.labels.problem(s.label)) is not None:
                 problems.append(p)
+        elif s.label is None and not s.annotated:
+            problems.append(("DS502", "Datum has no label field: Caffe reads it as label 0"))
         for group in s.group_labels:
             if (p := self.labels.problem(group)) is not None:
                 problems.append((p[0], "box " + p[1]))
@@ -86,6 +89,9 @@ class RecordChecker:
     def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)
         problems.extend(img.problems)
+        named = _SUFFIX_FORMAT.get(Path(key or "").suffix.lower())
+        if img.format and named and named != img.format:
+            problems.append(("DS404", f"{img.format.upper()} data under a {named.upper()} name"))
         self.summary.encoded += 1
         if img.channels and img.height and self.encoding != dm.ANNOTATED:
             # SSD's AnnotatedData resizes every image (resize_param): sizes may differ freely.
@@ -93,7 +99,9 @@ class RecordChecker:
             self.summary.add_shape(self.summary.channels, img.channels, index, key)
 
 
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".bmp": "bmp", ".gif": "gif",
+                  ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
+_IMAGE_SUFFIXES = tuple(_SUFFIX_FORMAT)
 
 
 def _image_key(key: str | None) -> bool:
