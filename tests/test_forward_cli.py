@@ -78,3 +78,18 @@ def test_net_driven_scan_of_the_lmdb_net(capsys):
     assert report["sources"][0]["format"] == "lmdb" and report["sources"][0]["records"] == 57
     assert [f["code"] for f in report["findings"]] == ["DS303"]    # Caffe trained fine: no DS7xx
     assert code == 0
+
+
+def test_unusable_records_keep_their_slot_in_the_batch_count(make_lmdb, capsys):
+    from datascan.decode.datum import encode_datum
+    values = np.random.default_rng(3).normal(0, 1, (12, 1, 4, 4)).astype(np.float32)
+    values[4, 0, 1, 1] = np.nan
+    records = [(key(i), float_datum(values[i], i % 3)) for i in range(12)]
+    records[1] = (key(1), encode_datum(channels=1, height=4, width=4, data=bytes(5), label=0))
+    records[2] = (key(2), b"\xff not a datum")
+    code, report = run_json(capsys, make_lmdb(records), "--forward", "--batch-size", "4",
+                            "--num-classes", "3")
+    ds700 = [f for f in report["findings"] if f["code"] == "DS700"]
+    assert [f["index"] for f in ds700] == [4]
+    assert "iteration 1 " in ds700[0]["message"] and "position 0" in ds700[0]["message"]
+    assert report["forward"][0]["first_nonfinite_iteration"] == 1

@@ -70,24 +70,31 @@ def caffe_batch_indices(n: int, batch_size: int) -> list[list[int]]:
 
 def caffe_batches(records: Iterable[tuple[int, str | None, np.ndarray, Any]], batch_size: int,
                   ) -> Iterator[list[tuple[int, str | None, np.ndarray, Any]]]:
-    """Group a stream of (index, key, array, label) into Caffe's batches. The last, partial
-    batch is padded with the stream's first records (Caffe wraps around), so only the first
-    batch_size - 1 records are held back in memory."""
+    """Group a stream of (index, key, array, label) into Caffe's batches: batch t holds the
+    records whose index is in [t*B, t*B + B). Records the data layer cannot use are absent
+    from the stream, so a batch may be short or empty, but every record keeps the
+    iteration Caffe meets it in. The last, partial batch is padded with the stream's first
+    records (Caffe wraps around), so only the first batch_size records are held back."""
     if batch_size < 1:
         raise UsageError(f"batch size must be at least 1, not {batch_size}")
     head: list = []
     batch: list = []
+    current = 0
+    last = -1
     for rec in records:
         if len(head) < batch_size:
             head.append(rec)
-        batch.append(rec)
-        if len(batch) == batch_size:
+        while int(rec[0]) // batch_size > current:
             yield batch
-            batch = []
-    if batch:
-        while len(batch) < batch_size:     # a dataset smaller than a batch repeats itself
-            batch.extend(head[:batch_size - len(batch)])
-        yield batch
+            batch, current = [], current + 1
+        batch.append(rec)
+        last = int(rec[0])
+    if batch and head:
+        want = batch_size - (last % batch_size) - 1       # slots past the end of the epoch
+        pad: list = []
+        while len(pad) < want:             # a dataset smaller than a batch repeats itself
+            pad.extend(head[:want - len(pad)])
+        yield batch + pad
 
 
 # ---------------------------------------------------------------------------- running
@@ -114,6 +121,9 @@ def run_forward(records: Iterable[tuple[int, str | None, np.ndarray, Any]], *, b
 
     def transformed() -> Iterator[Batch]:
         for batch in caffe_batches(records, batch_size):
+            if not batch:
+                yield [], [], np.empty((0,), np.float32), np.empty((0,))
+                continue
             arrays = [np.asarray(r[2]) for r in batch]
             if not first_shape:
                 first_shape.append(arrays[0].shape)
@@ -126,7 +136,8 @@ def run_forward(records: Iterable[tuple[int, str | None, np.ndarray, Any]], *, b
                 else:
                     keep.append(pos)
                     groups.setdefault(arr.shape, []).append(pos)
-            if not keep:
+            if not keep:     # nothing usable in this iteration: keep its number, no loss
+                yield [], [], np.empty((0,), np.float32), np.empty((0,))
                 continue
             out: dict[int, np.ndarray] = {}
             for positions in groups.values():
@@ -191,6 +202,9 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
     losses: list[float] = []
     judged: set[int] = set()
     for iteration, (indices, keys, data, labels) in enumerate(batches):
+        if len(indices) == 0:
+            losses.append(None)
+            continue
         data = np.asarray(data, dtype=np.float32)
         labels = np.asarray(labels)
         if net is None:
