@@ -480,7 +480,7 @@ def test_lmdb_with_a_damaged_page_is_refused_not_half_copied(make_lmdb, tmp_path
     out = subprocess.run([sys.executable, "-m", "datascan", "clean", str(src), str(tmp_path / "out"),
                           "--quiet", "--jobs", "1"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1 and "cannot copy what it cannot read" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "storage damage" in out.stderr
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
 
 
@@ -502,3 +502,14 @@ def test_select_and_ignore_apply_to_what_is_dropped(make_lmdb, tmp_path):
     result = clean(src, tmp_path / "out", num_classes=NUM_CLASSES, ignore=("DS5",))
     assert result.ok and {d.index for d in result.dropped} == set(errors) - {11}
     assert any(k == key(11) for k, _ in read_kv(tmp_path / "out"))
+
+
+def test_clean_refuses_a_truncated_lmdb_before_mapping_it(make_lmdb, tmp_path, capsys):
+    from datascan.cli import main
+    path = make_lmdb([(key(i), raw_datum(i % 3, shape=(3, 32, 32), seed=i)) for i in range(300)])
+    with open(path / "data.mdb", "r+b") as fh:
+        fh.truncate((path / "data.mdb").stat().st_size // 2)
+    assert main(["clean", str(path), str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "DS102" in err[0]
+    assert not (tmp_path / "out").exists()

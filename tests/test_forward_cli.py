@@ -93,3 +93,14 @@ def test_unusable_records_keep_their_slot_in_the_batch_count(make_lmdb, capsys):
     assert [f["index"] for f in ds700] == [4]
     assert "iteration 1 " in ds700[0]["message"] and "position 0" in ds700[0]["message"]
     assert report["forward"][0]["first_nonfinite_iteration"] == 1
+
+
+def test_forward_is_not_run_over_storage_damage(make_lmdb, capsys):
+    path = make_lmdb([(key(i), raw_datum(i % 3, shape=(3, 32, 32), seed=i)) for i in range(300)])
+    data = path / "data.mdb"
+    with open(data, "r+b") as fh:
+        fh.truncate(data.stat().st_size // 2)
+    code, report = run_json(capsys, path, "--forward", "--batch-size", "4", "--num-classes", "3",
+                            "--select", "DS7")
+    assert code == 0 and report["findings"] == []
+    assert "storage damage (DS102" in report["forward"][0]["not_run"]

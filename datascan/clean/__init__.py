@@ -134,12 +134,26 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
         known = target.records()
         if known is not None:
             check_count(Path(from_report), theirs.records, known)
+        _refuse_storage_damage(src, target, theirs.findings)
         sel = select_drops(filtered(theirs.findings, select, ignore), threshold, theirs.records)
     else:
         report = scan(src, progress=progress("scan", target.records()), **scan_opts)
+        _refuse_storage_damage(src, target, report.findings)
         sel = select_drops(report.findings, threshold, report.records)
     return _write(target, src, dst, qdir, sel, threshold, scan_opts, progress,
                   str(from_report) if from_report is not None else None, started)
+
+
+def _refuse_storage_damage(src: Path, target, findings: Sequence[Finding]) -> None:
+    """The copy walks the source in this process: a truncated file or a damaged LMDB page
+    would kill it (SIGBUS, SIGABRT) where the scan's isolated workers only reported it."""
+    for f in findings:
+        truncated = f.code == "DS102"
+        damaged_page = f.code == "DS101" and isinstance(target, KVTarget) and \
+            "LMDB" in f.message and f.key is None
+        if truncated or damaged_page:
+            raise CleanRefused(f"{src}: {f.code} {f.message.split(':')[0]}: storage damage that "
+                               "clean will not read in-process; restore or rebuild the dataset")
 
 
 def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, threshold: Severity,

@@ -30,13 +30,29 @@ def _options_for(source: SourceInfo, options: ForwardOptions) -> ForwardOptions:
     return options
 
 
+def _storage_damage(report: Report, source: SourceInfo) -> Finding | None:
+    inside = source.path.rstrip("/") + "/"
+    return next((f for f in report.findings if f.code in ("DS101", "DS102")
+                 and (f.path == source.path or f.path.startswith(inside)
+                      or source.format == "hdf5")), None)
+
+
 def with_forward(report: Report, options: ForwardOptions, *, select: Sequence[str] = (),
                  ignore: Sequence[str] = ()) -> Report:
     """Run the dummy net over every source of a finished report and add its findings."""
     findings = list(report.findings)
     blocks: list[dict[str, Any]] = []
     for source in report.sources:
-        if source.format not in FORWARD_FORMATS or source.records == 0:
+        if source.format not in FORWARD_FORMATS:
+            continue
+        damage = _storage_damage(report, source)
+        if damage is None and source.records == 0:
+            continue
+        if damage is not None:
+            # The forward pass reads in this process, in order: on a damaged LMDB page the
+            # C library would kill it, where the scan's isolated workers only reported it.
+            blocks.append({"path": source.path, "not_run": f"storage damage ({damage.code}: "
+                           f"{damage.message}); fix the storage first"})
             continue
         result = forward_source(source.path, source.format, source.encoding,
                                 _options_for(source, options))
@@ -52,8 +68,12 @@ def check(paths: Sequence[str | os.PathLike], *, config: ScanConfig,
           ignore: Sequence[str] = (), **scan_kw) -> Report:
     """The plain scan, followed by the forward pass when asked for."""
     from ..scan import scan
-    report = scan(list(paths), config=config, select=select, ignore=ignore, **scan_kw)
-    return with_forward(report, forward, select=select, ignore=ignore) if forward else report
+    if not forward:
+        return scan(list(paths), config=config, select=select, ignore=ignore, **scan_kw)
+    # Unfiltered first: the forward pass must see storage damage even under --select DS7.
+    report = with_forward(scan(list(paths), config=config, **scan_kw), forward)
+    kept = tuple(f for f in report.findings if _keep(f, select, ignore))
+    return replace(report, findings=kept)
 
 
 def check_net(net: str | os.PathLike, *, forward: bool = False, precision: str = "fp32",

@@ -23,6 +23,9 @@ def render(report: Report, first: int = FIRST) -> str:
         if s.labels:
             line += f", labels {s.labels['min']}..{s.labels['max']} ({s.labels['distinct']} distinct)"
         lines.append(line)
+    for block in report.extra.get("forward", []):
+        if block.get("not_run"):
+            lines.append(f"forward pass not run on {block['path']}: {block['not_run']}")
     lines.append("")
     if not report.findings:
         lines.append(f"No findings in {report.records} records ({report.seconds:.1f} s).")
