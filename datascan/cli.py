@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -206,12 +207,34 @@ def _clean(args: argparse.Namespace) -> int:
     return EXIT_CLEAN if result.ok else EXIT_FINDINGS
 
 
+def validate(args: argparse.Namespace) -> None:
+    """Options that parse but cannot be meant: one clear line now, not a surprise later."""
+    from .codes import CODES
+    from .errors import UsageError
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
+    if args.num_classes is not None and args.num_classes < 1:
+        raise UsageError(f"--num-classes must be at least 1, not {args.num_classes}")
+    if args.scheduler and args.backend != "dask":
+        raise UsageError("--scheduler is for --backend dask")
+    for flag, prefixes in (("--select", args.select), ("--ignore", args.ignore)):
+        unknown = [p for p in prefixes if not any(code.startswith(p) for code in CODES)]
+        if unknown:
+            raise UsageError(f"{flag} {','.join(unknown)} matches no finding code (DS100..DS701)")
+    output = getattr(args, "output", None)
+    if output:
+        parent = os.path.dirname(os.path.abspath(output))
+        if os.path.isdir(output) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+            raise UsageError(f"--output {output}: cannot write a report there")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(_split_format(list(sys.argv[1:] if argv is None else argv)))
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)
     try:
+        validate(args)
         return {"check": _check, "clean": _clean}[args.command](args)
     except DatascanError as e:
         print(f"datascan: error: {e}", file=sys.stderr)

@@ -41,9 +41,12 @@ def default_jobs() -> int:
 
 
 def plan_sources(paths: Sequence[str | os.PathLike], config: ScanConfig, jobs: int) -> list[Plan]:
-    plans = []
+    plans, seen = [], set()
     for p in paths:
         path = Path(p)
+        if os.path.realpath(path) in seen:      # the same dataset named twice: scan it once
+            continue
+        seen.add(os.path.realpath(path))
         module = sources.detect(path, config.format)
         plans.append(module.plan(path, config, max(1, jobs * SHARDS_PER_JOB) if jobs > 1 else 1))
     return plans
@@ -188,6 +191,8 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
                                   format=format, label_datasets=tuple(label_datasets))
     if backend is not None and backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"jobs must be at least 1, not {jobs}")
     opts = RunOptions(jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler,
                       progress=progress, progress_total=progress_total)
     started = time.perf_counter()

@@ -96,3 +96,31 @@ def test_every_code_is_produced_by_some_test():
     text = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
     missing = [code for code in CODES if f'"{code}"' not in text and f"'{code}'" not in text]
     assert missing == []
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--jobs", "-1"], "--jobs"),
+    (["--jobs", "0"], "--jobs"),
+    (["--num-classes", "0"], "--num-classes"),
+    (["--select", "XX"], "matches no finding code"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--backend dask"),
+    (["--output", "/nonexistent/dir/r.json"], "cannot write"),
+    (["--format", "leveldb"], "LevelDB"),
+])
+def test_options_that_cannot_be_meant_are_one_line_exit_2(capsys, args, says):
+    assert main(["check", str(FIXTURES / "demo_lmdb"), "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0]
+
+
+def test_empty_data_mdb_is_a_truncation_finding(tmp_path, capsys):
+    (tmp_path / "half_lmdb").mkdir()
+    (tmp_path / "half_lmdb" / "data.mdb").write_bytes(b"")
+    code, report = run_json(capsys, tmp_path / "half_lmdb")
+    assert code == 1 and [f["code"] for f in report["findings"]] == ["DS102"]
+
+
+def test_the_same_dataset_named_twice_is_scanned_once(capsys):
+    demo = FIXTURES / "demo_clean_lmdb"
+    code, report = run_json(capsys, demo, f"{demo}/")
+    assert code == 0 and len(report["sources"]) == 1 and report["summary"]["records"] == 48

@@ -39,6 +39,8 @@ def _magic_at(head: bytes, offset: int) -> bool:
 
 
 def sniff(path: Path) -> bool:
+    if path.is_dir() and (path / "data.mdb").is_file():
+        return True        # the layout says LMDB, even when data.mdb is empty or damaged
     f = data_file(path)
     try:
         with open(f, "rb") as fh:
@@ -62,7 +64,11 @@ def _meta(buf: bytes) -> Meta | None:
 def read_meta(path: Path) -> Meta:
     """The live meta page, read with plain file I/O: nothing is mapped yet."""
     f = data_file(path)
-    with open(f, "rb") as fh:
+    try:
+        fh = open(f, "rb")
+    except OSError as e:
+        raise SourceOpenError(f"{path}: not an LMDB ({e.strerror}: {f.name})") from None
+    with fh:
         first = fh.read(4096)
         if _magic_at(first, 12) and not _magic_at(first, 16):
             raise SourceOpenError(
@@ -94,7 +100,17 @@ def open_env(path: Path) -> lmdb.Environment:
         raise SourceOpenError(f"{path}: LMDB cannot be opened: {e}") from None
 
 
+def _empty(path: Path) -> Finding | None:
+    size = data_file(path).stat().st_size
+    if size < 2 * 4096:    # not even the two meta pages: a copy that stopped early
+        return Finding.of("DS102", str(path), f"data.mdb is {size} bytes, shorter than LMDB's "
+                          "two meta pages: a half-copied or never-written file")
+    return None
+
+
 def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
+    if path.is_dir() and data_file(path).is_file() and (short := _empty(path)) is not None:
+        return Plan(str(path), NAME, (), (short,), records=0)
     meta = read_meta(path)
     if (bad := _truncation(path, meta)) is not None:
         return Plan(str(path), NAME, (), (bad,), records=0)
