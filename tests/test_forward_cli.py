@@ -104,3 +104,16 @@ def test_forward_is_not_run_over_storage_damage(make_lmdb, capsys):
                             "--select", "DS7")
     assert code == 0 and report["findings"] == []
     assert "storage damage (DS102" in report["forward"][0]["not_run"]
+
+
+def test_net_with_default_leveldb_backend_on_an_lmdb_is_one_clear_line(make_lmdb, tmp_path, capsys):
+    source = make_lmdb([(key(i), raw_datum(i % 3, seed=i)) for i in range(8)])
+    net = tmp_path / "net.prototxt"
+    net.write_text(f'layer {{ name: "data" type: "Data" top: "data" top: "label" '
+                   f'data_param {{ source: "{source}" batch_size: 4 }} }}\n'
+                   'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+                   'inner_product_param { num_output: 3 } }\n'
+                   'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" }\n')
+    assert main(["check", "--net", str(net), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "backend: LMDB" in err[0]

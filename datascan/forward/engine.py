@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .. import sources
 from ..codes import matches
 from ..config import ScanConfig
 from ..errors import UsageError
@@ -95,6 +96,11 @@ def check_net(net: str | os.PathLike, *, forward: bool = False, precision: str =
         if not Path(path).exists():
             entry["notes"].append("source not found")
             continue
+        if t.format == "leveldb" and not sources.get("leveldb").sniff(Path(path)) \
+                and sources.get("lmdb").sniff(Path(path)):
+            raise UsageError(f"{net}: layer {t.layer!r} reads {path} as LevelDB (Caffe's default "
+                             "backend when none is set) but it is an LMDB: Caffe cannot open it "
+                             "either; add `backend: LMDB` to its data_param")
         if (path, t.format) in seen:
             continue
         seen.add((path, t.format))
