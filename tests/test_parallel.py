@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from datascan import parallel, scan
+from datascan import recovery, scan
 from datascan.decode.datum import encode_datum
 from datascan.model import Finding
 from datascan.sources import kv
@@ -228,11 +228,11 @@ def test_a_row_range_whose_worker_dies_is_halved_down_to_the_bad_rows():
     def outcome_of(task):
         sub, _ = task
         if sub.start <= 37 < sub.stop:
-            return parallel.Outcome(exitcode=-11)
-        return parallel.Outcome(ShardResult(sub, sub.stop - sub.start, [
+            return recovery.Outcome(exitcode=-11)
+        return recovery.Outcome(ShardResult(sub, sub.stop - sub.start, [
             Finding.of("DS300", "d.h5", "nan", index=0)]))
 
-    result = drive(parallel.shard_job(shard), outcome_of)
+    result = drive(recovery.shard_job(shard), outcome_of)
     assert result.records == 640
     [loss] = [f for f in result.findings if f.code == "DS101"]
     assert loss.index == 30 and loss.message.startswith("rows 30..39 could not be read")
@@ -251,11 +251,11 @@ def test_a_record_whose_check_kills_the_worker_is_named_and_the_rest_kept():
                   and (sub.stop is None or k < sub.stop)]
         if key(5) in inside:   # checking record 5 kills the process
             before = [k for k in inside if k < key(5)]
-            return parallel.Outcome(exitcode=-11, last=before[-1] if before else None,
+            return recovery.Outcome(exitcode=-11, last=before[-1] if before else None,
                                     reading=key(5) if forensic else None)
-        return parallel.Outcome(ShardResult(sub, len(inside), []))
+        return recovery.Outcome(ShardResult(sub, len(inside), []))
 
-    result = drive(parallel.shard_job(shard), outcome_of)
+    result = drive(recovery.shard_job(shard), outcome_of)
     assert result.records == 10
     assert [(f.code, f.key, f.index) for f in result.findings] == [("DS101", "00000005", 5)]
 
