@@ -64,22 +64,22 @@ def key(i: int, name: str = "") -> bytes:
     return (f"{i:08d}" + (f"_{name}" if name else "")).encode()
 
 
-@pytest.fixture
-def make_lmdb(tmp_path):
-    def make(records, name="db_lmdb") -> Path:
+def _maker(tmp_path, writer, default_name):
+    def make(records, name=default_name) -> Path:
         path = tmp_path / name
-        lmdb_source.write(path, list(records))
+        writer(path, list(records))
         return path
     return make
+
+
+@pytest.fixture
+def make_lmdb(tmp_path):
+    return _maker(tmp_path, lmdb_source.write, "db_lmdb")
 
 
 @pytest.fixture
 def make_leveldb(tmp_path):
-    def make(records, name="db_leveldb") -> Path:
-        path = tmp_path / name
-        leveldb_source.write(path, list(records))
-        return path
-    return make
+    return _maker(tmp_path, leveldb_source.write, "db_leveldb")
 
 
 def tree_state(path: Path) -> dict:
