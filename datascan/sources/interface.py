@@ -45,12 +45,23 @@ class ShapeGroup:
     refs: list[tuple[int, str | None]] = field(default_factory=list)  # (local index, key)
     truncated: bool = False
 
+    @property
+    def full(self) -> bool:
+        """No more refs are kept: further records only count (see add_counted)."""
+        return len(self.refs) >= SHAPE_REFS_CAP
+
     def add(self, index: int, key: str | None) -> None:
         self.count += 1
         if len(self.refs) < SHAPE_REFS_CAP:
             self.refs.append((index, key))
         else:
             self.truncated = True
+
+    def add_counted(self, n: int) -> None:
+        """n more records of a full group: the same as n calls of add(), without the refs."""
+        assert self.full
+        self.count += n
+        self.truncated |= n > 0
 
 
 @dataclass
