@@ -42,7 +42,7 @@ from .config import ScanConfig
 from .model import Finding
 from .sources import kv
 from .sources.interface import Shard, ShardResult
-from .recovery import Job, Outcome, Task, shard_job
+from .recovery import FAST, FORENSIC, Job, Outcome, Task, shard_job
 
 TICK = 256                 # records between progress messages from a worker
 _WORKER_DEATHS = {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"}
@@ -55,7 +55,8 @@ Progress = Callable[[int], None]
 # ----------------------------------------------------------------------------- the worker
 
 class Ticker:
-    """Counts records through a kv reader and reports them (forensic: every key, twice)."""
+    """Counts records through a kv reader's batches and reports them (forensic: every key,
+    twice: the reader yields batches of one record, each checked before the next is read)."""
 
     def __init__(self, emit: Callable[[tuple], None], forensic: bool = False):
         self.emit, self.forensic = emit, forensic
@@ -66,11 +67,11 @@ class Ticker:
             if isinstance(item, Finding):
                 yield item
                 continue
-            key = item[0]
+            key = item[-1][0]
             if self.forensic:
                 self.emit(("read", key))
             yield item               # the consumer checks it before asking for the next one
-            n += 1
+            n += len(item)
             if self.forensic or n >= TICK:
                 self.emit(("tick", n, key))
                 n = 0
@@ -78,15 +79,17 @@ class Ticker:
             self.emit(("tick", n, key))
 
 
-def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None) -> ShardResult:
+def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
+              batch: int = kv.BATCH) -> ShardResult:
     """The worker: opens the source itself, so it runs in any process or on any machine.
 
-    Key-value formats (those with ``iter_records``) are run through kv.run_records
+    Key-value formats (those with ``iter_batches``) are run through kv.run_records
     here rather than their ``run``, so the reader can be wrapped to tick."""
     module = sources.get(shard.format)
-    if ticker is None or not hasattr(module, "iter_records"):
+    if ticker is None or not hasattr(module, "iter_batches"):
         return module.run(shard, config)
-    return kv.run_records(shard, config, ticker.wrap(module.iter_records(shard)))
+    batches = module.iter_batches(shard, 1 if ticker.forensic else batch)
+    return kv.run_records(shard, config, ticker.wrap(batches))
 
 
 def _worker_main(conn, err_path: str) -> None:
@@ -101,9 +104,10 @@ def _worker_main(conn, err_path: str) -> None:
             return
         if task is None:
             return
-        shard, config, forensic = task
+        shard, config, mode = task
         try:
-            result = run_shard(shard, config, Ticker(conn.send, forensic))
+            result = run_shard(shard, config, Ticker(conn.send, mode == FORENSIC),
+                               kv.BATCH if mode == FAST else 1)
         except Exception as e:   # a bug or a source that cannot be opened: the parent raises it
             try:
                 conn.send(("error", e))
@@ -154,7 +158,7 @@ class _Worker:
         self.last = self.reading = None
 
     def send(self, job: Job, top: Shard, task: Task, config: ScanConfig) -> None:
-        self.job, self.top, self.forensic = job, top, task[1]
+        self.job, self.top, self.forensic = job, top, task[1] == FORENSIC
         self.last = self.reading = None
         self.conn.send((task[0], config, task[1]))
 

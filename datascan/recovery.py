@@ -37,7 +37,11 @@ class Outcome:
         return f"exited with status {code}"
 
 
-Task = tuple[Shard, bool]                       # (shard or part of one, forensic?)
+# How a task reads: FAST in batches; CAREFUL one record at a time (a batch reads ahead, and
+# a range that ends just before a page that kills the reader must not step onto it);
+# FORENSIC one record at a time, each key reported before it is checked.
+FAST, CAREFUL, FORENSIC = "fast", "careful", "forensic"
+Task = tuple[Shard, str]                        # (shard or part of one, how to read it)
 Job = Generator[Task, Outcome, ShardResult]     # yields tasks, returns the shard's result
 
 
@@ -46,7 +50,7 @@ Job = Generator[Task, Outcome, ShardResult]     # yields tasks, returns the shar
 
 def shard_job(shard: Shard) -> Job:
     """Run a shard; if its worker dies, recover what can be read around the damage."""
-    out = yield shard, False
+    out = yield shard, FAST
     if out.result is not None:
         return out.result
     module = sources.get(shard.format)
@@ -72,14 +76,14 @@ def _recover_keys(shard: Shard, module, died: Outcome) -> Job:
     parts: list = []
     lo = shard.start
     for _ in range(10_000):          # each round passes at least one record or page
-        out = yield _sub(shard, lo, shard.stop), True
+        out = yield _sub(shard, lo, shard.stop), FORENSIC
         if out.result is not None:
             parts.append((None, out.result, 0))
             break
         stop_at = out.reading if out.reading is not None else \
             (_after(out.last) if out.last is not None else None)
         if stop_at is not None and stop_at != lo:
-            before = yield _sub(shard, lo, stop_at), False
+            before = yield _sub(shard, lo, stop_at), CAREFUL
             if before.result is None:   # not reproducible: give the rest up, do not loop
                 parts.append((None, _loss(shard, f"the worker died twice reading {_range(shard)} "
                                           f"({out.cause()}, {before.cause()}); the rest is not "
@@ -119,7 +123,7 @@ def _recover_rows(shard: Shard, died: Outcome) -> Job:
     while todo:
         a, b, out = todo.pop()
         if out is None:
-            out = yield _sub(shard, a, b), True
+            out = yield _sub(shard, a, b), FORENSIC
         if out.result is not None:
             parts.append((a - start, out.result, 0))
         elif b - a <= smallest:

@@ -246,13 +246,13 @@ def test_a_record_whose_check_kills_the_worker_is_named_and_the_rest_kept():
     keys = [key(i) for i in range(10)]
 
     def outcome_of(task):
-        sub, forensic = task
+        sub, mode = task
         inside = [k for k in keys if (sub.start is None or k >= sub.start)
                   and (sub.stop is None or k < sub.stop)]
         if key(5) in inside:   # checking record 5 kills the process
             before = [k for k in inside if k < key(5)]
             return recovery.Outcome(exitcode=-11, last=before[-1] if before else None,
-                                    reading=key(5) if forensic else None)
+                                    reading=key(5) if mode == recovery.FORENSIC else None)
         return recovery.Outcome(ShardResult(sub, len(inside), []))
 
     result = drive(recovery.shard_job(shard), outcome_of)
@@ -260,17 +260,21 @@ def test_a_record_whose_check_kills_the_worker_is_named_and_the_rest_kept():
     assert [(f.code, f.key, f.index) for f in result.findings] == [("DS101", "00000005", 5)]
 
 
-def test_progress_counts_every_record_once(crash_db):
-    def run(jobs):
+def test_progress_counts_every_record_once(crash_db, make_lmdb):
+    def run(db, jobs, total):
         done, totals = [], []
-        report = scan(crash_db, jobs=jobs, progress=done.append, progress_total=totals.append)
-        assert totals == [3000] and sum(done) == report.records
+        report = scan(db, jobs=jobs, progress=done.append, progress_total=totals.append)
+        assert totals == [total] and sum(done) == report.records
         return done
 
-    assert len(run(1)) > 8 and len(run(2)) > 8    # ticks while shards run, not once per shard
+    # Readers tick once per batch (at most kv.BATCH records): while shards run, not once per shard.
+    big = make_lmdb([(key(i), raw_datum(i % 3, shape=(1, 4, 4))) for i in range(12 * kv.BATCH)],
+                    name="big_lmdb")
+    assert len(run(big, 1, 12 * kv.BATCH)) >= 12 and len(run(big, 2, 12 * kv.BATCH)) >= 12
+    assert len(run(crash_db, 1, 3000)) >= 3
     _, leaves = pages(crash_db)
     patch(crash_db, leaves[10] * 4096, bytes(4096))
-    run(2)                                        # recovery re-reads records: counted once
+    run(crash_db, 2, 3000)                        # recovery re-reads records: counted once
 
 
 # ---------------------------------------------------------------------- split points

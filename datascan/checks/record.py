@@ -1,6 +1,7 @@
 """Per-record checks for key-value datasets (LMDB, LevelDB): decode once, check many."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath as Path
 
@@ -11,6 +12,7 @@ from ..decode.image import inspect_image
 from ..model import Finding, key_text
 from ..sources.interface import ShardSummary
 from .labels import LabelRange
+from .rawbatch import RawBatches
 from .arrays import value_problems
 from .values import gray_fill_rows, is_gray_filled
 
@@ -24,6 +26,33 @@ class RecordChecker:
 
     def __post_init__(self) -> None:
         self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
+        self.batches = RawBatches(self.summary, self.labels.problem) \
+            if self.encoding == dm.DATUM else None
+
+    def check_many(self, base: int, keys: Sequence[bytes], values: Sequence[bytes]) -> list[Finding]:
+        """check() for consecutive records base, base + 1, ...; the same findings and
+        summary, with raw Datums proven clean a batch at a time (rawbatch.py)."""
+        if self.batches is None or len(values) < 2:
+            return [f for i, (k, v) in enumerate(zip(keys, values)) for f in self.check(base + i, k, v)]
+        fast, shapes = self.batches.prove(values)
+        table = self.summary.shapes
+        if fast.all() and all(shape in table and table[shape].full for shape in shapes):
+            for shape, n in shapes.items():
+                table[shape].add_counted(n)
+            return []
+        findings: list[Finding] = []
+        layouts = self.batches.layouts
+        for i, (key, value) in enumerate(zip(keys, values)):
+            if not fast[i]:
+                findings.extend(self.check(base + i, key, value))
+                continue
+            shape = layouts[len(value)].shape
+            group = table.get(shape)
+            if group is not None and group.full:
+                group.add_counted(1)
+            else:
+                self.summary.add_shape(table, shape, base + i, key_text(key))
+        return findings
 
     def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:
         problems: list[tuple[str, str]] = []

@@ -12,6 +12,9 @@ from ..model import Finding
 from .interface import Shard, ShardResult, ShardSummary
 
 SAMPLE_RECORDS = 64
+BATCH = 1024           # records per batch a reader yields, at most ...
+BATCH_BYTES = 4 << 20  # ... and about this many bytes of values (sized from the last batch)
+FIRST_BATCH = 16
 
 
 def sample_encoding(pairs: Iterable[tuple[bytes, bytes]]) -> str:
@@ -63,23 +66,38 @@ def shards_from_bounds(source: str, fmt: str, bounds: list[bytes], encoding: str
                        encoding=encoding) for i in range(len(edges) - 1))
 
 
+def batch_size(limit: int, records: int, nbytes: int) -> int:
+    """Records to read next, from the last batch's: up to `limit` and about BATCH_BYTES."""
+    return max(1, min(limit, BATCH_BYTES * records // max(nbytes, 1)))
+
+
+def flatten(batches: Iterator[list | Finding]) -> Iterator[tuple[bytes, bytes] | Finding]:
+    for item in batches:
+        if isinstance(item, Finding):
+            yield item
+        else:
+            yield from item
+
+
 def run_records(shard: Shard, config: ScanConfig,
-                records: Iterator[tuple[bytes, bytes] | Finding]) -> ShardResult:
-    """Check every record a format's reader yields; a reader yields a Finding for storage damage."""
+                batches: Iterator[list[tuple[bytes, bytes]] | Finding]) -> ShardResult:
+    """Check every record a format's reader yields, a batch at a time; a reader yields a
+    Finding for storage damage. Readers in forensic mode yield batches of one record, each
+    checked before the next is read."""
     from ..checks.record import RecordChecker   # checks import sources.interface: avoid a cycle
     summary = ShardSummary()
     checker = RecordChecker(shard.source, shard.encoding, config, summary)
     findings: list[Finding] = []
     n = nbytes = 0
-    for item in records:
+    for item in batches:
         if isinstance(item, Finding):
             # Storage damage: a record that could not be read (it has a key) still counts
             # as a record of the source; a range that could not be walked has none.
             findings.append(replace(item, path=shard.source, index=n))
             n += item.key is not None
             continue
-        key, value = item
-        findings.extend(checker.check(n, key, value))
-        n += 1
-        nbytes += len(value)
+        keys, values = zip(*item)
+        findings.extend(checker.check_many(n, keys, values))
+        n += len(item)
+        nbytes += sum(map(len, values))
     return ShardResult(shard, n, findings, summary, nbytes)

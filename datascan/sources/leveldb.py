@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 
 import plyvel
@@ -115,29 +117,41 @@ def _split(db: plyvel.DB, n_shards: int) -> tuple[list[bytes], int | None]:
 
 
 def iter_records(shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
+    """The shard's records one by one (see iter_batches)."""
+    return kv.flatten(iter_batches(shard))
+
+
+def iter_batches(shard: Shard, size: int = kv.BATCH) -> Iterator[list[tuple[bytes, bytes]] | Finding]:
+    """The shard's records in batches of up to `size` (kv.batch_size), read in C."""
     path = Path(shard.file or shard.source)
     with open_db(path) as db:
-        yield from _read_range(db, shard)
+        yield from _read_range(db, shard, size)
 
 
-def _read_range(db: plyvel.DB, shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
+def _read_range(db: plyvel.DB, shard: Shard, size: int) -> Iterator[list | Finding]:
     """Walk the range with block checksums verified (Caffe never verifies them).
 
     On a bad block, walk on without verification to learn which keys sit in it,
     re-reading each with verification: the ones that fail are DS101, the first one
-    that reads clean resumes the verified walk.
+    that reads clean resumes the verified walk. A bad block met inside a batch is
+    first walked to again one record at a time, to know the last record read.
     """
     start, stop = shard.start, shard.stop
+    want = min(size, kv.FIRST_BATCH)
     while True:
         last = None
         try:
-            for key, value in db.iterator(start=start, stop=stop, verify_checksums=True,
-                                          fill_cache=False):
-                yield key, value
-                last = key
+            records = db.iterator(start=start, stop=stop, verify_checksums=True, fill_cache=False)
+            while batch := list(islice(records, want)):
+                yield batch
+                last = batch[-1][0]
+                want = kv.batch_size(size, len(batch), sum(map(len, map(itemgetter(1), batch))))
             return
         except plyvel.CorruptionError as e:
             resume = (last + b"\x00") if last is not None else start
+            if size > 1:
+                start, size, want = resume, 1, 1
+                continue
             start = yield from _skip_damage(db, resume, stop, e)
             if start is None:
                 return
@@ -167,7 +181,7 @@ def _reason(e: Exception) -> str:
 
 
 def run(shard: Shard, config: ScanConfig) -> ShardResult:
-    return kv.run_records(shard, config, iter_records(shard))
+    return kv.run_records(shard, config, iter_batches(shard))
 
 
 def write(path: Path, records, *, batch: int = 1000, batch_bytes: int = 64 << 20) -> int:

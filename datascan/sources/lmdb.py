@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 import struct
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 
 import lmdb
@@ -129,15 +132,26 @@ def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
 
 
 def iter_records(shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
-    """Walk the shard's key range. On a page LMDB reports damaged, yield one DS101 naming
-    the page's key range (from the branch pages above it) and go on after that page."""
+    """The shard's records one by one (see iter_batches)."""
+    return kv.flatten(iter_batches(shard))
+
+
+def iter_batches(shard: Shard, size: int = kv.BATCH) -> Iterator[list[tuple[bytes, bytes]] | Finding]:
+    """Walk the shard's key range in batches of up to `size` records (kv.batch_size).
+    On a page LMDB reports damaged, yield one DS101 naming the page's key range (from the
+    branch pages above it) and go on after that page. Batches are read in C; a walk that
+    fails inside a batch is walked again one record at a time from the last batch, so that
+    the failure is pinned to the record after the last one read."""
     path = Path(shard.file or shard.source)
     at, begin = shard.start, True
     while begin or at is not None:
         begin = False
-        last, failed, at_next = yield from _walk(path, at, shard.stop)
+        last, failed, at_next = yield from _walk(path, at, shard.stop, size)
         if not failed:
             at = at_next
+            continue
+        if size > 1:
+            size, at = 1, (last + b"\x00" if last is not None else at)
             continue
         # The message names the page, not LMDB's error: a walk that reaches the page with
         # cursor.next() and one that starts on it with set_range() may fail differently.
@@ -152,8 +166,8 @@ def iter_records(shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
         at = resume
 
 
-def _walk(path: Path, start: bytes | None, stop: bytes | None):
-    """Yield records from `start`; return (last key, failed, key to go on from or None).
+def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
+    """Yield batches from `start`; return (last key, failed, key to go on from or None).
 
     The environment is closed after REOPEN_BYTES of values: the mapped pages a reader
     has touched count in its RSS until they are unmapped."""
@@ -163,19 +177,35 @@ def _walk(path: Path, start: bytes | None, stop: bytes | None):
             with env.begin(buffers=False) as txn:
                 cursor = txn.cursor()
                 ok = cursor.set_range(start) if start is not None else cursor.first()
-                while ok:
-                    key = cursor.key()
-                    if stop is not None and key >= stop:
-                        break
-                    value = cursor.value()
-                    yield key, value
-                    last = key
-                    nbytes += len(value)
-                    if stop is not None and key + b"\x00" >= stop:
-                        break     # no key fits before stop: do not step onto the next page
+                if size == 1:
+                    while ok:
+                        key = cursor.key()
+                        if stop is not None and key >= stop:
+                            break
+                        value = cursor.value()
+                        yield [(key, value)]
+                        last = key
+                        nbytes += len(value)
+                        if stop is not None and key + b"\x00" >= stop:
+                            break     # no key fits before stop: do not step onto the next page
+                        if nbytes >= REOPEN_BYTES:
+                            return last, False, key + b"\x00"
+                        ok = cursor.next()
+                    return last, False, None
+                records, want = cursor.iternext() if ok else iter(()), kv.FIRST_BATCH
+                while batch := list(islice(records, want)):
+                    if stop is not None and batch[-1][0] >= stop:
+                        batch = batch[:bisect_left(batch, (stop,))]
+                        if batch:
+                            yield batch
+                        return (batch[-1][0] if batch else last), False, None
+                    yield batch
+                    last = batch[-1][0]
+                    got = sum(map(len, map(itemgetter(1), batch)))
+                    nbytes += got
                     if nbytes >= REOPEN_BYTES:
-                        return last, False, key + b"\x00"
-                    ok = cursor.next()
+                        return last, False, last + b"\x00"
+                    want = kv.batch_size(size, len(batch), got)
         except lmdb.Error:
             return last, True, None
     return last, False, None
@@ -214,7 +244,7 @@ def damage(shard: Shard, after: bytes | None,
 
 
 def run(shard: Shard, config: ScanConfig) -> ShardResult:
-    return kv.run_records(shard, config, iter_records(shard))
+    return kv.run_records(shard, config, iter_batches(shard))
 
 
 def write(path: Path, records, *, batch: int = 1000, map_size: int = 1 << 20,

@@ -1,0 +1,147 @@
+"""Batched checks for plain raw uint8 Datums: the common case of a converted dataset, checked
+with numpy over a batch of records instead of one protobuf parse per record.
+
+A Datum that convert_imageset or pycaffe wrote is a fixed byte layout: fields 1-3
+(channels, height, width), field 4's tag and length, the pixels, field 5 (label) and maybe
+field 7 (encoded: false). `Layout.learn` reads that layout off one record the protobuf
+parser accepted. A record with the same length whose bytes outside the pixels and the label
+are equal to the learnt ones *is* that Datum with other pixels and another label: it parses
+to the same fields, so it gets the same checks. The pixels are uint8 (no NaN to find) and
+only DS303 (gray rows) looks at them; the label only needs its range checked.
+
+The batch path therefore only has to prove a record clean. It sends every record it cannot
+prove clean (another layout, a label out of range, a bottom row of gray 128s, a negative
+label's 10-byte varint) through the per-record checks, so the findings, their messages and
+the dataset summary are exactly what the per-record path gives.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..decode import datum as dm
+
+LEARN_TRIES = 4          # records of one length tried before it is left to the per-record path
+MAX_LAYOUTS = 16         # record lengths tried per shard (a raw set of mixed sizes has several)
+_TAILS = (b"", b"\x38\x00")   # what may follow the label: nothing, or encoded=false
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things are in one record length's worth of raw Datum bytes."""
+    shape: tuple[int, int, int]
+    head: np.ndarray        # bytes before the pixels: fields 1-3, then 0x22 + pixel count
+    label_at: int           # offset of the label's varint (after its 0x28 tag)
+    label_len: int          # 1 (labels 0..127) or 2 (128..16383) bytes
+    tail: np.ndarray        # bytes after the label
+    length: int
+
+    @classmethod
+    def learn(cls, value: bytes) -> Layout | None:
+        """The layout of `value` if it is a plain raw uint8 Datum the parser accepts."""
+        try:
+            s = dm.parse(value, dm.DATUM)
+        except dm.DatumError:
+            return None
+        c, h, w = s.channels, s.height, s.width
+        if s.encoded or s.float_data is not None or s.label is None or not 0 <= s.label < 1 << 14 \
+                or min(c, h, w) <= 0 or len(s.data) != c * h * w:
+            return None
+        head = b"".join((b"\x08", _varint(c), b"\x10", _varint(h), b"\x18", _varint(w),
+                         b"\x22", _varint(len(s.data))))
+        label = b"\x28" + _varint(s.label)
+        tail = value[len(head) + len(s.data) + len(label):]
+        if value != head + s.data + label + tail or tail not in _TAILS:
+            return None
+        return cls((c, h, w), np.frombuffer(head, np.uint8), len(head) + len(s.data) + 1,
+                   len(label) - 1, np.frombuffer(tail, np.uint8), len(value))
+
+    def clean_labels(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of rows proven to be this layout with no gray bottom row, their labels)."""
+        c, h, w = self.shape
+        at, n = self.label_at, len(self.head)
+        ok = (rows[:, :n] == self.head).all(axis=1)
+        ok &= rows[:, at - 1] == 0x28
+        if self.tail.size:
+            ok &= (rows[:, at + self.label_len:] == self.tail).all(axis=1)
+        first = rows[:, at].astype(np.int64)
+        if self.label_len == 1:
+            ok &= first < 0x80
+            labels = first
+        else:
+            second = rows[:, at + 1].astype(np.int64)
+            ok &= (first >= 0x80) & (second < 0x80)
+            labels = (first & 0x7F) | (second << 7)
+        if h >= 8:  # DS303 needs every channel's bottom row gray: channel 0's decides most
+            bottom = rows[:, n + (h - 1) * w:n + h * w]
+            ok &= ~(bottom == 128).all(axis=1)
+        return ok, labels
+
+
+class RawBatches:
+    """Proves records of a raw Datum dataset clean a batch at a time (see the module doc)."""
+
+    def __init__(self, summary, label_problem: Callable[[int], object]):
+        self.summary, self.label_problem = summary, label_problem
+        self.layouts: dict[int, Layout] = {}
+        self.tries: dict[int, int] = {}      # record length -> records it was tried on
+        self.label_ok: dict[int, bool] = {}
+
+    def layout(self, values: Sequence[bytes], idx: np.ndarray) -> Layout | None:
+        """The layout of the records values[idx] (all of one length), learnt from the first
+        that has one: the first record of a length may be a bad one (no label, say)."""
+        n = len(values[idx[0]])
+        for i in idx.tolist():
+            if n in self.layouts or self.tries.get(n, 0) >= LEARN_TRIES or \
+                    (n not in self.tries and len(self.tries) >= MAX_LAYOUTS):
+                break
+            self.tries[n] = self.tries.get(n, 0) + 1
+            if (layout := Layout.learn(values[i])) is not None:
+                self.layouts[n] = layout
+        return self.layouts.get(n)
+
+    def _labels_ok(self, labels: np.ndarray) -> np.ndarray:
+        uniq = np.unique(labels)
+        for x in uniq.tolist():
+            if x not in self.label_ok:
+                self.label_ok[x] = self.label_problem(x) is None
+        bad = [x for x in uniq.tolist() if not self.label_ok[x]]
+        return ~np.isin(labels, bad) if bad else np.ones(labels.shape, bool)
+
+    def prove(self, values: Sequence[bytes]) -> tuple[np.ndarray, Counter]:
+        """(mask of the records proven clean, how many of them have each shape).
+        Their labels are counted in the summary; their shapes are the caller's to add,
+        in record order, so that shape refs are those of the per-record path."""
+        fast = np.zeros(len(values), bool)
+        shapes: Counter = Counter()
+        lengths = np.fromiter(map(len, values), np.int64, len(values))
+        for length in np.unique(lengths).tolist():
+            idx = np.flatnonzero(lengths == length)
+            layout = self.layout(values, idx)
+            if layout is None:
+                continue
+            group = values if idx.size == len(values) else [values[i] for i in idx.tolist()]
+            rows = np.frombuffer(b"".join(group), np.uint8).reshape(idx.size, length)
+            ok, labels = layout.clean_labels(rows)
+            ok &= self._labels_ok(labels)
+            labels = labels[ok]
+            if labels.size:
+                lo = int(labels.min())
+                counts = np.bincount(labels - lo)
+                for k in np.flatnonzero(counts).tolist():
+                    self.summary.labels[k + lo] += int(counts[k])
+                fast[idx[ok]] = True
+                shapes[layout.shape] += labels.size
+        return fast, shapes
