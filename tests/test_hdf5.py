@@ -340,6 +340,12 @@ def test_array_checks_are_per_row_and_reusable():
     big = arrays.magnitude_rows(rows, 1e8)
     assert list(big) == [(2, 2, 2e8)]
     assert arrays.peak_magnitude(rows[1:]) == 5e8
+    assert arrays.finite_peak(rows[1:]) == 5e8
+    for bad in (np.nan, np.inf, -np.inf):       # any one of them, anywhere: no peak
+        block = rows[1:].copy()
+        block[1, 3] = bad
+        assert arrays.finite_peak(block) is None
+    assert arrays.finite_peak(np.array([[3, -7]], np.int16)) == 7
     assert [c for _, c, _ in arrays.value_problems(rows, "x")] == ["DS300", "DS301"]
     labels = np.array([[0], [2.5], [-1], [9]], np.float64)
     assert [r for r, *_ in arrays.out_of_range_rows(labels, 5, ignore_label=-1)] == [3]
@@ -347,6 +353,16 @@ def test_array_checks_are_per_row_and_reusable():
     assert [r for r, *_ in arrays.negative_rows(labels)] == [2]
     assert arrays.integer_histogram(labels) == Counter({0: 1, -1: 1, 9: 1})
     assert arrays.as_rows(np.zeros((0, 3, 2))).shape == (0, 6)
+
+
+def test_each_column_is_read_in_blocks_of_whole_chunks():
+    def column(shape, chunk_rows, itemsize=4):
+        return hdf5.Column("d", "f.h5", "/d", False, shape, itemsize, chunk_rows)
+    per_block = hdf5.BLOCK_BYTES // (3 * 64 * 64 * 4)          # 170 rows of 3x64x64 float32
+    assert column((10**6, 3, 64, 64), 16).block_rows() == per_block - per_block % 16
+    assert column((10**6,), 1024).block_rows() % 1024 == 0    # a label column: its own chunks
+    assert column((10**6, 3, 64, 64), 4096).block_rows() == per_block   # chunk > a block
+    assert column((10**6, 3, 64, 64), 0).block_rows() == per_block      # contiguous
 
 
 # ---------------------------------------------------------------- memory and speed

@@ -72,6 +72,16 @@ def peak_magnitude(rows: np.ndarray) -> float:
     return 0.0 if peak != peak else peak
 
 
+def finite_peak(rows: np.ndarray) -> float | None:
+    """Largest |x| of a block with no NaN or inf, else None: two passes (max and min
+    propagate NaN, and an inf is its own max or min), no temporary."""
+    if rows.size == 0:
+        return 0.0
+    hi, lo = float(rows.max()), float(rows.min())
+    peak = max(abs(hi), abs(lo))
+    return peak if peak < float("inf") else None     # NaN < inf is False too
+
+
 def magnitude_rows(rows: np.ndarray, threshold: float, *, strict: bool = False) -> RowHits | None:
     """Rows with finite values |x| >= threshold (> threshold when strict)."""
     if rows.size == 0:
@@ -141,12 +151,13 @@ def value_problems(rows: np.ndarray, what: str) -> list[Problem]:
     """NaN/inf (DS300), |x| >= 1e8 (DS301) and, for float data, float16 overflow
     (DS302, on rows without DS301). ``what`` names the array in messages."""
     out: list[Problem] = []
-    bad = nonfinite_rows(rows)
-    if bad is not None:
-        for r, nan, inf in zip(*(x.tolist() for x in bad)):
+    peak = finite_peak(rows)
+    if peak is None:          # NaN or inf somewhere: find them
+        bad = nonfinite_rows(rows)
+        for r, nan, inf in zip(*(x.tolist() for x in bad)) if bad is not None else ():
             parts = [f"{nan} NaN"] * bool(nan) + [f"{inf} inf"] * bool(inf)
             out.append((r, "DS300", f"{' and '.join(parts)} values in {what}"))
-    peak = peak_magnitude(rows)
+        peak = peak_magnitude(rows)
     extreme: set[int] = set()
     if peak >= EXTREME_MAGNITUDE:
         for r, n, v in magnitude_rows(rows, EXTREME_MAGNITUDE) or ():

@@ -2,8 +2,8 @@
 
 Files are opened "r" only. Every numeric dataset at any depth is a column of the
 records: those named in ``config.label_datasets`` are labels, the others data, as
-HDF5Data would load them. Rows are read in blocks aligned to the chunk shape and at
-most BLOCK_BYTES big (all columns together), so memory does not grow with the file.
+HDF5Data would load them. Each column is read in blocks of whole chunks, at most
+BLOCK_BYTES big, one block at a time, so memory does not grow with the file.
 """
 from __future__ import annotations
 
@@ -43,6 +43,12 @@ class Column:
     @property
     def width(self) -> int:
         return prod(self.shape[1:])
+
+    def block_rows(self) -> int:
+        """Rows per read: about BLOCK_BYTES, whole chunks (a read that cuts a chunk
+        makes HDF5 visit it twice)."""
+        rows = max(1, BLOCK_BYTES // max(1, self.itemsize * self.width))
+        return rows - rows % self.chunk_rows if 0 < self.chunk_rows <= rows else rows
 
 
 @dataclass
@@ -318,11 +324,12 @@ def run(shard: Shard, config: ScanConfig) -> ShardResult:
     counted = next((c for c in layout.columns if c.label and c.width == 1), None)
     check = _Checker(shown, config, start, counted)
     stop = min(int(shard.stop if shard.stop is not None else layout.rows), layout.rows)
-    step, nbytes, row = layout.block_rows(), 0, start
+    nbytes = 0
     with files:
-        while row < stop:
-            end = min(stop, row - row % step + step)
-            for col, ds in zip(layout.columns, datasets):
+        for col, ds in zip(layout.columns, datasets):
+            step, row = col.block_rows(), start
+            while row < stop:
+                end = min(stop, row - row % step + step)
                 for a, b, block in _read(ds, col, row, end):
                     if isinstance(block, Exception):
                         check.unreadable(col, a, b, block)
@@ -330,5 +337,5 @@ def run(shard: Shard, config: ScanConfig) -> ShardResult:
                         nbytes += block.nbytes
                         check.block(col, a, block)
                     del block       # free it before the next read, not after
-            row = end
+                row = end
     return ShardResult(shard, max(0, stop - start), check.findings, check.summary, nbytes)
