@@ -9,7 +9,17 @@ FLOAT16_MAX = 65504.0
 MAX_IMAGE_PIXELS = 1 << 28          # 268M pixels: beyond this an image is a DS402 bomb
 MAX_DIM = 1 << 16                   # a raw Datum side longer than this is "absurd" (DS203)
 MAX_BLOB_COUNT = (1 << 31) - 1      # Caffe: "blob size exceeds INT_MAX"
-SHAPE_REFS_CAP = 10_000             # records remembered per minority shape, per shard
+# Dataset-wide shape checks (DS600, DS403) keep per-source summaries, one table each for
+# Datum shapes, image sizes and image channels. A table holds at most MAX_SHAPE_GROUPS
+# distinct shapes and at most SHAPE_REFS_TOTAL record references (index, key): each group
+# keeps its first min(SHAPE_REFS_CAP, SHAPE_REFS_TOTAL // groups). Past MAX_SHAPE_GROUPS
+# shapes the table keeps only a record count and the range of each dimension. So a summary
+# is at most 3 x (256 groups + 20,000 refs): about 3 x 3 MB with 8-character keys (a ref is
+# ~150 bytes with such a key, each byte more adds one; LMDB keys are at most 511 bytes),
+# whatever the number of records or shapes. Merging two tables holds twice that for a moment.
+SHAPE_REFS_CAP = 10_000             # records remembered per minority shape (1 or 2 shapes)
+SHAPE_REFS_TOTAL = 20_000           # records remembered per table, over all its shapes
+MAX_SHAPE_GROUPS = 256              # distinct shapes per table before it keeps only ranges
 INFO_CAP = 100                      # info findings listed per file and code; the rest are counted
 GRAY_FILL_MIN_ROWS = 2              # DS303: at least this many flat-128 bottom rows ...
 GRAY_FILL_MIN_FRACTION = 0.125      # ... and at least this share of the height

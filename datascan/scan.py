@@ -15,10 +15,10 @@ from pathlib import Path
 from . import __version__, parallel, sources
 from .checks.dataset import dataset_findings, label_stats
 from .codes import matches
-from .config import INFO_CAP, SHAPE_REFS_CAP, ScanConfig
+from .config import INFO_CAP, SHAPE_REFS_CAP, ScanConfig  # noqa: F401 (tests patch the cap here)
 from .errors import UsageError
 from .model import Finding, Report, Severity, SourceInfo
-from .sources.interface import Plan, ShapeGroup, Shard, ShardResult, ShardSummary
+from .sources.interface import Plan, Shard, ShardResult, ShardSummary
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
 LOCAL = (None, "local")     # datascan's own process pool (parallel.run_local_pool)
@@ -95,8 +95,9 @@ def _cluster(opts: RunOptions) -> Iterator[RunOptions]:
 
 class Merger:
     """Merges shard results as they come back, in any order, keeping only what the report
-    needs: the findings, and per source one summary whose record references are capped
-    at SHAPE_REFS_CAP per shape. Memory does not grow with the number of records."""
+    needs: the findings, and per source one summary of bounded size (config.py: at most
+    MAX_SHAPE_GROUPS shapes and SHAPE_REFS_TOTAL record references per table). Memory grows
+    with neither the number of records nor the number of distinct shapes."""
 
     def __init__(self, plans: list[Plan]):
         self.plans = plans
@@ -110,19 +111,11 @@ class Merger:
         acc.labels.update(r.summary.labels)
         acc.encoded += r.summary.encoded
         acc.capped.update(r.summary.capped)
-        for mine, theirs in ((acc.shapes, r.summary.shapes), (acc.sizes, r.summary.sizes),
-                             (acc.channels, r.summary.channels)):
-            for shape, group in theirs.items():
-                # References sort by (shard, index in shard), i.e. by position in the source,
-                # before the shards' offsets are known: keep the first SHAPE_REFS_CAP, as one
-                # shard holding everything would have (the report must not depend on the split).
-                g = mine.setdefault(shape, ShapeGroup())
-                g.count += group.count
-                g.refs.extend(((r.shard.shard_id, i), k) for i, k in group.refs)
-                if len(g.refs) > SHAPE_REFS_CAP:
-                    g.refs.sort(key=itemgetter(0))
-                    del g.refs[SHAPE_REFS_CAP:]
-                g.truncated = g.count > len(g.refs)
+        # Refs are placed by (shard, index in shard), i.e. by position in the source, before
+        # the shards' offsets are known: each group keeps its first ones, as one shard
+        # holding everything would have (the report must not depend on the split).
+        for mine, theirs in zip(acc.tables(), r.summary.tables()):
+            mine.merge(theirs, lambda i, sid=r.shard.shard_id: (sid, i))
 
     def finish(self) -> tuple[list[SourceInfo], list[Finding]]:
         infos, findings = [], []
@@ -136,7 +129,7 @@ class Merger:
                 offset += records
             summary = self.summaries[plan.source]
             findings.extend(cap_info(found_here, summary.capped))
-            for table in (summary.shapes, summary.sizes, summary.channels):
+            for table in summary.tables():
                 for g in table.values():
                     g.refs = [(bases[sid] + i, k) for (sid, i), k in sorted(g.refs, key=itemgetter(0))]
             findings.extend(dataset_findings(plan.source, summary))

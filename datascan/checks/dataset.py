@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections import Counter
 
 from ..model import Finding, Severity
-from ..sources.interface import ShapeGroup, ShardSummary
+from ..config import MAX_SHAPE_GROUPS
+from ..sources.interface import ShapeTable, ShardSummary
 
 
 def merge_summaries(parts: list[tuple[int, ShardSummary]]) -> ShardSummary:
@@ -13,13 +14,9 @@ def merge_summaries(parts: list[tuple[int, ShardSummary]]) -> ShardSummary:
     for offset, s in parts:
         out.labels.update(s.labels)
         out.encoded += s.encoded
-        for mine, theirs in ((out.shapes, s.shapes), (out.sizes, s.sizes),
-                             (out.channels, s.channels)):
-            for shape, group in theirs.items():
-                g = mine.setdefault(shape, ShapeGroup())
-                g.count += group.count
-                g.truncated |= group.truncated
-                g.refs.extend((i + offset, k) for i, k in group.refs)
+        out.capped.update(s.capped)
+        for mine, theirs in zip(out.tables(), s.tables()):
+            mine.merge(theirs, lambda i, offset=offset: i + offset)
     return out
 
 
@@ -27,51 +24,79 @@ def _fmt(shape) -> str:
     return "x".join(map(str, shape)) if isinstance(shape, tuple) else str(shape)
 
 
-def _minorities(table: dict, path: str, code: str, severity: Severity, what: str,
+def _span(table: ShapeTable, names: tuple[str, ...]) -> str:
+    lo, hi = table.ranges()
+    return ", ".join(f"{name} {a}..{b}" for name, a, b in zip(names, lo, hi))
+
+
+def _majority(table: ShapeTable):
+    """(shape, group) with the most records; ties go to the larger shape, not to the order
+    in which shards came back."""
+    return max(table.items(), key=lambda kv: (kv[1].count, str(kv[0])))
+
+
+def _listed(group, code: str, path: str, msg: str, shape, severity: Severity | None) -> list[Finding]:
+    """The group's records by name, then one line counting those not kept."""
+    out = [Finding.of(code, path, msg, key=k, index=i, severity=severity) for i, k in group.refs]
+    if group.truncated:
+        out.append(Finding.of(code, path, f"{group.count - len(group.refs)} more records "
+                              f"are {_fmt(shape)} (not listed one by one)", severity=severity))
+    return out
+
+
+def _minorities(table: ShapeTable, path: str, code: str, severity: Severity, what: str,
                 why: str) -> list[Finding]:
     if len(table) < 2:
         return []
-    majority, top = max(table.items(), key=lambda kv: (kv[1].count, str(kv[0])))
+    majority, top = _majority(table)
     findings = []
     for shape, group in table.items():
-        if shape == majority:
-            continue
-        msg = f"{what} {_fmt(shape)}, while {top.count} records are {_fmt(majority)}{why}"
-        findings += [Finding.of(code, path, msg, key=k, index=i, severity=severity)
-                     for i, k in group.refs]
-        if group.truncated:
-            findings.append(Finding.of(code, path, f"{group.count - len(group.refs)} more records "
-                                       f"are {_fmt(shape)} (not listed one by one)", severity=severity))
+        if shape != majority:
+            msg = f"{what} {_fmt(shape)}, while {top.count} records are {_fmt(majority)}{why}"
+            findings += _listed(group, code, path, msg, shape, severity)
     return findings
 
 
-def _mixed_sizes(table: dict, path: str) -> list[Finding]:
+def _raw_shapes(table: ShapeTable, path: str) -> list[Finding]:
+    why = ": Caffe's Data layer aborts on the batch mixing them"
+    if not table.overflow:
+        return _minorities(table, path, "DS600", Severity.ERROR, "shape", why)
+    return [Finding.of("DS600", path, f"{table.records} Datums come in more than {MAX_SHAPE_GROUPS} "
+                       f"shapes ({_span(table, ('channels', 'height', 'width'))}), too many to name "
+                       f"the records of each{why}", severity=Severity.ERROR)]
+
+
+def _mixed_sizes(table: ShapeTable, path: str) -> list[Finding]:
     """Encoded images: name the odd ones out when there is a majority size, else say it once."""
-    total = sum(g.count for g in table.values())
-    if len(table) < 2 or max(g.count for g in table.values()) * 2 > total:
+    if not table.overflow and (len(table) < 2 or _majority(table)[1].count * 2 > table.records):
         return _minorities(table, path, "DS600", Severity.WARNING, "image size",
                            " (fine only with crop_size <= the smallest side, or resizing)")
-    heights = [h for h, _ in table]
-    widths = [w for _, w in table]
-    return [Finding.of("DS600", path, f"images come in {len(table)} sizes (height {min(heights)}.."
-                       f"{max(heights)}, width {min(widths)}..{max(widths)}): Caffe's Data layer "
-                       f"needs crop_size <= {min(min(heights), min(widths))} or resized images",
+    (h0, w0), _ = table.ranges()
+    sizes = f"more than {MAX_SHAPE_GROUPS}" if table.overflow else len(table)
+    many = ", too many to name the records of each" if table.overflow else ""
+    return [Finding.of("DS600", path, f"images come in {sizes} sizes ({_span(table, ('height', 'width'))})"
+                       f"{many}: Caffe's Data layer needs crop_size <= {min(h0, w0)} or resized images",
                        severity=Severity.WARNING)]
 
 
-def dataset_findings(path: str, s: ShardSummary) -> list[Finding]:
-    out = _minorities(s.shapes, path, "DS600", Severity.ERROR, "shape",
-                      ": Caffe's Data layer aborts on the batch mixing them")
-    out += _mixed_sizes(s.sizes, path)
-    if len(s.channels) > 1:
-        major = max(s.channels.items(), key=lambda kv: kv[1].count)[0]
-        for ch, group in s.channels.items():
-            if ch == major:
-                continue
+def _channels(table: ShapeTable, path: str) -> list[Finding]:
+    if table.overflow:
+        return [Finding.of("DS403", path, f"images come in more than {MAX_SHAPE_GROUPS} channel counts "
+                           f"({_span(table, ('channels',))}): Caffe needs one, or force_color/force_gray")]
+    if len(table) < 2:
+        return []
+    major, _ = _majority(table)
+    out = []
+    for ch, group in table.items():
+        if ch != major:
             msg = (f"{ch}-channel image in a {major}-channel set: Caffe stops with "
                    f"\"Check failed: channels == img_channels ({major} vs. {ch})\" unless force_color/force_gray")
-            out += [Finding.of("DS403", path, msg, key=k, index=i) for i, k in group.refs]
+            out += _listed(group, "DS403", path, msg, f"{ch}-channel", None)
     return out
+
+
+def dataset_findings(path: str, s: ShardSummary) -> list[Finding]:
+    return _raw_shapes(s.shapes, path) + _mixed_sizes(s.sizes, path) + _channels(s.channels, path)
 
 
 def label_stats(labels: Counter) -> dict | None:

@@ -21,9 +21,11 @@ sum of the record counts of the earlier shards of the same source (LMDB, LevelDB
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
-from ..config import SHAPE_REFS_CAP
+from ..config import MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TOTAL
 from ..model import Finding
 
 
@@ -44,15 +46,16 @@ class ShapeGroup:
     count: int = 0
     refs: list[tuple[int, str | None]] = field(default_factory=list)  # (local index, key)
     truncated: bool = False
+    cap: int | None = None      # refs kept at most (None: SHAPE_REFS_CAP); its table only lowers it
 
     @property
     def full(self) -> bool:
         """No more refs are kept: further records only count (see add_counted)."""
-        return len(self.refs) >= SHAPE_REFS_CAP
+        return len(self.refs) >= (SHAPE_REFS_CAP if self.cap is None else self.cap)
 
     def add(self, index: int, key: str | None) -> None:
         self.count += 1
-        if len(self.refs) < SHAPE_REFS_CAP:
+        if not self.full:
             self.refs.append((index, key))
         else:
             self.truncated = True
@@ -64,18 +67,112 @@ class ShapeGroup:
         self.truncated |= n > 0
 
 
+def ref_cap(groups: int) -> int:
+    """Refs kept per group of a table holding `groups` groups. It never grows with `groups`,
+    so a table built from part of the records kept at least what the whole one keeps."""
+    return min(SHAPE_REFS_CAP, SHAPE_REFS_TOTAL // max(1, groups))
+
+
+class ShapeTable(dict):
+    """shape -> ShapeGroup, bounded whatever the data: at most MAX_SHAPE_GROUPS groups holding
+    at most SHAPE_REFS_TOTAL refs, each group the first ref_cap(groups) of its records.
+
+    One shape too many and the table overflows: groups and refs go, what stays is the number
+    of records and the range of each dimension (enough for one finding). The union of the
+    shapes decides it, so a merged table overflows iff one table over every record would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overflow = False
+        self.dropped = 0                    # records no group holds any more (overflow)
+        self.lo: tuple | None = None        # per-dimension range of the shapes dropped
+        self.hi: tuple | None = None
+
+    @property
+    def records(self) -> int:
+        return self.dropped + sum(g.count for g in self.values())
+
+    def ranges(self) -> tuple[tuple, tuple]:
+        """(min, max) of each dimension over every record's shape."""
+        lo, hi = self.lo, self.hi
+        for shape in self:
+            lo, hi = _span(lo, hi, shape, shape)
+        return lo, hi
+
+    def add(self, shape, index: int, key: str | None) -> None:
+        group = self.get(shape)
+        if group is None:
+            if self.overflow:
+                self.lo, self.hi = _span(self.lo, self.hi, shape, shape)
+                self.dropped += 1
+                return
+            group = self[shape] = ShapeGroup()
+            if len(self) > MAX_SHAPE_GROUPS:
+                self._overflow()
+                return self.add(shape, index, key)
+            self._recap()
+        group.add(index, key)
+
+    def merge(self, other: ShapeTable, place: Callable[[int], object]) -> None:
+        """Add another table's records; `place` turns a ref's index into its position in the
+        merged source, by which each group keeps its first refs (the same for any split)."""
+        if other.overflow and not self.overflow:
+            self._overflow()
+        self.dropped += other.dropped
+        if other.lo is not None:
+            self.lo, self.hi = _span(self.lo, self.hi, other.lo, other.hi)
+        for shape, theirs in other.items():
+            if self.overflow:
+                self.lo, self.hi = _span(self.lo, self.hi, shape, shape)
+                self.dropped += theirs.count
+                continue
+            g = self.setdefault(shape, ShapeGroup())
+            g.count += theirs.count
+            g.refs.extend((place(i), k) for i, k in theirs.refs)
+        if len(self) > MAX_SHAPE_GROUPS:
+            self._overflow()
+        self._recap(sort=True)
+
+    def _recap(self, sort: bool = False) -> None:
+        cap = ref_cap(len(self))
+        for g in self.values():
+            if sort:
+                g.refs.sort(key=itemgetter(0))
+            del g.refs[cap:]
+            g.cap = cap
+            g.truncated = g.count > len(g.refs)
+
+    def _overflow(self) -> None:
+        self.lo, self.hi = self.ranges()
+        self.dropped = self.records
+        self.overflow = True
+        self.clear()
+
+
+def _span(lo, hi, low, high) -> tuple[tuple, tuple]:
+    """Widen the per-dimension range (lo, hi) to take in (low, high); shapes are tuples or ints."""
+    if not isinstance(low, tuple):
+        low, high = (low,), (high,)
+    if lo is None:
+        return low, high
+    return tuple(map(min, lo, low)), tuple(map(max, hi, high))
+
+
 @dataclass
 class ShardSummary:
     """What dataset-wide checks need from a shard, merged without a second pass."""
     labels: Counter = field(default_factory=Counter)          # int label -> count
-    shapes: dict[tuple, ShapeGroup] = field(default_factory=dict)  # (c, h, w) -> records
-    sizes: dict[tuple, ShapeGroup] = field(default_factory=dict)   # encoded images: (h, w)
-    channels: dict[int, ShapeGroup] = field(default_factory=dict)  # encoded images: channels
+    shapes: ShapeTable = field(default_factory=ShapeTable)    # (c, h, w) -> records
+    sizes: ShapeTable = field(default_factory=ShapeTable)     # encoded images: (h, w)
+    channels: ShapeTable = field(default_factory=ShapeTable)  # encoded images: channels
     encoded: int = 0                                          # records that held an encoded image
     capped: Counter = field(default_factory=Counter)  # (path, code) -> info findings not listed
 
-    def add_shape(self, table: dict, shape, index: int, key: str | None) -> None:
-        table.setdefault(shape, ShapeGroup()).add(index, key)
+    def add_shape(self, table: ShapeTable, shape, index: int, key: str | None) -> None:
+        table.add(shape, index, key)
+
+    def tables(self) -> tuple[ShapeTable, ShapeTable, ShapeTable]:
+        return self.shapes, self.sizes, self.channels
 
 
 @dataclass

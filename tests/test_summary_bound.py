@@ -1,0 +1,170 @@
+"""The dataset-wide shape summary stays bounded whatever the data (a bounded number of shapes
+and of record references per table), and merging shard summaries gives what one pass over
+every record gives: the same DS600/DS403 findings for every --jobs value and backend."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from datascan import scan
+from datascan.config import ScanConfig
+from datascan.scan import plan_sources
+from datascan.sources import interface
+from datascan.sources.interface import ShapeGroup, ShapeTable
+from conftest import encoded_datum, key, png_bytes, raw_datum
+
+RUNS = [dict(jobs=2), dict(jobs=3), dict(jobs=2, backend="threading"), dict(jobs=2, backend="loky")]
+
+
+def report_dict(report) -> dict:
+    d = report.to_dict()
+    d["summary"].pop("seconds")
+    return d
+
+
+def same_for_every_run(path) -> list:
+    """The jobs=1 report's findings, after checking every other run gives the same report."""
+    assert len(plan_sources([path], ScanConfig(), 3)[0].shards) > 2     # the split is real
+    reference = scan(path, jobs=1)
+    for kw in RUNS:
+        assert report_dict(scan(path, **kw)) == report_dict(reference), kw
+    return list(reference.findings)
+
+
+def state(t: ShapeTable) -> tuple:
+    return (t.overflow, t.records, t.ranges(),
+            {s: (g.count, g.refs, g.truncated) for s, g in t.items()})
+
+
+def one_pass(shapes: list) -> ShapeTable:
+    t = ShapeTable()
+    for i, shape in enumerate(shapes):
+        t.add(shape, i, f"k{i}")
+    return t
+
+
+@pytest.fixture
+def small_caps(monkeypatch):
+    """Caps small enough for a few hundred records to hit all of them."""
+    monkeypatch.setattr(interface, "MAX_SHAPE_GROUPS", 6)
+    monkeypatch.setattr(interface, "SHAPE_REFS_TOTAL", 30)
+    monkeypatch.setattr(interface, "SHAPE_REFS_CAP", 12)
+
+
+@pytest.mark.parametrize("distinct", [1, 2, 4, 6, 7, 40])
+def test_merged_shards_give_the_one_pass_table_for_any_split_and_order(small_caps, distinct):
+    rng = random.Random(distinct)
+    shapes = [(rng.randrange(distinct) if rng.random() < 0.7 else 0, 5) for _ in range(300)]
+    whole = state(one_pass(shapes))
+    assert whole[0] == (len(set(shapes)) > 6)
+    for trial in range(20):
+        cuts = sorted(rng.sample(range(1, len(shapes)), rng.randrange(1, 80)))
+        parts = []
+        for start, stop in zip([0] + cuts, cuts + [len(shapes)]):
+            t = ShapeTable()
+            for i in range(start, stop):
+                t.add(shapes[i], i - start, f"k{i}")
+            parts.append((start, t))
+        rng.shuffle(parts)              # results come back in any order
+        merged = ShapeTable()
+        for start, t in parts:
+            merged.merge(t, lambda i, start=start: i + start)
+        assert state(merged) == whole, (trial, cuts)
+
+
+def test_a_table_holds_bounded_groups_and_refs(small_caps):
+    spread = one_pass([(i % 5, 1) for i in range(10_000)])         # 5 shapes, 2,000 records each
+    assert sum(len(g.refs) for g in spread.values()) <= 30
+    assert all(g.refs == [(i, f"k{i}") for i in range(s[0], 30, 5)] for s, g in spread.items())
+    unique = one_pass([(i, 100 - i % 97) for i in range(10_000)])  # every record its own shape
+    assert unique.overflow and len(unique) == 0 and unique.records == 10_000
+    assert unique.ranges() == ((0, 4), (9_999, 100))
+
+
+def test_full_and_add_counted_agree_with_add_as_the_cap_shrinks(small_caps):
+    by_add, counted = ShapeTable(), ShapeTable()
+    for t in (by_add, counted):
+        for i in range(12):
+            t.add((1,), i, str(i))
+    assert counted[(1,)].full
+    counted[(1,)].add_counted(7)
+    for i in range(12, 19):
+        by_add.add((1,), i, str(i))
+    assert state(by_add) == state(counted)
+    for t in (by_add, counted):          # more shapes: fewer refs per shape, still full
+        for shape in range(2, 6):
+            t.add((shape,), 100 + shape, "x")
+        assert t[(1,)].full and len(t[(1,)].refs) == 30 // 5
+        t[(1,)].add(200, "y")
+        assert t[(1,)].count == 20 and len(t[(1,)].refs) == 6 and t[(1,)].truncated
+    lone = ShapeGroup()                  # outside a table: SHAPE_REFS_CAP
+    for i in range(13):
+        lone.add(i, None)
+    assert lone.full and len(lone.refs) == 12 and lone.truncated
+
+
+def test_images_of_more_sizes_than_the_cap_give_one_ds600_line(make_lmdb):
+    # Every image its own size: the table overflows (256 sizes), with the real caps.
+    sizes = [(1 + i % 20, 1 + i // 20) for i in range(300)]
+    findings = same_for_every_run(image_lmdb(make_lmdb, sizes))
+    ds600 = [f for f in findings if f.code == "DS600"]
+    assert [(f.index, f.severity.value, f.message) for f in ds600] == [(
+        None, "warning", "images come in more than 256 sizes (height 1..20, width 1..15), too many "
+        "to name the records of each: Caffe's Data layer needs crop_size <= 1 or resized images")]
+
+
+def test_raw_datums_of_more_shapes_than_the_cap_give_one_ds600_error(make_lmdb):
+    recs = [(key(i), raw_datum(0, shape=(1 + i % 2, 1 + i % 20, 1 + i // 40), seed=i))
+            for i in range(600)]
+    findings = same_for_every_run(make_lmdb(recs))
+    assert [(f.code, f.index, f.severity.value, f.message) for f in findings] == [(
+        "DS600", None, "error", "600 Datums come in more than 256 shapes (channels 1..2, height "
+        "1..20, width 1..15), too many to name the records of each: Caffe's Data layer aborts on "
+        "the batch mixing them")]
+
+
+def minority_sizes(n_sizes: int, per_size: int) -> list:
+    """Sizes of 8x8 images, with n_sizes other sizes of per_size records each spread over
+    the key range: the 8x8 majority holds two thirds of them."""
+    odd = [(9 + s % 12, 3 + s // 12) for s in range(n_sizes) for _ in range(per_size)]
+    random.Random(0).shuffle(odd)
+    it = iter(odd)
+    return [next(it) if i % 3 == 1 else (8, 8) for i in range(3 * len(odd))]
+
+
+def image_lmdb(make_lmdb, sizes: list):
+    return make_lmdb((key(i), encoded_datum(png_bytes(size=size, seed=i)))
+                     for i, size in enumerate(sizes))
+
+
+def test_minority_sizes_are_named_when_they_fit(make_lmdb, monkeypatch):
+    # 40 minority sizes of 4 records: 41 groups share 82 refs, 2 each, so every minority
+    # size lists its first 2 records, then counts 2 more, whatever the split. (Workers that
+    # do not see the patched total keep more; the merge trims to the same prefix.)
+    monkeypatch.setattr(interface, "SHAPE_REFS_TOTAL", 82)
+    sizes = minority_sizes(40, 4)
+    findings = same_for_every_run(image_lmdb(make_lmdb, sizes))
+    named = [f for f in findings if f.code == "DS600" and f.index is not None]
+    counted = [f for f in findings if f.code == "DS600" and f.index is None]
+    assert len(named) == 80 and len(counted) == 40
+    at: dict[str, list[int]] = {}        # minority size -> its records' indexes
+    for i, (h, w) in enumerate(sizes):
+        if (h, w) != (8, 8):
+            at.setdefault(f"{h}x{w}", []).append(i)
+    for f in named:
+        h, w = sizes[f.index]
+        assert f.key == key(f.index).decode() and f.severity.value == "warning"
+        assert f.message == (f"image size {h}x{w}, while 320 records are 8x8 (fine only with "
+                             "crop_size <= the smallest side, or resizing)")
+    assert sorted(f.index for f in named) == sorted(i for v in at.values() for i in v[:2])
+    assert all(f.message.startswith("2 more records are ") for f in counted)
+
+
+def test_minority_sizes_beyond_the_cap_are_summed_up(make_lmdb, monkeypatch):
+    monkeypatch.setattr(interface, "MAX_SHAPE_GROUPS", 16)
+    monkeypatch.setattr("datascan.checks.dataset.MAX_SHAPE_GROUPS", 16)
+    findings = same_for_every_run(image_lmdb(make_lmdb, minority_sizes(20, 2)))
+    assert [(f.code, f.index, f.message) for f in findings] == [(
+        "DS600", None, "images come in more than 16 sizes (height 8..20, width 3..8), too many to "
+        "name the records of each: Caffe's Data layer needs crop_size <= 3 or resized images")]
