@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath as Path
+from posixpath import splitext
 
 from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
 from ..decode import datum as dm
@@ -118,7 +118,7 @@ class RecordChecker:
     def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)
         problems.extend(img.problems)
-        named = _SUFFIX_FORMAT.get(Path(key or "").suffix.lower())
+        named = _SUFFIX_FORMAT.get(splitext(key or "")[1].lower())
         if img.format and named and named != img.format:
             problems.append(("DS404", f"{img.format.upper()} data under a {named.upper()} name"))
         self.summary.encoded += 1
