@@ -20,6 +20,7 @@ MAX_BLOB_COUNT = (1 << 31) - 1      # Caffe: "blob size exceeds INT_MAX"
 SHAPE_REFS_CAP = 10_000             # records remembered per minority shape (1 or 2 shapes)
 SHAPE_REFS_TOTAL = 20_000           # records remembered per table, over all its shapes
 MAX_SHAPE_GROUPS = 256              # distinct shapes per table before it keeps only ranges
+MAX_LABELS = 100_000                # distinct labels counted (histogram); past it, only their range
 INFO_CAP = 100                      # info findings listed per file and code; the rest are counted
 GRAY_FILL_MIN_ROWS = 2              # DS303: at least this many flat-128 bottom rows ...
 GRAY_FILL_MIN_FRACTION = 0.125      # ... and at least this share of the height

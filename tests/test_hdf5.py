@@ -86,7 +86,7 @@ def test_planted_value_and_label_faults_are_found_at_their_rows(tmp_path):
     assert "1 inf" in by_row["DS300", 700].message
     assert "'g/extra'" in by_row["DS300", 999].message
     assert all(f.path == str(path) and f.key is None for f in findings)
-    labels = sum((r.summary.labels for r in results), Counter())
+    labels = sum((r.summary.labels.counts for r in results), Counter())
     assert labels[12] == 1 and labels[-1] == 1 and sum(labels.values()) == 999   # 2.5 is not counted
 
 
@@ -244,7 +244,7 @@ def test_list_with_missing_file_reports_ds103_and_scans_the_others(tmp_path):
     assert {s.file for s in plan.shards} == {str(tmp_path / "a.h5"), str(tmp_path / "b.h5")}
     assert [s.shard_id for s in plan.shards] == list(range(len(plan.shards)))
     assert hits(findings) == {("DS103", "train.txt", None), ("DS300", "a.h5", 4)}
-    assert sum((r.summary.labels for r in results), Counter()) == Counter({0: 5, 3: 7})
+    assert sum((r.summary.labels.counts for r in results), Counter()) == Counter({0: 5, 3: 7})
 
 
 def test_list_with_foreign_absolute_path_resolves_beside_the_list(tmp_path):
@@ -478,7 +478,7 @@ def test_realdata_out_of_range_labels_with_num_classes():
     # Caffe's test data: uint8 labels 1..10 in a gzip file, float64 data, list of foreign paths
     test_data = REALDATA / "bvlc-caffe-test-h5" / "src" / "caffe" / "test" / "test_data"
     _, findings, results = scan(test_data / "sample_data_2_gzip.h5", num_classes=11)
-    assert [f.code for f in findings] == ["DS602"] and results[0].summary.labels == Counter(range(1, 11))
+    assert [f.code for f in findings] == ["DS602"] and results[0].summary.labels.counts == Counter(range(1, 11))
 
 
 # ---------------------------------------------------------------- end to end

@@ -63,7 +63,7 @@ def batched(records, config, size):
 
 
 def summary_state(s: ShardSummary) -> dict:
-    return {"labels": dict(s.labels),
+    return {"labels": dict(s.labels.counts),
             "shapes": {shape: (g.count, list(g.refs), g.truncated) for shape, g in s.shapes.items()}}
 
 
@@ -91,7 +91,7 @@ def test_only_records_that_are_provably_clean_take_the_batch_path():
     # gray); 13 and 31 are clean Datums of layouts of their own (their lengths differ)
     assert slow == {3, 5, 7, 9, 11, 15, 17, 19, 21, 23, 25, 27, 29}
     assert shapes == {(3, 8, 8): 1000 - len(slow) - 1, (1, 8, 8): 1}
-    assert sum(batches.summary.labels.values()) == 1000 - len(slow)
+    assert sum(batches.summary.labels.counts.values()) == 1000 - len(slow)
 
 
 def test_a_layout_is_learnt_only_from_a_plain_raw_datum():

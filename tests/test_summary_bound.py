@@ -168,3 +168,43 @@ def test_minority_sizes_beyond_the_cap_are_summed_up(make_lmdb, monkeypatch):
     assert [(f.code, f.index, f.message) for f in findings] == [(
         "DS600", None, "images come in more than 16 sizes (height 8..20, width 3..8), too many to "
         "name the records of each: Caffe's Data layer needs crop_size <= 3 or resized images")]
+
+
+# ------------------------------------------------------------------------ label counts
+
+def test_label_counts_past_the_cap_keep_their_range_for_any_split(monkeypatch):
+    monkeypatch.setattr(interface, "MAX_LABELS", 50)
+    rng = random.Random(3)
+    labels = [rng.randrange(-5, 500) for _ in range(2000)]
+    whole = interface.LabelCounts()
+    for x in labels:
+        whole.add(x)
+    assert whole.overflow and whole.stats() == {
+        "min": min(labels), "max": max(labels), "distinct": None, "histogram": None,
+        "note": "more than 50 distinct labels: histogram not kept"}
+    for cut in (1, 30, 1000, 1999):       # the parts may each be under the cap
+        merged = interface.LabelCounts()
+        for part in (labels[:cut], labels[cut:]):
+            counts = interface.LabelCounts()
+            for x in part:
+                counts.add(x)
+            merged.update(counts)
+        assert merged.stats() == whole.stats() and merged.dropped == len(labels)
+    few = interface.LabelCounts()
+    few.update({3: 2, 1: 5})
+    assert few.stats() == {"min": 1, "max": 3, "distinct": 2, "histogram": {"1": 5, "3": 2}}
+
+
+def test_labels_that_are_record_ids_are_summed_up_not_listed(make_lmdb, monkeypatch, capsys):
+    from datascan.cli import main
+    from datascan.report import text
+    monkeypatch.setattr(interface, "MAX_LABELS", 100)
+    monkeypatch.setattr(text, "MAX_LABELS", 100)
+    path = make_lmdb([(key(i), raw_datum(i, shape=(1, 4, 4))) for i in range(3000)])
+    reports = [scan(path, jobs=j) for j in (1, 2)]
+    assert report_dict(reports[0]) == report_dict(reports[1])
+    assert reports[0].sources[0].labels == {
+        "min": 0, "max": 2999, "distinct": None, "histogram": None,
+        "note": "more than 100 distinct labels: histogram not kept"}
+    assert main(["check", str(path), "--jobs", "1", "-q"]) == 0
+    assert "labels 0..2999 (more than 100 distinct)" in capsys.readouterr().out

@@ -1,11 +1,9 @@
 """Dataset-wide checks, run once on the merged shard summaries (no second pass over data)."""
 from __future__ import annotations
 
-from collections import Counter
-
 from ..model import Finding, Severity
 from ..config import MAX_SHAPE_GROUPS
-from ..sources.interface import ShapeTable, ShardSummary
+from ..sources.interface import LabelCounts, ShapeTable, ShardSummary
 
 
 def merge_summaries(parts: list[tuple[int, ShardSummary]]) -> ShardSummary:
@@ -99,8 +97,5 @@ def dataset_findings(path: str, s: ShardSummary) -> list[Finding]:
     return _raw_shapes(s.shapes, path) + _mixed_sizes(s.sizes, path) + _channels(s.channels, path)
 
 
-def label_stats(labels: Counter) -> dict | None:
-    if not labels:
-        return None
-    return {"min": min(labels), "max": max(labels), "distinct": len(labels),
-            "histogram": {str(k): labels[k] for k in sorted(labels)}}
+def label_stats(labels: LabelCounts) -> dict | None:
+    return labels.stats()

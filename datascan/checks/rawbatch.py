@@ -99,13 +99,21 @@ class RawBatches:
         self.tries: dict[int, int] = {}      # record length -> records it was tried on
         self.label_ok: dict[int, bool] = {}
 
+    @property
+    def useless(self) -> bool:
+        """Every record length tried failed (encoded images, float Datums): stop trying."""
+        return not self.layouts and len(self.tries) >= MAX_LAYOUTS
+
+    def _learnable(self, n: int) -> bool:
+        return n not in self.layouts and self.tries.get(n, 0) < LEARN_TRIES and \
+            (n in self.tries or len(self.tries) < MAX_LAYOUTS)
+
     def layout(self, values: Sequence[bytes], idx: np.ndarray) -> Layout | None:
         """The layout of the records values[idx] (all of one length), learnt from the first
         that has one: the first record of a length may be a bad one (no label, say)."""
         n = len(values[idx[0]])
         for i in idx.tolist():
-            if n in self.layouts or self.tries.get(n, 0) >= LEARN_TRIES or \
-                    (n not in self.tries and len(self.tries) >= MAX_LAYOUTS):
+            if not self._learnable(n):
                 break
             self.tries[n] = self.tries.get(n, 0) + 1
             if (layout := Layout.learn(values[i])) is not None:
@@ -128,6 +136,8 @@ class RawBatches:
         shapes: Counter = Counter()
         lengths = np.fromiter(map(len, values), np.int64, len(values))
         for length in np.unique(lengths).tolist():
+            if length not in self.layouts and not self._learnable(length):
+                continue
             idx = np.flatnonzero(lengths == length)
             layout = self.layout(values, idx)
             if layout is None:
@@ -141,7 +151,7 @@ class RawBatches:
                 lo = int(labels.min())
                 counts = np.bincount(labels - lo)
                 for k in np.flatnonzero(counts).tolist():
-                    self.summary.labels[k + lo] += int(counts[k])
+                    self.summary.labels.add(k + lo, int(counts[k]))
                 fast[idx[ok]] = True
                 shapes[layout.shape] += labels.size
         return fast, shapes

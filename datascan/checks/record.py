@@ -32,7 +32,7 @@ class RecordChecker:
     def check_many(self, base: int, keys: Sequence[bytes], values: Sequence[bytes]) -> list[Finding]:
         """check() for consecutive records base, base + 1, ...; the same findings and
         summary, with raw Datums proven clean a batch at a time (rawbatch.py)."""
-        if self.batches is None or len(values) < 2:
+        if self.batches is None or self.batches.useless or len(values) < 2:
             return [f for i, (k, v) in enumerate(zip(keys, values)) for f in self.check(base + i, k, v)]
         fast, shapes = self.batches.prove(values)
         table = self.summary.shapes
@@ -83,7 +83,7 @@ class RecordChecker:
             self._check_raw(index, key, s, problems)
         if s.label is not None and not (s.annotated and s.label == -1):
             # SSD's convert_annoset stores -1 in the inner datum: not a class.
-            self.summary.labels[s.label] += 1
+            self.summary.labels.add(s.label)
             if (p := self.labels.problem(s.label)) is not None:
                 problems.append(p)
         elif s.label is None and not s.annotated:

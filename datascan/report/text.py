@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..codes import lookup
+from ..config import MAX_LABELS
 from ..model import Report, Severity
 
 FIRST = 20
@@ -21,7 +22,9 @@ def render(report: Report, first: int = FIRST) -> str:
     for s in report.sources:
         line = f"{s.path}: {s.format}, {s.records} records, {s.encoding}"
         if s.labels:
-            line += f", labels {s.labels['min']}..{s.labels['max']} ({s.labels['distinct']} distinct)"
+            distinct = s.labels["distinct"] if s.labels["distinct"] is not None else \
+                f"more than {MAX_LABELS:,}"
+            line += f", labels {s.labels['min']}..{s.labels['max']} ({distinct} distinct)"
         lines.append(line)
     for block in report.extra.get("forward", []):
         if block.get("not_run"):

@@ -21,11 +21,11 @@ sum of the record counts of the earlier shards of the same source (LMDB, LevelDB
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from ..config import MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TOTAL
+from ..config import MAX_LABELS, MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TOTAL
 from ..model import Finding
 
 
@@ -158,10 +158,68 @@ def _span(lo, hi, low, high) -> tuple[tuple, tuple]:
     return tuple(map(min, lo, low)), tuple(map(max, hi, high))
 
 
+class LabelCounts:
+    """label -> records, bounded: past MAX_LABELS distinct labels (labels that are record
+    ids, say) only their range and the number of records stay. The union of the labels
+    decides it, so merged counts overflow iff one count over every record would."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self.overflow = False
+        self.dropped = 0                    # records counted after the overflow
+        self.lo: int | None = None          # range of the labels dropped
+        self.hi: int | None = None
+
+    def add(self, label: int, n: int = 1) -> None:
+        if self.overflow:
+            self._widen(label, label)
+            self.dropped += n
+            return
+        self.counts[label] += n
+        if len(self.counts) > MAX_LABELS:
+            self._overflow()
+
+    def update(self, other: LabelCounts | Mapping[int, int]) -> None:
+        if isinstance(other, LabelCounts):
+            if other.overflow and not self.overflow:
+                self._overflow()
+            if other.lo is not None:
+                self._widen(other.lo, other.hi)
+            self.dropped += other.dropped
+            other = other.counts
+        for label, n in other.items():
+            self.add(label, n)
+
+    def __bool__(self) -> bool:
+        return bool(self.counts) or self.dropped > 0
+
+    def stats(self) -> dict | None:
+        """The report's label block: range, distinct labels and histogram (None past MAX_LABELS)."""
+        if not self:
+            return None
+        if self.overflow:
+            return {"min": self.lo, "max": self.hi, "distinct": None, "histogram": None,
+                    "note": f"more than {MAX_LABELS:,} distinct labels: histogram not kept"}
+        c = self.counts
+        return {"min": min(c), "max": max(c), "distinct": len(c),
+                "histogram": {str(k): c[k] for k in sorted(c)}}
+
+    def _widen(self, lo: int, hi: int) -> None:
+        self.lo = lo if self.lo is None else min(self.lo, lo)
+        self.hi = hi if self.hi is None else max(self.hi, hi)
+
+    def _overflow(self) -> None:
+        if self.counts:
+            self._widen(min(self.counts), max(self.counts))
+        self.dropped += sum(self.counts.values())
+        self.counts = Counter()
+        self.overflow = True
+
+
 @dataclass
 class ShardSummary:
     """What dataset-wide checks need from a shard, merged without a second pass."""
-    labels: Counter = field(default_factory=Counter)          # int label -> count
+    labels: LabelCounts = field(default_factory=LabelCounts)  # int label -> count
     shapes: ShapeTable = field(default_factory=ShapeTable)    # (c, h, w) -> records
     sizes: ShapeTable = field(default_factory=ShapeTable)     # encoded images: (h, w)
     channels: ShapeTable = field(default_factory=ShapeTable)  # encoded images: channels
