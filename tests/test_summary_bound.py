@@ -98,6 +98,14 @@ def test_full_and_add_counted_agree_with_add_as_the_cap_shrinks(small_caps):
         assert t[(1,)].full and len(t[(1,)].refs) == 30 // 5
         t[(1,)].add(200, "y")
         assert t[(1,)].count == 20 and len(t[(1,)].refs) == 6 and t[(1,)].truncated
+    by_run = ShapeTable()                # add_run: the same as add() for each record
+    by_run.add((1,), 0, "0")
+    for first, n in ((1, 3), (4, 10), (14, 5)):
+        by_run[(1,)].add_run(first, [str(i).encode() for i in range(first, first + n)], bytes.decode)
+    again = ShapeTable()
+    for i in range(19):
+        again.add((1,), i, str(i))
+    assert state(by_run) == state(again)
     lone = ShapeGroup()                  # outside a table: SHAPE_REFS_CAP
     for i in range(13):
         lone.add(i, None)

@@ -21,7 +21,7 @@ sum of the record counts of the earlier shards of the same source (LMDB, LevelDB
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -59,6 +59,14 @@ class ShapeGroup:
             self.refs.append((index, key))
         else:
             self.truncated = True
+
+    def add_run(self, first: int, keys: Sequence, text: Callable) -> None:
+        """Records first, first + 1, ... with these keys (made text by `text` only when kept):
+        the same as add() for each."""
+        room = max(0, (SHAPE_REFS_CAP if self.cap is None else self.cap) - len(self.refs))
+        self.refs.extend((first + i, text(k)) for i, k in enumerate(keys[:room]))
+        self.count += len(keys)
+        self.truncated |= len(keys) > room
 
     def add_counted(self, n: int) -> None:
         """n more records of a full group: the same as n calls of add(), without the refs."""
