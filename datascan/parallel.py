@@ -215,6 +215,7 @@ def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
     recovering: set[tuple] = set()     # shards whose first run died: their re-runs do not tick
     workers = [_Worker(ctx) for _ in range(min(jobs, len(ready)))]
     idle = list(workers)
+    results: list[ShardResult] = []      # handed on once the idle workers have work again
     finished = False
     try:
         while ready or len(idle) < len(workers):
@@ -226,6 +227,8 @@ def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
                     w = _Worker(ctx)
                     workers.append(w)
                 w.send(*ready.popleft(), config)
+            yield from results                    # the consumer merges while workers work
+            results.clear()
             busy = [w for w in workers if w not in idle]
             handles = {}
             for w in busy:
@@ -252,9 +255,10 @@ def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
                     recovering.discard(key)
                     if progress:
                         progress(result.records - ticked.pop(key, 0))
-                    yield result
+                    results.append(result)
                 else:
                     ready.appendleft((job, top, task))   # recovery first: it is short
+        yield from results
         finished = True
     finally:
         for w in workers:
