@@ -7,7 +7,6 @@ import random
 import shutil
 import struct
 import subprocess
-import time
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -257,15 +256,13 @@ def test_huge_png_header_is_ds402_without_decoding():
     data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
             + chunk(b"IEND", b""))
     tracemalloc.start()
-    start = time.perf_counter()
     result = inspect_image(data)
-    elapsed = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert codes(result) == {"DS402"}
     assert (result.height, result.width, result.channels) == (100_000, 100_000, 0)
     assert "100000x100000" in messages(result)
-    assert elapsed < 0.05 and peak < 1 << 20
+    assert peak < 1 << 20      # nothing decoded: 100,000 x 100,000 pixels would be 30 GB
 
 
 def test_huge_jpeg_and_bmp_headers_are_ds402():
