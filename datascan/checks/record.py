@@ -7,7 +7,6 @@ from posixpath import splitext
 
 from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
 from ..decode import datum as dm
-from ..decode.image import inspect_image
 
 from ..model import Finding, key_text
 from ..sources.interface import ShardSummary
@@ -115,6 +114,7 @@ class RecordChecker:
                             value_problems(s.float_data.reshape(1, -1), "float_data"))
 
     def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
+        from ..decode.image import inspect_image   # decoders load when a set holds images
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)
         problems.extend(img.problems)
         named = _SUFFIX_FORMAT.get(splitext(key or "")[1].lower())
