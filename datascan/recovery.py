@@ -4,7 +4,7 @@ A shard's job first asks for the shard to be run. If the worker dies, the job re
 *forensic* mode (every key reported before it is checked), keeps what was read before the
 damage, turns the damaged LMDB page(s) into one DS101 naming their key range (from the
 format's ``damage()``), and goes on after it. Row-range shards (HDF5) are halved instead,
-down to 1/MIN_SPLIT of the shard. The executors in parallel.py drive these jobs.
+down to 1/MIN_SPLIT of the shard. The local pool (pool.py) drives these jobs.
 """
 from __future__ import annotations
 

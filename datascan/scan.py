@@ -1,6 +1,6 @@
 """shards -> workers -> merge: planning, the choice of executor, merging.
 
-How shards run (processes, isolation of a worker that dies, progress) is parallel.py."""
+How shards run (processes, isolation of a worker that dies, progress) is parallel.py and pool.py."""
 from __future__ import annotations
 
 import os

@@ -239,7 +239,7 @@ def damage(shard: Shard, after: bytes | None,
            at: bytes | None) -> tuple[str, bytes | None, bytes | None]:
     """The damaged page a walk of `shard` failed on (after key `after`, or on the first
     read from `at`): (message, first key it covers, key to resume from). Also used by
-    the scan's recovery when the reader died instead of raising (parallel.py)."""
+    the scan's recovery when the reader died instead of raising (recovery.py)."""
     return lmdb_pages.damaged_range(data_file(Path(shard.file or shard.source)), after, at)
 
 

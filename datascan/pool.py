@@ -1,0 +1,260 @@
+"""datascan's own process pool: N worker processes, one pipe each, and what a worker runs.
+
+Workers are forked, or started from a forkserver when this process has other threads.
+A worker runs one shard at a time and ticks its record count back after each batch the
+reader yields (at least TICK records), so the progress bar moves with the records and
+the parent holds nothing but finished results. When a worker dies (SIGSEGV, SIGBUS,
+SIGABRT, os._exit) only its shard is affected: recovery.py re-runs it one record at a
+time in *forensic* mode, which reports every key before and after checking it, so the
+parent learns the last record read. The records before it are kept, the damaged page
+becomes one DS101 naming its key range (``damage()`` of the format, from the branch
+pages above it) and the walk goes on after it. Shards without keys (HDF5 row ranges)
+are halved instead. Other workers never notice.
+
+Code using the pool from a script needs the usual ``if __name__ == "__main__":`` guard
+when this process has threads (the forkserver imports the main module).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from multiprocessing.connection import wait
+
+from . import sources
+from .config import ScanConfig
+from .model import Finding
+from .recovery import FAST, FORENSIC, Job, Outcome, Task, shard_job
+from .sources import kv
+from .sources.interface import Shard, ShardResult
+
+TICK = 256                 # at least this many records between progress messages from a worker
+_PRELOAD = ["datascan.pool", "datascan.sources.lmdb", "datascan.sources.leveldb",
+            "datascan.checks.record", "datascan.decode.image"]
+
+Progress = Callable[[int], None]
+
+
+# ----------------------------------------------------------------------------- the worker
+
+class Ticker:
+    """Counts records through a kv reader's batches and reports them (forensic: every key,
+    twice: the reader yields batches of one record, each checked before the next is read)."""
+
+    def __init__(self, emit: Callable[[tuple], None], forensic: bool = False):
+        self.emit, self.forensic = emit, forensic
+
+    def wrap(self, items: Iterable) -> Iterator:
+        n, key = 0, None
+        for item in items:
+            if isinstance(item, Finding):
+                yield item
+                continue
+            key = item[-1][0]
+            if self.forensic:
+                self.emit(("read", key))
+            yield item               # the consumer checks it before asking for the next one
+            n += len(item)
+            if self.forensic or n >= TICK:
+                self.emit(("tick", n, key))
+                n = 0
+        if n:
+            self.emit(("tick", n, key))
+
+
+def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
+              batch: int = kv.BATCH) -> ShardResult:
+    """The worker: opens the source itself, so it runs in any process or on any machine.
+
+    Key-value formats (those with ``iter_batches``) are run through kv.run_records
+    here rather than their ``run``, so the reader can be wrapped to tick."""
+    module = sources.get(shard.format)
+    if ticker is None or not hasattr(module, "iter_batches"):
+        return module.run(shard, config)
+    return kv.run_records(shard, config, ticker.wrap(module.iter_batches(shard, batch)))
+
+
+def _worker_main(conn, err_path: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
+    fd = os.open(err_path, os.O_WRONLY | os.O_APPEND)  # stderr, C libraries' included: see _Worker
+    os.dup2(fd, 2)
+    os.close(fd)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        shard, config, mode = task
+        try:
+            result = run_shard(shard, config, Ticker(conn.send, mode == FORENSIC),
+                               kv.BATCH if mode == FAST else 1)
+        except Exception as e:   # a bug or a source that cannot be opened: the parent raises it
+            try:
+                conn.send(("error", e))
+            except Exception:    # not picklable
+                conn.send(("error", RuntimeError(f"{type(e).__name__}: {e}")))
+            continue
+        conn.send(("done", result))
+
+
+# ------------------------------------------------------------------------------- the pool
+
+class _Worker:
+    """One worker process. Its stderr goes to a file, passed on when the worker ends,
+    dropped when a signal killed it: the C library's last words ("Assertion failed",
+    twice, as recovery re-reads the page) would only garble the progress bar, and the
+    DS101 finding says what happened."""
+
+    def __init__(self, ctx):
+        fd, self.err_path = tempfile.mkstemp(prefix="datascan-worker-", suffix=".stderr")
+        os.close(fd)
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, self.err_path), daemon=True)
+        self.proc.start()
+        child.close()
+        self.job: Job | None = None
+        self.top: Shard | None = None         # the shard the job belongs to
+        self.forensic = False
+        self.last = self.reading = None
+
+    def send(self, job: Job, top: Shard, task: Task, config: ScanConfig) -> None:
+        self.job, self.top, self.forensic = job, top, task[1] == FORENSIC
+        self.last = self.reading = None
+        self.conn.send((task[0], config, task[1]))
+
+    def stop(self, now: bool = False) -> None:
+        """Let the worker finish (it is idle), or kill it (an error or Ctrl-C in the parent)."""
+        if not now:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.proc.join(timeout=2)
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+        try:
+            with open(self.err_path, errors="replace") as fh:
+                text = fh.read()
+            os.unlink(self.err_path)
+        except OSError:
+            text = ""
+        if text and (self.proc.exitcode or 0) >= 0:
+            sys.stderr.write(text)
+
+
+def _main_importable() -> bool:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.isfile(path)   # no file (-c, Jupyter): nothing is re-imported
+
+
+def _context():
+    """fork while this process has a single thread (a worker is up in milliseconds and
+    imports nothing); otherwise a forkserver, since forking a process whose other threads
+    may hold locks (a dask client, a progress-bar monitor) is not safe."""
+    if sys.platform == "linux" and (threading.active_count() == 1 or not _main_importable()):
+        # A forkserver re-imports __main__ from its file: with none (python -, a REPL
+        # reading stdin) its workers could not start at all, so fork as CPython does.
+        return mp.get_context("fork")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
+                   progress: Progress | None) -> Iterator[ShardResult]:
+    """datascan's own process pool: per-shard isolation, record-level progress."""
+    ctx = _context()
+    ready: deque[tuple[Job, Shard, Task]] = deque()
+    for s in shards:
+        job = shard_job(s)
+        ready.append((job, s, next(job)))
+    ticked: dict[tuple, int] = {}      # records ticked by a shard's first run
+    recovering: set[tuple] = set()     # shards whose first run died: their re-runs do not tick
+    workers = [_Worker(ctx) for _ in range(min(jobs, len(ready)))]
+    idle = list(workers)
+    results: list[ShardResult] = []      # handed on once the idle workers have work again
+    finished = False
+    try:
+        while ready or len(idle) < len(workers):
+            while ready and idle:
+                w = idle.pop()
+                if not w.proc.is_alive():         # a dead worker is replaced, never reused
+                    workers.remove(w)
+                    w.stop()
+                    w = _Worker(ctx)
+                    workers.append(w)
+                w.send(*ready.popleft(), config)
+            yield from results                    # the consumer merges while workers work
+            results.clear()
+            busy = [w for w in workers if w not in idle]
+            handles = {}
+            for w in busy:
+                handles[w.conn] = w
+                handles[w.proc.sentinel] = w
+            for h in wait(list(handles)):
+                w = handles[h]
+                if w.job is None:
+                    continue                      # finished through its other handle
+                outcome = _poll(w, progress if (w.top.source, w.top.shard_id) not in recovering
+                                else None, ticked)
+                if outcome is None:
+                    continue
+                if outcome.result is None:
+                    recovering.add((w.top.source, w.top.shard_id))
+                job, top = w.job, w.top
+                w.job = w.top = None
+                idle.append(w)
+                try:
+                    task = job.send(outcome)
+                except StopIteration as done:
+                    result = done.value
+                    key = (top.source, top.shard_id)
+                    recovering.discard(key)
+                    if progress:
+                        progress(result.records - ticked.pop(key, 0))
+                    results.append(result)
+                else:
+                    ready.appendleft((job, top, task))   # recovery first: it is short
+        yield from results
+        finished = True
+    finally:
+        for w in workers:
+            w.stop(now=not finished)
+
+
+def _poll(w: _Worker, progress: Progress | None, ticked: dict) -> Outcome | None:
+    """Read what the worker sent; an Outcome once its task ended (done or dead)."""
+    while True:
+        try:
+            if not w.conn.poll():
+                if w.proc.is_alive():
+                    return None
+                w.proc.join()
+                return Outcome(exitcode=w.proc.exitcode, last=w.last, reading=w.reading)
+            msg = w.conn.recv()
+        except (EOFError, OSError):
+            w.proc.join()
+            return Outcome(exitcode=w.proc.exitcode, last=w.last, reading=w.reading)
+        kind = msg[0]
+        if kind == "tick":
+            w.last, w.reading = msg[2], None
+            if progress and not w.forensic:
+                key = (w.top.source, w.top.shard_id)
+                ticked[key] = ticked.get(key, 0) + msg[1]
+                progress(msg[1])
+        elif kind == "read":
+            w.reading = msg[1]
+        elif kind == "done":
+            return Outcome(result=msg[1])
+        elif kind == "error":
+            raise msg[1]
