@@ -22,9 +22,9 @@ import h5py
 import numpy as np
 from h5py import h5, h5d, h5o, h5p, h5s, h5t
 
-BLOCK_BYTES = 8 << 20
-READ_ERRORS = (OSError, RuntimeError, ValueError, KeyError)
-_NUMERIC = (h5t.FLOAT, h5t.INTEGER)
+from .h5layout import NUMERIC, READ_ERRORS
+from .hdf5 import BLOCK_BYTES
+
 
 
 class RowsUnreadable(Exception):
@@ -95,7 +95,7 @@ def inspect(path: Path) -> FileRows:
                 return FileRows(0, (), f"'{lk.full}' is compressed with a filter not available "
                                 "here: its rows cannot be read")
             shapes[lk.full] = ds.shape or ()
-            if ds.shape and ds.id.get_type().get_class() in _NUMERIC:
+            if ds.shape and ds.id.get_type().get_class() in NUMERIC:
                 firsts[lk.full] = ds.shape[0]
     if len(set(firsts.values())) > 1:
         listed = ", ".join(f"'{n}' {r}" for n, r in list(firsts.items())[:8])

@@ -259,7 +259,6 @@ def write(path: Path, records, *, batch: int = 1000, map_size: int = 1 << 20,
     n, size, pending = 0, 0, []
 
     def commit() -> None:
-        nonlocal env
         while True:
             try:
                 with env.begin(write=True) as txn:
