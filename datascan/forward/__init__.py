@@ -5,7 +5,8 @@
         result = forward_source(t.path, t.format, encoding, t.options)
 
 Modules: caffe_proto (messages), netspec (what a net says), transform (DataTransformer),
-net (the dummy net), runner (batches, judging), records (sources in Caffe's order), api.
+net (the dummy net), runner (batches, running), judge (findings from a batch outcome),
+records (sources in Caffe's order), api.
 """
 from __future__ import annotations
 

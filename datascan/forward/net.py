@@ -3,7 +3,7 @@
 For every record it measures the loss and the size of the gradient the record sends
 into the InnerProduct weights (the first layer, where a bad input hits hardest).
 The measurement is per record and vectorised over the batch; judging it against the
-thresholds is the runner's job.
+thresholds is judge.py's job.
 
 Precision:
   fp32  everything in float32, as Caffe computes.
