@@ -82,17 +82,17 @@ def test_a_table_holds_bounded_groups_and_refs(small_caps):
     assert unique.ranges() == ((0, 4), (9_999, 100))
 
 
-def test_full_and_add_counted_agree_with_add_as_the_cap_shrinks(small_caps):
-    by_add, counted = ShapeTable(), ShapeTable()
-    for t in (by_add, counted):
+def test_full_and_add_run_agree_with_add_as_the_cap_shrinks(small_caps):
+    by_add, by_run = ShapeTable(), ShapeTable()
+    for t in (by_add, by_run):
         for i in range(12):
             t.add((1,), i, str(i))
-    assert counted[(1,)].full
-    counted[(1,)].add_counted(7)
+    assert by_run[(1,)].full
+    by_run[(1,)].add_run(12, [str(i) for i in range(12, 19)], str)
     for i in range(12, 19):
         by_add.add((1,), i, str(i))
-    assert state(by_add) == state(counted)
-    for t in (by_add, counted):          # more shapes: fewer refs per shape, still full
+    assert state(by_add) == state(by_run)
+    for t in (by_add, by_run):          # more shapes: fewer refs per shape, still full
         for shape in range(2, 6):
             t.add((shape,), 100 + shape, "x")
         assert t[(1,)].full and len(t[(1,)].refs) == 30 // 5

@@ -46,7 +46,10 @@ class Layout:
     label_at: int           # offset of the label's varint (after its 0x28 tag)
     label_len: int          # 1 (labels 0..127) or 2 (128..16383) bytes
     tail: np.ndarray        # bytes after the label
-    length: int
+
+    @property
+    def length(self) -> int:
+        return self.label_at + self.label_len + self.tail.size
 
     @classmethod
     def learn(cls, value: bytes) -> Layout | None:
@@ -66,9 +69,9 @@ class Layout:
         if value != head + s.data + label + tail or tail not in _TAILS:
             return None
         return cls((c, h, w), np.frombuffer(head, np.uint8), len(head) + len(s.data) + 1,
-                   len(label) - 1, np.frombuffer(tail, np.uint8), len(value))
+                   len(label) - 1, np.frombuffer(tail, np.uint8))
 
-    def clean_labels(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def match(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mask of rows proven to be this layout with no gray bottom row, their labels)."""
         c, h, w = self.shape
         at, n = self.label_at, len(self.head)
@@ -144,7 +147,7 @@ class RawBatches:
                 continue
             group = values if idx.size == len(values) else [values[i] for i in idx.tolist()]
             rows = np.frombuffer(b"".join(group), np.uint8).reshape(idx.size, length)
-            ok, labels = layout.clean_labels(rows)
+            ok, labels = layout.match(rows)
             ok &= self._labels_ok(labels)
             labels = labels[ok]
             if labels.size:

@@ -40,16 +40,11 @@ class RecordChecker:
             return []
         findings: list[Finding] = []
         layouts = self.batches.layouts
-        for i, (key, value) in enumerate(zip(keys, values)):
-            if not fast[i]:
-                findings.extend(self.check(base + i, key, value))
-                continue
-            shape = layouts[len(value)].shape
-            group = table.get(shape)
-            if group is not None and group.full:
-                group.add_counted(1)
+        for i, (key, value) in enumerate(zip(keys, values)):   # in order: refs as one by one
+            if fast[i]:
+                self.summary.add_shape(table, layouts[len(value)].shape, base + i, key_text(key))
             else:
-                self.summary.add_shape(table, shape, base + i, key_text(key))
+                findings.extend(self.check(base + i, key, value))
         return findings
 
     def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:

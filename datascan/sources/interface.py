@@ -50,7 +50,7 @@ class ShapeGroup:
 
     @property
     def full(self) -> bool:
-        """No more refs are kept: further records only count (see add_counted)."""
+        """No more refs are kept: further records only count."""
         return len(self.refs) >= (SHAPE_REFS_CAP if self.cap is None else self.cap)
 
     def add(self, index: int, key: str | None) -> None:
@@ -68,11 +68,6 @@ class ShapeGroup:
         self.count += len(keys)
         self.truncated |= len(keys) > room
 
-    def add_counted(self, n: int) -> None:
-        """n more records of a full group: the same as n calls of add(), without the refs."""
-        assert self.full
-        self.count += n
-        self.truncated |= n > 0
 
 
 def ref_cap(groups: int) -> int:

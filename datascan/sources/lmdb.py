@@ -169,6 +169,9 @@ def iter_batches(shard: Shard, size: int = kv.BATCH) -> Iterator[list[tuple[byte
 def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
     """Yield batches from `start`; return (last key, failed, key to go on from or None).
 
+    py-lmdb's iterator steps the cursor only when asked for the next record, so a walk
+    never touches a page beyond the last record it yields, unless it takes a batch past
+    `stop`: batches of one stop as soon as no key fits before `stop`.
     The environment is closed after REOPEN_BYTES of values: the mapped pages a reader
     has touched count in its RSS until they are unmapped."""
     last, nbytes = None, 0
@@ -177,22 +180,7 @@ def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
             with env.begin(buffers=False) as txn:
                 cursor = txn.cursor()
                 ok = cursor.set_range(start) if start is not None else cursor.first()
-                if size == 1:
-                    while ok:
-                        key = cursor.key()
-                        if stop is not None and key >= stop:
-                            break
-                        value = cursor.value()
-                        yield [(key, value)]
-                        last = key
-                        nbytes += len(value)
-                        if stop is not None and key + b"\x00" >= stop:
-                            break     # no key fits before stop: do not step onto the next page
-                        if nbytes >= REOPEN_BYTES:
-                            return last, False, key + b"\x00"
-                        ok = cursor.next()
-                    return last, False, None
-                records, want = cursor.iternext() if ok else iter(()), kv.FIRST_BATCH
+                records, want = cursor.iternext() if ok else iter(()), min(size, kv.FIRST_BATCH)
                 while batch := list(islice(records, want)):
                     if stop is not None and batch[-1][0] >= stop:
                         batch = batch[:bisect_left(batch, (stop,))]
@@ -201,6 +189,8 @@ def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
                         return (batch[-1][0] if batch else last), False, None
                     yield batch
                     last = batch[-1][0]
+                    if stop is not None and last + b"\x00" >= stop:
+                        break     # no key fits before stop: do not step onto the next page
                     got = sum(map(len, map(itemgetter(1), batch)))
                     nbytes += got
                     if nbytes >= REOPEN_BYTES:
