@@ -20,6 +20,7 @@ from ..errors import UsageError
 from ..model import Finding
 from .judge import Locate, judge_record, suspects
 from .net import SEED, DummyNet
+from .records import Record
 from .transform import Transformer
 
 # A batch: record indices, keys, data (B, ...) float32 after the transform, labels (B,) or (B, k).
@@ -50,25 +51,27 @@ class ForwardResult:
 
 # ---------------------------------------------------------------------------- batching
 
-def caffe_batch_indices(n: int, batch_size: int) -> list[list[int]]:
-    """One epoch of Caffe's batches over n records: in order, the last one wrapping around."""
+def _check_batch_size(batch_size: int) -> None:
     if batch_size < 1:
         raise UsageError(f"batch size must be at least 1, not {batch_size}")
+
+
+def caffe_batch_indices(n: int, batch_size: int) -> list[list[int]]:
+    """One epoch of Caffe's batches over n records: in order, the last one wrapping around."""
+    _check_batch_size(batch_size)
     if n <= 0:
         return []
     iterations = -(-n // batch_size)
     return [[(t * batch_size + j) % n for j in range(batch_size)] for t in range(iterations)]
 
 
-def caffe_batches(records: Iterable[tuple[int, str | None, np.ndarray, Any]], batch_size: int,
-                  ) -> Iterator[list[tuple[int, str | None, np.ndarray, Any]]]:
+def caffe_batches(records: Iterable[Record], batch_size: int) -> Iterator[list[Record]]:
     """Group a stream of (index, key, array, label) into Caffe's batches: batch t holds the
     records whose index is in [t*B, t*B + B). Records the data layer cannot use are absent
     from the stream, so a batch may be short or empty, but every record keeps the
     iteration Caffe meets it in. The last, partial batch is padded with the stream's first
     records (Caffe wraps around), so only the first batch_size records are held back."""
-    if batch_size < 1:
-        raise UsageError(f"batch size must be at least 1, not {batch_size}")
+    _check_batch_size(batch_size)
     head: list = []
     batch: list = []
     current = 0
@@ -91,7 +94,7 @@ def caffe_batches(records: Iterable[tuple[int, str | None, np.ndarray, Any]], ba
 
 # ---------------------------------------------------------------------------- running
 
-def run_forward(records: Iterable[tuple[int, str | None, np.ndarray, Any]], *, batch_size: int,
+def run_forward(records: Iterable[Record], *, batch_size: int,
                 transformer: Transformer, num_classes: int | None,
                 ignore_label: int | None = None, precision: str = "fp32", path: str,
                 loss: str | None = None, normalization: str = "VALID", seed: int = SEED,
@@ -199,13 +202,12 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
             continue
         data = np.asarray(data, dtype=np.float32)
         labels = np.asarray(labels)
+        width = int(np.prod(data.shape[1:], dtype=np.int64))
         if net is None:
             outputs = num_classes if kind == "softmax" else \
                 int(np.prod(labels.shape[1:], dtype=np.int64))
-            net = DummyNet(int(np.prod(data.shape[1:], dtype=np.int64)), outputs, loss=kind,
-                           ignore_label=ignore_label, normalization=normalization,
-                           precision=precision, seed=seed)
-        width = int(np.prod(data.shape[1:], dtype=np.int64))
+            net = DummyNet(width, outputs, loss=kind, ignore_label=ignore_label,
+                           normalization=normalization, precision=precision, seed=seed)
         if width != net.num_inputs:
             # Caffe reshapes each batch; the InnerProduct then aborts. Not this batch's records'
             # values: the shape checks (DS600) name them. Go on with the next batch.
