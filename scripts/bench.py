@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -326,6 +325,20 @@ class Table:
     def check(self, what: str, value: float, target: str, ok: bool) -> None:
         self.checks.append((what, value, target, ok))
 
+    def at_least(self, what: str, value: float, floor: float | None) -> None:
+        """A ratio with its target (None: shown for information)."""
+        if floor is None:
+            self.check(what, value, "(info)", True)
+        else:
+            self.check(what, value, f">= {floor:g}", value >= floor)
+
+    def add_runs(self, w: str, r: dict, naive: str, io: str, **more: str) -> None:
+        """The rows every workload has: datascan with and without jobs, (a) and (b)."""
+        labels = {"datascan": f"datascan --jobs {self.jobs}", "datascan 1 job": "datascan --jobs 1",
+                  "naive": naive, "io": io, **more}
+        for name, label in labels.items():
+            self.add(w, label, r[name])
+
     def check_memory(self, kind: str, path: Path, r: dict) -> None:
         bound = tree_bound(r, self.jobs)
         self.check(f"{kind}: peak RSS of the scan's process tree, MB (sampled; bound "
@@ -347,68 +360,56 @@ class Table:
         return "\n".join(lines)
 
 
+def _variants(path: Path, jobs: int, naive: str, io: str, **more: tuple) -> dict:
+    return {"datascan": ("scan", path, jobs), "datascan 1 job": ("scan", path, 1),
+            "naive": (naive, path, 1), "io": (io, path, 1), **more}
+
+
+def _rate(run: dict, what: str = "records") -> float:
+    return run[what] / run["seconds"]
+
+
 def bench_jpeg(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
     path = workload(out, "jpeg", n)
     files = jpeg_files(out, path)
-    r = run_variants({"datascan": ("scan", path, jobs), "datascan 1 job": ("scan", path, 1),
-                      "naive": ("naive-lmdb", path, 1), "io": ("io-lmdb", path, 1),
-                      "decode": ("decode", path, 1), "jpeginfo": ("jpeginfo", files, jobs)}, repeat)
+    r = run_variants(_variants(path, jobs, "naive-lmdb", "io-lmdb", decode=("decode", path, 1),
+                               jpeginfo=("jpeginfo", files, jobs)), repeat)
     w = f"JPEG LMDB {n:,} x 256x256"
-    for name, label in (("datascan", f"datascan --jobs {jobs}"), ("datascan 1 job", "datascan --jobs 1"),
-                        ("naive", "(a) naive script"), ("io", "(b) I/O limit: cursor pass"),
-                        ("jpeginfo", f"(c) jpeginfo -c, {jobs} processes")):
-        t.add(w, label, r[name])
+    t.add_runs(w, r, "(a) naive script", "(b) I/O limit: cursor pass",
+               jpeginfo=f"(c) jpeginfo -c, {jobs} processes")
     d = r["decode"]
-    limit = d["records"] / d["seconds"] * jobs
+    limit = _rate(d) * jobs
     t.rows.append((w, f"(c) strict decode 1 core x {jobs}", limit, None, None, d.get("spread")))
     t.rows.append((w, f"    (1/8-scale strict decode to gray, as datascan does, 1 core x {jobs})",
                    d["records"] / d["seconds_eighth"] * jobs, None, None, None))
-    ds = r["datascan"]["records"] / r["datascan"]["seconds"]
-    one = r["datascan 1 job"]["records"] / r["datascan 1 job"]["seconds"]
-    naive = r["naive"]["records"] / r["naive"]["seconds"]
-    jpeginfo = r["jpeginfo"]["records"] / r["jpeginfo"]["seconds"]
-    t.check("JPEG: datascan / (a) naive", ds / naive, ">= 4", ds / naive >= 4)
-    t.check("JPEG: datascan / (c) strict decode x cores", ds / limit, ">= 0.8", ds / limit >= 0.8)
-    t.check("JPEG: datascan / (c) jpeginfo -c x cores", ds / jpeginfo, "(info)", True)
-    t.check(f"JPEG: scaling 1 -> {jobs} jobs", ds / one, ">= 1.7", ds / one >= 1.7)
+    ds = _rate(r["datascan"])
+    t.at_least("JPEG: datascan / (a) naive", ds / _rate(r["naive"]), 4)
+    t.at_least("JPEG: datascan / (c) strict decode x cores", ds / limit, 0.8)
+    t.at_least("JPEG: datascan / (c) jpeginfo -c x cores", ds / _rate(r["jpeginfo"]), None)
+    t.at_least(f"JPEG: scaling 1 -> {jobs} jobs", ds / _rate(r["datascan 1 job"]), 1.7)
     t.check_memory("JPEG", path, r["datascan"])
 
 
 def bench_raw(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
     path = workload(out, "raw", n)
-    r = run_variants({"datascan": ("scan", path, jobs), "datascan 1 job": ("scan", path, 1),
-                      "naive": ("naive-lmdb", path, 1), "io": ("io-lmdb", path, 1)}, repeat)
-    w = f"raw Datum LMDB {n:,} x 1x28x28"
-    for name, label in (("datascan", f"datascan --jobs {jobs}"), ("datascan 1 job", "datascan --jobs 1"),
-                        ("naive", "(a) naive script"), ("io", "(b) I/O limit: cursor pass")):
-        t.add(w, label, r[name])
-    rate = {k: v["records"] / v["seconds"] for k, v in r.items()}
-    t.check("raw: datascan / (b) I/O limit, records/s", rate["datascan"] / rate["io"], ">= 0.5",
-            rate["datascan"] / rate["io"] >= 0.5)
-    t.check("raw: datascan / (a) naive", rate["datascan"] / rate["naive"], "(info)", True)
-    t.check(f"raw: scaling 1 -> {jobs} jobs", rate["datascan"] / rate["datascan 1 job"], ">= 1.7",
-            rate["datascan"] / rate["datascan 1 job"] >= 1.7)
+    r = run_variants(_variants(path, jobs, "naive-lmdb", "io-lmdb"), repeat)
+    t.add_runs(f"raw Datum LMDB {n:,} x 1x28x28", r, "(a) naive script", "(b) I/O limit: cursor pass")
+    ds = _rate(r["datascan"])
+    t.at_least("raw: datascan / (b) I/O limit, records/s", ds / _rate(r["io"]), 0.5)
+    t.at_least("raw: datascan / (a) naive", ds / _rate(r["naive"]), None)
+    t.at_least(f"raw: scaling 1 -> {jobs} jobs", ds / _rate(r["datascan 1 job"]), 1.7)
     t.check_memory("raw", path, r["datascan"])
 
 
 def bench_hdf5(t: Table, out: Path, mb: float, jobs: int, repeat: int) -> None:
-    try:
-        from datascan.sources import hdf5  # noqa: F401  (written by another change)
-    except ImportError:
-        t.rows.append((f"HDF5 {mb:g} MB", "skipped: datascan.sources.hdf5 is not there", 0, None, None, None))
-        return
     path = workload(out, "hdf5", mb)
-    r = run_variants({"datascan": ("scan", path, jobs), "datascan 1 job": ("scan", path, 1),
-                      "naive": ("naive-hdf5", path, 1), "io": ("io-hdf5", path, 1)}, repeat)
+    r = run_variants(_variants(path, jobs, "naive-hdf5", "io-hdf5"), repeat)
     for v in ("datascan", "datascan 1 job"):
         r[v]["bytes"] = r["io"]["bytes"]
     w = f"HDF5 {r['io']['bytes'] / 2**30:.2f} GB, {r['io']['records']:,} x 3x64x64 float32"
-    for name, label in (("datascan", f"datascan --jobs {jobs}"), ("datascan 1 job", "datascan --jobs 1"),
-                        ("naive", "(a) naive script (reads it whole)"), ("io", "(b) I/O limit: chunked read")):
-        t.add(w, label, r[name])
-    bps = {k: v["bytes"] / v["seconds"] for k, v in r.items()}
-    t.check("HDF5: datascan / (b) I/O limit, bytes/s", bps["datascan"] / bps["io"], ">= 0.8",
-            bps["datascan"] / bps["io"] >= 0.8)
+    t.add_runs(w, r, "(a) naive script (reads it whole)", "(b) I/O limit: chunked read")
+    t.at_least("HDF5: datascan / (b) I/O limit, bytes/s",
+               _rate(r["datascan"], "bytes") / _rate(r["io"], "bytes"), 0.8)
     t.check_memory("HDF5", path, r["datascan"])
 
 
