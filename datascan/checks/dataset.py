@@ -1,6 +1,8 @@
 """Dataset-wide checks, run once on the merged shard summaries (no second pass over data)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..model import Finding, Severity
 from ..config import MAX_SHAPE_GROUPS
 from ..sources.interface import LabelCounts, ShapeTable, ShardSummary
@@ -33,32 +35,32 @@ def _majority(table: ShapeTable):
     return max(table.items(), key=lambda kv: (kv[1].count, str(kv[0])))
 
 
-def _listed(group, code: str, path: str, msg: str, shape, severity: Severity | None) -> list[Finding]:
+def _listed(group, code: str, path: str, msg: str, name: str, severity: Severity | None) -> list[Finding]:
     """The group's records by name, then one line counting those not kept."""
     out = [Finding.of(code, path, msg, key=k, index=i, severity=severity) for i, k in group.refs]
     if group.truncated:
         out.append(Finding.of(code, path, f"{group.count - len(group.refs)} more records "
-                              f"are {_fmt(shape)} (not listed one by one)", severity=severity))
+                              f"are {name} (not listed one by one)", severity=severity))
     return out
 
 
-def _minorities(table: ShapeTable, path: str, code: str, severity: Severity, what: str,
-                why: str) -> list[Finding]:
+def _minorities(table: ShapeTable, path: str, code: str, severity: Severity | None,
+                message: Callable[[object, object, int], str], name=_fmt) -> list[Finding]:
+    """Every record whose shape is not the majority's, each with message(its shape, the
+    majority shape, records of the majority)."""
     if len(table) < 2:
         return []
     majority, top = _majority(table)
-    findings = []
-    for shape, group in table.items():
-        if shape != majority:
-            msg = f"{what} {_fmt(shape)}, while {top.count} records are {_fmt(majority)}{why}"
-            findings += _listed(group, code, path, msg, shape, severity)
-    return findings
+    return [f for shape, group in table.items() if shape != majority
+            for f in _listed(group, code, path, message(shape, majority, top.count), name(shape),
+                             severity)]
 
 
 def _raw_shapes(table: ShapeTable, path: str) -> list[Finding]:
     why = ": Caffe's Data layer aborts on the batch mixing them"
     if not table.overflow:
-        return _minorities(table, path, "DS600", Severity.ERROR, "shape", why)
+        return _minorities(table, path, "DS600", Severity.ERROR, lambda s, m, n:
+                           f"shape {_fmt(s)}, while {n} records are {_fmt(m)}{why}")
     return [Finding.of("DS600", path, f"{table.records} Datums come in more than {MAX_SHAPE_GROUPS} "
                        f"shapes ({_span(table, ('channels', 'height', 'width'))}), too many to name "
                        f"the records of each{why}", severity=Severity.ERROR)]
@@ -67,8 +69,9 @@ def _raw_shapes(table: ShapeTable, path: str) -> list[Finding]:
 def _mixed_sizes(table: ShapeTable, path: str) -> list[Finding]:
     """Encoded images: name the odd ones out when there is a majority size, else say it once."""
     if not table.overflow and (len(table) < 2 or _majority(table)[1].count * 2 > table.records):
-        return _minorities(table, path, "DS600", Severity.WARNING, "image size",
-                           " (fine only with crop_size <= the smallest side, or resizing)")
+        return _minorities(table, path, "DS600", Severity.WARNING, lambda s, m, n:
+                           f"image size {_fmt(s)}, while {n} records are {_fmt(m)} (fine only "
+                           "with crop_size <= the smallest side, or resizing)")
     (h0, w0), _ = table.ranges()
     sizes = f"more than {MAX_SHAPE_GROUPS}" if table.overflow else len(table)
     many = ", too many to name the records of each" if table.overflow else ""
@@ -81,16 +84,10 @@ def _channels(table: ShapeTable, path: str) -> list[Finding]:
     if table.overflow:
         return [Finding.of("DS403", path, f"images come in more than {MAX_SHAPE_GROUPS} channel counts "
                            f"({_span(table, ('channels',))}): Caffe needs one, or force_color/force_gray")]
-    if len(table) < 2:
-        return []
-    major, _ = _majority(table)
-    out = []
-    for ch, group in table.items():
-        if ch != major:
-            msg = (f"{ch}-channel image in a {major}-channel set: Caffe stops with "
-                   f"\"Check failed: channels == img_channels ({major} vs. {ch})\" unless force_color/force_gray")
-            out += _listed(group, "DS403", path, msg, f"{ch}-channel", None)
-    return out
+    return _minorities(table, path, "DS403", None, lambda ch, major, n:
+                       f"{ch}-channel image in a {major}-channel set: Caffe stops with \"Check "
+                       f"failed: channels == img_channels ({major} vs. {ch})\" unless "
+                       "force_color/force_gray", name=lambda ch: f"{ch}-channel")
 
 
 def dataset_findings(path: str, s: ShardSummary) -> list[Finding]:
