@@ -107,49 +107,51 @@ def run_forward(records: Iterable[Record], *, batch_size: int,
     or from the mean) are not forwarded; they are listed in ``skipped`` (the shape checks
     report them). A transform that does not fit the *first* record is a UsageError.
     """
+    kind = _loss_kind(loss, num_classes)
     mean_finding = transformer.mean_finding()
     if mean_finding is not None:
-        return ForwardResult([mean_finding], [], [], batch_size, precision,
-                             _loss_kind(loss, num_classes))
+        return ForwardResult([mean_finding], [], [], batch_size, precision, kind)
     skipped: list[tuple[int, str]] = []
-    first_shape: list[tuple] = []
 
     def transformed() -> Iterator[Batch]:
+        checked = False
         for batch in caffe_batches(records, batch_size):
-            if not batch:
-                yield [], [], np.empty((0,), np.float32), np.empty((0,))
-                continue
-            arrays = [np.asarray(r[2]) for r in batch]
-            if not first_shape:
-                first_shape.append(arrays[0].shape)
-                transformer.check(arrays[0].shape)     # wrong mean/crop for this data: stop
-            keep, groups = [], {}
-            for pos, arr in enumerate(arrays):
-                why = _reject(arr.shape, arrays[0].shape, transformer)
-                if why:
-                    skipped.append((batch[pos][0], why))
-                else:
-                    keep.append(pos)
-                    groups.setdefault(arr.shape, []).append(pos)
-            if not keep:     # nothing usable in this iteration: keep its number, no loss
-                yield [], [], np.empty((0,), np.float32), np.empty((0,))
-                continue
-            out: dict[int, np.ndarray] = {}
-            for positions in groups.values():
-                data = transformer(np.stack([arrays[p] for p in positions]))
-                out.update(zip(positions, data))
-            yield ([batch[p][0] for p in keep], [batch[p][1] for p in keep],
-                   np.stack([out[p] for p in keep]),
-                   np.asarray([batch[p][3] for p in keep]))
+            if batch and not checked:
+                transformer.check(np.shape(batch[0][2]))   # wrong mean/crop for this data: stop
+                checked = True
+            yield _transform_batch(batch, transformer, skipped)
 
     findings, losses = forward_findings(
         transformed(), num_classes=num_classes, ignore_label=ignore_label, precision=precision,
         path=path, loss=loss, normalization=normalization, seed=seed, locate=locate,
         skipped=skipped)
-    seen: set[int] = set()
-    skipped = [(i, why) for i, why in skipped if not (i in seen or seen.add(i))]
-    return ForwardResult(findings, losses, skipped, batch_size, precision,
-                         _loss_kind(loss, num_classes))
+    first_why: dict[int, str] = {}       # padding repeats records: one may be skipped twice
+    for index, why in skipped:
+        first_why.setdefault(index, why)
+    return ForwardResult(findings, losses, list(first_why.items()), batch_size, precision, kind)
+
+
+def _transform_batch(batch: list[Record], transformer: Transformer,
+                     skipped: list[tuple[int, str]]) -> Batch:
+    """One Caffe batch as the net sees it: records the data layer would reject go to
+    ``skipped``, the others are transformed (records of one shape at a time). A batch with
+    nothing usable keeps its iteration number but has no records."""
+    arrays = [np.asarray(r[2]) for r in batch]
+    keep, groups = [], {}
+    for pos, arr in enumerate(arrays):
+        why = _reject(arr.shape, arrays[0].shape, transformer)
+        if why:
+            skipped.append((batch[pos][0], why))
+        else:
+            keep.append(pos)
+            groups.setdefault(arr.shape, []).append(pos)
+    if not keep:
+        return [], [], np.empty((0,), np.float32), np.empty((0,))
+    out: dict[int, np.ndarray] = {}
+    for positions in groups.values():
+        out.update(zip(positions, transformer(np.stack([arrays[p] for p in positions]))))
+    return ([batch[p][0] for p in keep], [batch[p][1] for p in keep],
+            np.stack([out[p] for p in keep]), np.asarray([batch[p][3] for p in keep]))
 
 
 def _reject(shape: tuple, first: tuple, transformer: Transformer) -> str | None:
