@@ -2,7 +2,7 @@
 
 Field numbers and defaults are those of BVLC/caffe src/caffe/proto/caffe.proto
 (proto2, package "caffe"), plus AnnotatedDataParameter from the SSD fork. Only
-what datascan reads is declared: ``parse_net`` skips every other field of a real
+what datascan reads is declared: ``parse_text`` skips every other field of a real
 net (pooling_param, weight_filler, ...) instead of failing on it. The classes
 live in a private descriptor pool so they never clash with other caffe.proto
 copies loaded in the same process (decode/proto.py, a user's caffe_pb2).
@@ -195,16 +195,6 @@ def parse_text(text: str, message: str = "NetParameter", *, where: str = "<text>
 def parse_net_text(text: str, *, where: str = "<text>"):
     """A NetParameter from prototxt text."""
     return parse_text(text, "NetParameter", where=where)
-
-
-def parse_net(path: str | Path):
-    """Read a train_val.prototxt. A file that is not a readable net is a UsageError (exit 2)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as e:
-        raise UsageError(f"cannot read net {path}: {e.strerror or e}") from None
-    return parse_net_text(text, where=str(path))
 
 
 def read_blob_proto(path: str | Path):

@@ -132,10 +132,7 @@ def load_net(path: str | Path, *, cwd: Path | None = None) -> NetSpec:
     """Parse a net (or solver) prototxt. Unreadable or malformed -> UsageError."""
     path = Path(path)
     cwd = Path.cwd() if cwd is None else cwd
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as e:
-        raise UsageError(f"cannot read net {path}: {e.strerror or e}") from None
+    text = _read(path, f"cannot read net {path}")
     net = parse_net_text(text, where=str(path))
     if net.layer or net.layers:
         return _spec_from_nets(path, net.name, [(net, PHASES, path)], cwd)
@@ -164,11 +161,15 @@ def _nets_of_solver(text: str, path: Path, cwd: Path) -> list[tuple]:
 
 def _net_file(name: str, phases: tuple[str, ...], solver_path: Path, cwd: Path) -> tuple:
     net_path = resolve(name, solver_path.parent, cwd)
-    try:
-        text = net_path.read_text(encoding="utf-8", errors="replace")
-    except OSError as e:
-        raise UsageError(f"{solver_path}: cannot read net {name}: {e.strerror or e}") from None
+    text = _read(net_path, f"{solver_path}: cannot read net {name}")
     return parse_net_text(text, where=str(net_path)), phases, net_path
+
+
+def _read(path: Path, cannot: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise UsageError(f"{cannot}: {e.strerror or e}") from None
 
 
 def resolve(written: str, base: Path, cwd: Path) -> Path:
