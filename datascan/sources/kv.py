@@ -5,6 +5,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from itertools import islice
+from operator import itemgetter
 
 from ..config import ScanConfig
 from ..decode.datum import dataset_encoding
@@ -66,9 +67,15 @@ def shards_from_bounds(source: str, fmt: str, bounds: list[bytes], encoding: str
                        encoding=encoding) for i in range(len(edges) - 1))
 
 
-def batch_size(limit: int, records: int, nbytes: int) -> int:
-    """Records to read next, from the last batch's: up to `limit` and about BATCH_BYTES."""
-    return max(1, min(limit, BATCH_BYTES * records // max(nbytes, 1)))
+def batched(records: Iterator[tuple[bytes, bytes]], size: int) -> Iterator[list[tuple[bytes, bytes]]]:
+    """Lists of up to `size` records, each about BATCH_BYTES of values (sized from the
+    last one). Taken from a C iterator with islice: a list is built in C, and nothing is
+    read beyond the records handed out."""
+    want = min(size, FIRST_BATCH)
+    while batch := list(islice(records, want)):
+        yield batch
+        got = sum(map(len, map(itemgetter(1), batch)))
+        want = max(1, min(size, BATCH_BYTES * len(batch) // max(got, 1)))
 
 
 def flatten(batches: Iterator[list | Finding]) -> Iterator[tuple[bytes, bytes] | Finding]:

@@ -7,8 +7,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import islice
-from operator import itemgetter
 from pathlib import Path
 
 import plyvel
@@ -137,20 +135,18 @@ def _read_range(db: plyvel.DB, shard: Shard, size: int) -> Iterator[list | Findi
     first walked to again one record at a time, to know the last record read.
     """
     start, stop = shard.start, shard.stop
-    want = min(size, kv.FIRST_BATCH)
     while True:
         last = None
         try:
             records = db.iterator(start=start, stop=stop, verify_checksums=True, fill_cache=False)
-            while batch := list(islice(records, want)):
+            for batch in kv.batched(records, size):
                 yield batch
                 last = batch[-1][0]
-                want = kv.batch_size(size, len(batch), sum(map(len, map(itemgetter(1), batch))))
             return
         except plyvel.CorruptionError as e:
             resume = (last + b"\x00") if last is not None else start
             if size > 1:
-                start, size, want = resume, 1, 1
+                start, size = resume, 1
                 continue
             start = yield from _skip_damage(db, resume, stop, e)
             if start is None:

@@ -8,7 +8,6 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 
@@ -180,8 +179,7 @@ def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
             with env.begin(buffers=False) as txn:
                 cursor = txn.cursor()
                 ok = cursor.set_range(start) if start is not None else cursor.first()
-                records, want = cursor.iternext() if ok else iter(()), min(size, kv.FIRST_BATCH)
-                while batch := list(islice(records, want)):
+                for batch in kv.batched(cursor.iternext() if ok else iter(()), size):
                     if stop is not None and batch[-1][0] >= stop:
                         batch = batch[:bisect_left(batch, (stop,))]
                         if batch:
@@ -191,11 +189,9 @@ def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
                     last = batch[-1][0]
                     if stop is not None and last + b"\x00" >= stop:
                         break     # no key fits before stop: do not step onto the next page
-                    got = sum(map(len, map(itemgetter(1), batch)))
-                    nbytes += got
+                    nbytes += sum(map(len, map(itemgetter(1), batch)))
                     if nbytes >= REOPEN_BYTES:
                         return last, False, last + b"\x00"
-                    want = kv.batch_size(size, len(batch), got)
         except lmdb.Error:
             return last, True, None
     return last, False, None
