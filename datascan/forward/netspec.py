@@ -232,25 +232,19 @@ def _spec_from_nets(path: Path, name: str, nets: list[tuple], cwd: Path) -> NetS
             data.extend(_data_layer(lay, phase, cwd) for lay in active if lay.type in DATA_TYPES)
             losses.extend(_loss(lay, active) for lay in active
                           if lay.type in SOFTMAX_LOSSES + REGRESSION_LOSSES)
+    held = {phase: {_identity(d) for d in data} for phase, (data, _) in by_phase.items()}
     phases = {}
     for phase, (data, losses) in by_phase.items():
         if data or losses:
-            phases[phase] = PhaseSpec(phase, tuple(_merge_phases(data, by_phase)), tuple(losses))
+            phases[phase] = PhaseSpec(phase, _merge_phases(data, held), tuple(losses))
     return NetSpec(path, name, phases)
 
 
-def _merge_phases(data: list[DataLayerSpec], by_phase: dict) -> list[DataLayerSpec]:
+def _merge_phases(data: list[DataLayerSpec], held: dict[str, set[tuple]],
+                  ) -> tuple[DataLayerSpec, ...]:
     """Record on each layer every phase that holds the same layer."""
-    out = []
-    for d in data:
-        phases = tuple(p for p in PHASES
-                       if any(_same(d, o) for o in by_phase[p][0]))
-        out.append(replace(d, phases=phases))
-    return out
-
-
-def _same(a: DataLayerSpec, b: DataLayerSpec) -> bool:
-    return _identity(a) == _identity(b)
+    return tuple(replace(d, phases=tuple(p for p in PHASES if _identity(d) in held[p]))
+                 for d in data)
 
 
 def _identity(d: DataLayerSpec) -> tuple:
@@ -339,16 +333,16 @@ def _loss(loss: _Layer, active: list[_Layer]) -> LossSpec:
 def _num_output(blob: str, active: list[_Layer], *, before: _Layer) -> int | None:
     """Follow bottom[0] back from the loss (through Softmax, ReLU, Dropout, Flatten, ...)
     to the InnerProduct or Convolution that produces the blob, and return its num_output."""
-    end = next(i for i, lay in enumerate(active) if lay is before)
+    end = active.index(before)           # _Layer compares by identity
     for _ in range(_MAX_CHAIN):
-        producer = next((lay for lay in reversed(active[:end]) if blob in lay.msg.top), None)
-        if producer is None:
+        end = next((i for i in reversed(range(end)) if blob in active[i].msg.top), None)
+        if end is None:
             return None
+        producer = active[end]
         if producer.type in _NUM_OUTPUT_TYPES:
             p = producer.param(_NUM_OUTPUT_TYPES[producer.type])
             return int(p.num_output) if p is not None and p.HasField("num_output") else None
         if producer.type in DATA_TYPES or not producer.msg.bottom:
             return None
-        end = next(i for i, lay in enumerate(active) if lay is producer)
         blob = producer.msg.bottom[0]
     return None
