@@ -107,15 +107,10 @@ class Merger:
 
     def add(self, r: ShardResult) -> None:
         self.shards[r.shard.source][r.shard.shard_id] = (r.shard.first_index, r.records, r.findings)
-        acc = self.summaries[r.shard.source]
-        acc.labels.update(r.summary.labels)
-        acc.encoded += r.summary.encoded
-        acc.capped.update(r.summary.capped)
         # Refs are placed by (shard, index in shard), i.e. by position in the source, before
         # the shards' offsets are known: each group keeps its first ones, as one shard
         # holding everything would have (the report must not depend on the split).
-        for mine, theirs in zip(acc.tables(), r.summary.tables()):
-            mine.merge(theirs, lambda i, sid=r.shard.shard_id: (sid, i))
+        self.summaries[r.shard.source].merge(r.summary, lambda i, sid=r.shard.shard_id: (sid, i))
 
     def finish(self) -> tuple[list[SourceInfo], list[Finding]]:
         infos, findings = [], []

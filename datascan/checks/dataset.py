@@ -12,11 +12,7 @@ def merge_summaries(parts: list[tuple[int, ShardSummary]]) -> ShardSummary:
     """Merge (index offset, summary) pairs; refs are shifted to absolute indexes."""
     out = ShardSummary()
     for offset, s in parts:
-        out.labels.update(s.labels)
-        out.encoded += s.encoded
-        out.capped.update(s.capped)
-        for mine, theirs in zip(out.tables(), s.tables()):
-            mine.merge(theirs, lambda i, offset=offset: i + offset)
+        out.merge(s, lambda i, offset=offset: i + offset)
     return out
 
 

@@ -235,6 +235,15 @@ class ShardSummary:
     def tables(self) -> tuple[ShapeTable, ShapeTable, ShapeTable]:
         return self.shapes, self.sizes, self.channels
 
+    def merge(self, other: ShardSummary, place: Callable[[int], object]) -> None:
+        """Add another shard's summary; `place` turns its refs' indexes into positions in
+        the source (see ShapeTable.merge)."""
+        self.labels.update(other.labels)
+        self.encoded += other.encoded
+        self.capped.update(other.capped)
+        for mine, theirs in zip(self.tables(), other.tables()):
+            mine.merge(theirs, place)
+
 
 @dataclass
 class ShardResult:
