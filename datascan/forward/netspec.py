@@ -120,10 +120,8 @@ class NetSpec:
 
     @property
     def num_classes(self) -> int | None:
-        for phase in PHASES:
-            if phase in self.phases and self.phases[phase].num_classes is not None:
-                return self.phases[phase].num_classes
-        return None
+        found = (self.phases[p].num_classes for p in PHASES if p in self.phases)
+        return next((n for n in found if n is not None), None)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -297,9 +295,14 @@ def _transform(layer: _Layer, legacy, base: Path, cwd: Path) -> TransformSpec:
     """transform_param, after Caffe's UpgradeNetDataTransformation moved the deprecated
     data_param/image_data_param scale, mean_file, crop_size and mirror into it."""
     t = layer.param("transform_param")
-    get = (lambda name, default: getattr(t, name) if t is not None and t.HasField(name)
-           else (getattr(legacy, name) if legacy is not None and name in
-                 legacy.DESCRIPTOR.fields_by_name and legacy.HasField(name) else default))
+
+    def get(name: str, default):
+        """transform_param's value if set, else the deprecated copy's if that has one."""
+        for msg in (t, legacy):
+            if msg is not None and name in msg.DESCRIPTOR.fields_by_name and msg.HasField(name):
+                return getattr(msg, name)
+        return default
+
     mean_file = get("mean_file", "")
     return TransformSpec(
         scale=float(get("scale", 1.0)), mirror=bool(get("mirror", False)),
