@@ -197,8 +197,13 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
     net: DummyNet | None = None
     findings: list[Finding] = []
     losses: list[float] = []
-    judged: set[int] = set()
+    # Batches come in Caffe's order, indexes rising, but for the records the last batch
+    # wraps around to: a record is judged already iff it is at or below the highest index of
+    # an earlier batch, or earlier in this batch (a batch may wrap onto itself). So memory
+    # holds one batch's indexes, not the dataset's.
+    high = -1
     for iteration, (indices, keys, data, labels) in enumerate(batches):
+        judged: set[int] = set()
         if len(indices) == 0:
             losses.append(None)
             continue
@@ -223,12 +228,12 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
         losses.append(outcome.batch_loss)
         for pos in suspects(outcome, clamp=kind == "softmax"):
             index = int(indices[pos])
-            if index in judged:
+            if index <= high or index in judged:
                 continue
             judged.add(index)
             finding = judge_record(outcome, pos, iteration, indices, keys, data, labels, net,
                                    path, locate)
             if finding is not None:
                 findings.append(finding)
-        judged.update(int(i) for i in indices)
+        high = max(high, max(int(i) for i in indices))
     return findings, losses
