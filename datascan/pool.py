@@ -22,6 +22,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import wait
@@ -33,7 +34,8 @@ from .recovery import FAST, FORENSIC, Job, Outcome, Task, shard_job
 from .sources import kv
 from .sources.interface import Shard, ShardResult
 
-TICK = 256                 # at least this many records between progress messages from a worker
+TICK = 256                 # at least this many records between progress messages from a worker ...
+TICK_SECONDS = 0.05        # ... and at least this long (forensic runs: every record)
 _PRELOAD = ["datascan.pool", "datascan.sources.lmdb", "datascan.sources.leveldb",
             "datascan.checks.record", "datascan.decode.image"]
 
@@ -43,14 +45,16 @@ Progress = Callable[[int], None]
 # ----------------------------------------------------------------------------- the worker
 
 class Ticker:
-    """Counts records through a kv reader's batches and reports them (forensic: every key,
-    twice: the reader yields batches of one record, each checked before the next is read)."""
+    """Counts records through a kv reader's batches and reports them, at most every
+    TICK_SECONDS: a message per batch would cost the parent a wakeup per millisecond on
+    small records. Forensic mode reports every key, twice: the reader yields batches of one
+    record, each checked before the next is read."""
 
     def __init__(self, emit: Callable[[tuple], None], forensic: bool = False):
         self.emit, self.forensic = emit, forensic
 
     def wrap(self, items: Iterable) -> Iterator:
-        n, key = 0, None
+        n, key, due = 0, None, time.monotonic() + TICK_SECONDS
         for item in items:
             if isinstance(item, Finding):
                 yield item
@@ -60,9 +64,9 @@ class Ticker:
                 self.emit(("read", key))
             yield item               # the consumer checks it before asking for the next one
             n += len(item)
-            if self.forensic or n >= TICK:
+            if self.forensic or (n >= TICK and time.monotonic() >= due):
                 self.emit(("tick", n, key))
-                n = 0
+                n, due = 0, time.monotonic() + TICK_SECONDS
         if n:
             self.emit(("tick", n, key))
 

@@ -14,9 +14,10 @@ import h5py
 import numpy as np
 import pytest
 
-from datascan import recovery, scan
+from datascan import pool, recovery, scan
 from datascan.decode.datum import encode_datum
 from datascan.model import Finding
+from datascan.scan import SHARDS_PER_JOB
 from datascan.sources import kv
 from datascan.sources import leveldb as leveldb_source
 from datascan.sources import lmdb as lmdb_source
@@ -260,14 +261,17 @@ def test_a_record_whose_check_kills_the_worker_is_named_and_the_rest_kept():
     assert [(f.code, f.key, f.index) for f in result.findings] == [("DS101", "00000005", 5)]
 
 
-def test_progress_counts_every_record_once(crash_db, make_lmdb):
+def test_progress_counts_every_record_once(crash_db, make_lmdb, monkeypatch):
+    monkeypatch.setattr(pool, "TICK_SECONDS", 0)   # workers are forked: they see it too
+
     def run(db, jobs, total):
         done, totals = [], []
         report = scan(db, jobs=jobs, progress=done.append, progress_total=totals.append)
         assert totals == [total] and sum(done) == report.records
         return done
 
-    # Readers tick once per batch (at most kv.BATCH records): while shards run, not once per shard.
+    # Readers tick after each batch (at most kv.BATCH records) when TICK_SECONDS have passed:
+    # while shards run, not once per shard.
     big = make_lmdb([(key(i), raw_datum(i % 3, shape=(1, 4, 4))) for i in range(12 * kv.BATCH)],
                     name="big_lmdb")
     assert len(run(big, 1, 12 * kv.BATCH)) >= 12 and len(run(big, 2, 12 * kv.BATCH)) >= 12
@@ -275,6 +279,19 @@ def test_progress_counts_every_record_once(crash_db, make_lmdb):
     _, leaves = pages(crash_db)
     patch(crash_db, leaves[10] * 4096, bytes(4096))
     run(crash_db, 2, 3000)                        # recovery re-reads records: counted once
+
+
+def test_progress_ticks_at_most_every_tick_seconds(make_lmdb, monkeypatch):
+    # Tiny records check at a million a second: a tick per batch would wake the parent
+    # every millisecond. A worker ticks when TICK_SECONDS have passed, and once at the end.
+    monkeypatch.setattr(pool, "TICK_SECONDS", 3600)
+    db = make_lmdb([(key(i), raw_datum(i % 3, shape=(1, 4, 4))) for i in range(12 * kv.BATCH)],
+                   name="big_lmdb")
+    for jobs in (1, 2):
+        done = []
+        report = scan(db, jobs=jobs, progress=done.append)
+        assert sum(done) == report.records == 12 * kv.BATCH
+        assert 1 <= len([n for n in done if n]) <= jobs * SHARDS_PER_JOB   # one per shard
 
 
 # ---------------------------------------------------------------------- split points
