@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from operator import itemgetter
 from pathlib import Path
 
 from . import __version__, parallel, sources
@@ -21,6 +20,7 @@ from .model import Finding, Report, Severity, SourceInfo
 from .sources.interface import Plan, Shard, ShardResult, ShardSummary
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
+SHARD_SPAN = 1 << 40        # a ref's position while merging: shard_id * SHARD_SPAN + index in shard
 LOCAL = (None, "local")     # datascan's own process pool (parallel.run_local_pool)
 BACKENDS = ("local", "threading", "loky", "dask")   # ray would fit run_joblib; not installed here
 Progress = Callable[[int], None]
@@ -110,7 +110,7 @@ class Merger:
         # Refs are placed by (shard, index in shard), i.e. by position in the source, before
         # the shards' offsets are known: each group keeps its first ones, as one shard
         # holding everything would have (the report must not depend on the split).
-        self.summaries[r.shard.source].merge(r.summary, lambda i, sid=r.shard.shard_id: (sid, i))
+        self.summaries[r.shard.source].merge(r.summary, lambda i, at=r.shard.shard_id * SHARD_SPAN: at + i)
 
     def finish(self) -> tuple[list[SourceInfo], list[Finding]]:
         infos, findings = [], []
@@ -126,7 +126,7 @@ class Merger:
             findings.extend(cap_info(found_here, summary.capped))
             for table in summary.tables():
                 for g in table.values():
-                    g.refs = [(bases[sid] + i, k) for (sid, i), k in sorted(g.refs, key=itemgetter(0))]
+                    g.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
             findings.extend(dataset_findings(plan.source, summary))
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
                                     label_stats(summary.labels)))

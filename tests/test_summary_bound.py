@@ -73,6 +73,36 @@ def test_merged_shards_give_the_one_pass_table_for_any_split_and_order(small_cap
         assert state(merged) == whole, (trial, cuts)
 
 
+@pytest.mark.parametrize("distinct", [1, 2, 3, 6])
+def test_shards_adding_runs_merge_to_the_one_pass_table(small_caps, distinct):
+    # Readers add a batch of one shape as one run of refs (keys as bytes); merged in any
+    # order, the shards give what one pass adding record by record gives.
+    rng = random.Random(distinct)
+    shapes = []
+    while len(shapes) < 400:            # stretches of one shape, as batches of a dataset are
+        shapes += [(rng.randrange(distinct), 5)] * rng.randrange(1, 40)
+    whole = state(one_pass(shapes))
+    for trial in range(20):
+        cuts = sorted(rng.sample(range(1, len(shapes)), rng.randrange(1, 12)))
+        parts = []
+        for start, stop in zip([0] + cuts, cuts + [len(shapes)]):
+            t, i = ShapeTable(), start
+            while i < stop:
+                n = min(stop - i, rng.randrange(1, 50))
+                if len(set(shapes[i:i + n])) == 1 and shapes[i] in t:
+                    t[shapes[i]].add_run(i - start, [f"k{j}".encode() for j in range(i, i + n)])
+                else:
+                    for j in range(i, i + n):
+                        t.add(shapes[j], j - start, f"k{j}")
+                i += n
+            parts.append((start, t))
+        rng.shuffle(parts)
+        merged = ShapeTable()
+        for start, t in parts:
+            merged.merge(t, lambda i, start=start: i + start)
+        assert state(merged) == whole, (trial, cuts)
+
+
 def test_a_table_holds_bounded_groups_and_refs(small_caps):
     spread = one_pass([(i % 5, 1) for i in range(10_000)])         # 5 shapes, 2,000 records each
     assert sum(len(g.refs) for g in spread.values()) <= 30
@@ -88,7 +118,7 @@ def test_full_and_add_run_agree_with_add_as_the_cap_shrinks(small_caps):
         for i in range(12):
             t.add((1,), i, str(i))
     assert by_run[(1,)].full
-    by_run[(1,)].add_run(12, [str(i) for i in range(12, 19)], str)
+    by_run[(1,)].add_run(12, [str(i) for i in range(12, 19)])
     for i in range(12, 19):
         by_add.add((1,), i, str(i))
     assert state(by_add) == state(by_run)
@@ -101,7 +131,7 @@ def test_full_and_add_run_agree_with_add_as_the_cap_shrinks(small_caps):
     by_run = ShapeTable()                # add_run: the same as add() for each record
     by_run.add((1,), 0, "0")
     for first, n in ((1, 3), (4, 10), (14, 5)):
-        by_run[(1,)].add_run(first, [str(i).encode() for i in range(first, first + n)], bytes.decode)
+        by_run[(1,)].add_run(first, [str(i).encode() for i in range(first, first + n)])
     again = ShapeTable()
     for i in range(19):
         again.add((1,), i, str(i))

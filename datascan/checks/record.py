@@ -36,13 +36,13 @@ class RecordChecker:
         fast, shapes = self.batches.prove(values)
         table = self.summary.shapes
         if fast.all() and len(shapes) == 1 and (group := table.get(next(iter(shapes)))) is not None:
-            group.add_run(base, keys, key_text)      # the usual batch: one known shape, all clean
+            group.add_run(base, keys)      # the usual batch: one known shape, all clean
             return []
         findings: list[Finding] = []
         layouts = self.batches.layouts
         for i, (key, value) in enumerate(zip(keys, values)):   # in order: refs as one by one
             if fast[i]:
-                self.summary.add_shape(table, layouts[len(value)].shape, base + i, key_text(key))
+                self.summary.add_shape(table, layouts[len(value)].shape, base + i, key)
             else:
                 findings.extend(self.check(base + i, key, value))
         return findings

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from ..config import MAX_LABELS, MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TOTAL
-from ..model import Finding
+from ..model import Finding, key_text
 
 
 @dataclass(frozen=True)
@@ -43,31 +43,75 @@ class Shard:
 
 @dataclass
 class ShapeGroup:
+    """The records of one shape: how many, and the first of them by position (refs).
+
+    Refs are kept as runs of consecutive records, [position of the first, [their keys]],
+    the keys as the reader gave them (bytes; text from the per-record path) and made text
+    only when read: a batch of one shape adds its records as one run, with no object per
+    record, which keeps a shard's result cheap to build, send and merge."""
     count: int = 0
-    refs: list[tuple[int, str | None]] = field(default_factory=list)  # (local index, key)
+    runs: list[list] = field(default_factory=list)   # [first position, [key, ...]], in order
+    kept: int = 0               # refs held in runs
     truncated: bool = False
     cap: int | None = None      # refs kept at most (None: SHAPE_REFS_CAP); its table only lowers it
 
     @property
     def full(self) -> bool:
         """No more refs are kept: further records only count."""
-        return len(self.refs) >= (SHAPE_REFS_CAP if self.cap is None else self.cap)
+        return self.kept >= (SHAPE_REFS_CAP if self.cap is None else self.cap)
 
-    def add(self, index: int, key: str | None) -> None:
-        self.count += 1
-        if not self.full:
-            self.refs.append((index, key))
-        else:
-            self.truncated = True
+    @property
+    def refs(self) -> list[tuple[int, str | None]]:
+        """(position, key text) of each record kept, in order."""
+        return [(first + i, k if k is None or isinstance(k, str) else key_text(k))
+                for first, keys in self.runs for i, k in enumerate(keys)]
 
-    def add_run(self, first: int, keys: Sequence, text: Callable) -> None:
-        """Records first, first + 1, ... with these keys (made text by `text` only when kept):
-        the same as add() for each."""
-        room = max(0, (SHAPE_REFS_CAP if self.cap is None else self.cap) - len(self.refs))
-        self.refs.extend((first + i, text(k)) for i, k in enumerate(keys[:room]))
+    def add(self, index: int, key: str | bytes | None) -> None:
+        self.add_run(index, (key,))
+
+    def add_run(self, first: int, keys: Sequence) -> None:
+        """Records first, first + 1, ... with these keys: the same as add() for each."""
         self.count += len(keys)
-        self.truncated |= len(keys) > room
+        room = max(0, (SHAPE_REFS_CAP if self.cap is None else self.cap) - self.kept)
+        if len(keys) > room:
+            self.truncated, keys = True, keys[:room]
+        if not keys:
+            return
+        last = self.runs[-1] if self.runs else None
+        if last is not None and last[0] + len(last[1]) == first:
+            last[1].extend(keys)
+        else:
+            self.runs.append([first, list(keys)])
+        self.kept += len(keys)
 
+    def last(self) -> int:
+        first, keys = self.runs[-1]
+        return first + len(keys) - 1
+
+    def take(self, runs: list[list], place: Callable[[int], int]) -> None:
+        """Add another group's runs, placed by `place` (see ShapeTable.merge); trim() sorts."""
+        self.runs.extend([place(first), list(keys)] for first, keys in runs)
+        self.kept += sum(len(keys) for _, keys in runs)
+
+    def trim(self, cap: int, sort: bool = False) -> None:
+        """Keep the first `cap` refs by position."""
+        if sort:
+            self.runs.sort(key=itemgetter(0))
+        if self.kept > cap:
+            n = 0
+            for i, run in enumerate(self.runs):
+                if n + len(run[1]) >= cap:
+                    del run[1][cap - n:]
+                    del self.runs[i + 1 if cap > n else i:]
+                    break
+                n += len(run[1])
+            self.kept = cap
+        self.cap = cap
+        self.truncated = self.count > self.kept
+
+    def moved(self, place: Callable[[int], int]) -> None:
+        """Positions made final by `place` (applied to each run's first position)."""
+        self.runs = [[place(first), keys] for first, keys in self.runs]
 
 
 def ref_cap(groups: int) -> int:
@@ -102,7 +146,7 @@ class ShapeTable(dict):
             lo, hi = _span(lo, hi, shape, shape)
         return lo, hi
 
-    def add(self, shape, index: int, key: str | None) -> None:
+    def add(self, shape, index: int, key: str | bytes | None) -> None:
         group = self.get(shape)
         if group is None:
             if self.overflow:
@@ -116,9 +160,10 @@ class ShapeTable(dict):
             self._recap()
         group.add(index, key)
 
-    def merge(self, other: ShapeTable, place: Callable[[int], object]) -> None:
+    def merge(self, other: ShapeTable, place: Callable[[int], int]) -> None:
         """Add another table's records; `place` turns a ref's index into its position in the
-        merged source, by which each group keeps its first refs (the same for any split)."""
+        merged source, by which each group keeps its first refs (the same for any split).
+        It must keep runs whole: place(i + k) == place(i) + k."""
         if other.overflow and not self.overflow:
             self._overflow()
         self.dropped += other.dropped
@@ -131,7 +176,9 @@ class ShapeTable(dict):
                 continue
             g = self.setdefault(shape, ShapeGroup())
             g.count += theirs.count
-            g.refs.extend((place(i), k) for i, k in theirs.refs)
+            if not (g.full and (not g.runs or place(theirs.runs[0][0]) > g.last())):
+                g.take(theirs.runs, place)   # (else none of theirs would displace a full
+                #                              group's refs: they come after them all)
         if len(self) > MAX_SHAPE_GROUPS:
             self._overflow()
         self._recap(sort=True)
@@ -139,11 +186,7 @@ class ShapeTable(dict):
     def _recap(self, sort: bool = False) -> None:
         cap = ref_cap(len(self))
         for g in self.values():
-            if sort:
-                g.refs.sort(key=itemgetter(0))
-            del g.refs[cap:]
-            g.cap = cap
-            g.truncated = g.count > len(g.refs)
+            g.trim(cap, sort)
 
     def _overflow(self) -> None:
         self.lo, self.hi = self.ranges()
@@ -229,13 +272,13 @@ class ShardSummary:
     encoded: int = 0                                          # records that held an encoded image
     capped: Counter = field(default_factory=Counter)  # (path, code) -> info findings not listed
 
-    def add_shape(self, table: ShapeTable, shape, index: int, key: str | None) -> None:
+    def add_shape(self, table: ShapeTable, shape, index: int, key: str | bytes | None) -> None:
         table.add(shape, index, key)
 
     def tables(self) -> tuple[ShapeTable, ShapeTable, ShapeTable]:
         return self.shapes, self.sizes, self.channels
 
-    def merge(self, other: ShardSummary, place: Callable[[int], object]) -> None:
+    def merge(self, other: ShardSummary, place: Callable[[int], int]) -> None:
         """Add another shard's summary; `place` turns its refs' indexes into positions in
         the source (see ShapeTable.merge)."""
         self.labels.update(other.labels)
