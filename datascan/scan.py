@@ -20,6 +20,7 @@ from .model import Finding, Report, Severity, SourceInfo
 from .sources.interface import Plan, Shard, ShardResult, ShardSummary
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
+PARTS_PER_SHARD = 2         # the format splits a source into this many parts per shard (guided)
 SHARD_SPAN = 1 << 40        # a ref's position while merging: shard_id * SHARD_SPAN + index in shard
 LOCAL = (None, "local")     # datascan's own process pool (parallel.run_local_pool)
 BACKENDS = ("local", "threading", "loky", "dask")   # ray would fit run_joblib; not installed here
@@ -48,8 +49,31 @@ def plan_sources(paths: Sequence[str | os.PathLike], config: ScanConfig, jobs: i
             continue
         seen.add(os.path.realpath(path))
         module = sources.detect(path, config.format)
-        plans.append(module.plan(path, config, max(1, jobs * SHARDS_PER_JOB) if jobs > 1 else 1))
+        if jobs == 1:
+            plans.append(module.plan(path, config, 1))
+            continue
+        plan = module.plan(path, config, jobs * SHARDS_PER_JOB * PARTS_PER_SHARD)
+        plans.append(replace(plan, shards=guided(plan.shards, jobs)))
     return plans
+
+
+def guided(parts: Sequence[Shard], jobs: int) -> tuple[Shard, ...]:
+    """Adjacent parts grouped into shards of decreasing size, a 1/(2 jobs) share of the parts
+    left each (guided self-scheduling): big shards first, single parts last, so the workers
+    run out of work at nearly the same time even when one of them ran slower (a busy
+    machine, records that take longer to check). Equal shards left a worker idle for half a
+    shard on average at the end."""
+    shards, i = [], 0
+    while i < len(parts):
+        group = [parts[i]]
+        for part in parts[i + 1:i + max(1, round((len(parts) - i) / (2 * jobs)))]:
+            last = group[-1]
+            if (part.source, part.file) != (last.source, last.file) or part.start != last.stop:
+                break
+            group.append(part)
+        shards.append(replace(group[0], shard_id=len(shards), stop=group[-1].stop))
+        i += len(group)
+    return tuple(shards)
 
 
 def run_shard(shard: Shard, config: ScanConfig) -> ShardResult:

@@ -17,7 +17,8 @@ import pytest
 from datascan import pool, recovery, scan
 from datascan.decode.datum import encode_datum
 from datascan.model import Finding
-from datascan.scan import SHARDS_PER_JOB
+from datascan.config import ScanConfig
+from datascan.scan import guided, plan_sources
 from datascan.sources import kv
 from datascan.sources import leveldb as leveldb_source
 from datascan.sources import lmdb as lmdb_source
@@ -291,10 +292,27 @@ def test_progress_ticks_at_most_every_tick_seconds(make_lmdb, monkeypatch):
         done = []
         report = scan(db, jobs=jobs, progress=done.append)
         assert sum(done) == report.records == 12 * kv.BATCH
-        assert 1 <= len([n for n in done if n]) <= jobs * SHARDS_PER_JOB   # one per shard
+        shards = len(plan_sources([db], ScanConfig(), jobs)[0].shards)
+        assert len([n for n in done if n]) == shards                  # one per shard
 
 
 # ---------------------------------------------------------------------- split points
+
+def test_guided_shards_shrink_towards_the_end_and_never_join_what_is_not_adjacent():
+    parts = [Shard("a.h5", "hdf5", i, 100 * i, 100 * (i + 1), file="a.h5") for i in range(16)]
+    shards = guided(parts, 2)
+    sizes = [(s.stop - s.start) // 100 for s in shards]
+    assert sizes == [4, 3, 2, 2, 1, 1, 1, 1, 1]                    # big first, single parts last
+    assert [s.shard_id for s in shards] == list(range(len(shards)))
+    assert [(s.start, s.stop) for s in shards][:2] == [(0, 400), (400, 700)]
+    # Parts of two files of an HDF5 list, or with a gap between them, stay apart.
+    two = [Shard("l.txt", "hdf5", i, 10 * r, 10 * (r + 1), file=f)
+           for i, (f, r) in enumerate([("f0.h5", 0), ("f0.h5", 1)] + [("f1.h5", r) for r in range(6)])]
+    assert [(s.file, s.start, s.stop) for s in guided(two, 1)] == [
+        ("f0.h5", 0, 20), ("f1.h5", 0, 30), ("f1.h5", 30, 50), ("f1.h5", 50, 60)]
+    gap = [Shard("db", "lmdb", 0, None, b"b"), Shard("db", "lmdb", 1, b"c", None)]
+    assert guided(gap, 1) == (gap[0], gap[1])
+
 
 def test_lmdb_split_points_come_from_branch_pages(crash_db):
     with Tree(crash_db / "data.mdb") as tree:
