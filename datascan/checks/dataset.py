@@ -35,7 +35,7 @@ def _listed(group, code: str, path: str, msg: str, name: str, severity: Severity
     """The group's records by name, then one line counting those not kept."""
     out = [Finding.of(code, path, msg, key=k, index=i, severity=severity) for i, k in group.refs]
     if group.truncated:
-        out.append(Finding.of(code, path, f"{group.count - len(group.refs)} more records "
+        out.append(Finding.of(code, path, f"{group.count - group.kept} more records "
                               f"are {name} (not listed one by one)", severity=severity))
     return out
 

@@ -176,7 +176,7 @@ class ShapeTable(dict):
                 continue
             g = self.setdefault(shape, ShapeGroup())
             g.count += theirs.count
-            if not (g.full and (not g.runs or place(theirs.runs[0][0]) > g.last())):
+            if theirs.runs and not (g.full and g.runs and place(theirs.runs[0][0]) > g.last()):
                 g.take(theirs.runs, place)   # (else none of theirs would displace a full
                 #                              group's refs: they come after them all)
         if len(self) > MAX_SHAPE_GROUPS:
