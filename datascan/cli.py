@@ -10,7 +10,7 @@ from . import __version__, report as reports, sources
 from .config import ScanConfig
 from .errors import DatascanError
 from .model import Report, Severity
-from .scan import default_jobs, scan
+from .scan import default_jobs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import __version__, parallel, sources
 from .checks.dataset import dataset_findings, label_stats
 from .codes import matches
-from .config import INFO_CAP, SHAPE_REFS_CAP, ScanConfig  # noqa: F401 (tests patch the cap here)
+from .config import INFO_CAP, ScanConfig
 from .errors import UsageError
 from .model import Finding, Report, Severity, SourceInfo
 from .sources.interface import Plan, Shard, ShardResult, ShardSummary

@@ -7,7 +7,6 @@ import json
 import struct
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -15,7 +14,6 @@ import numpy as np
 import pytest
 
 from datascan import pool, recovery, scan
-from datascan.decode.datum import encode_datum
 from datascan.model import Finding
 from datascan.config import ScanConfig
 from datascan.scan import guided, plan_sources
@@ -77,7 +75,6 @@ def test_report_is_identical_for_every_jobs_value_and_backend(fmt, make_lmdb, ma
 def test_shape_references_do_not_depend_on_the_shard_count(make_lmdb, monkeypatch):
     # A minority shape is listed record by record up to SHAPE_REFS_CAP: per shard that
     # cap would list more records the more shards there are.
-    monkeypatch.setattr(sys.modules["datascan.scan"], "SHAPE_REFS_CAP", 3)
     monkeypatch.setattr("datascan.sources.interface.SHAPE_REFS_CAP", 3)
     recs = [(key(i), raw_datum(0, shape=(1 if i % 40 == 0 else 3, 16, 16), seed=i)) for i in range(400)]
     path = make_lmdb(recs)

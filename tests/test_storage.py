@@ -11,7 +11,6 @@ import pytest
 
 from datascan import scan
 from datascan.cli import main
-from datascan.sources import lmdb as lmdb_source
 from conftest import key, raw_datum, tree_state
 
 
