@@ -21,9 +21,9 @@ import numpy as np
 
 from ..errors import UsageError
 from ..model import Finding, key_text
+from ..sources.hdf5 import BLOCK_BYTES
 
 Record = tuple[int, "str | None", np.ndarray, object]   # (index, key, array, label)
-HDF5_BLOCK_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def hdf5_records(path: Path, *, data: str = "data", label: str = "label",
                 if y.shape[0] != x.shape[0]:
                     continue                     # DS601 in the plain scan; Caffe aborts
                 width = max(1, int(np.prod(x.shape[1:])) * 4)
-                step = max(1, HDF5_BLOCK_BYTES // width)
+                step = max(1, BLOCK_BYTES // width)
                 for a in range(0, x.shape[0], step):
                     xs, ys = x[a:a + step], y[a:a + step]
                     for i in range(xs.shape[0]):
