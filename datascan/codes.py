@@ -87,7 +87,9 @@ _ROWS = [
          "SoftmaxWithLoss truncates the label (static_cast<int>), so 2.7 trains as class 2. Fix the label."),
     Code("DS502", W, "label missing",
          "A Datum without a label field trains as class 0 (proto2 default). Fine when labels "
-         "come from a second database; otherwise add the label."),
+         "come from a second database; otherwise add the label. An HDF5 file without the "
+         "dataset the net's label top names stops HDF5Data (\"Failed to find HDF5 dataset\"); "
+         "name the file's label dataset with --label-dataset."),
     Code("DS503", W, "negative label",
          "Negative labels index before the softmax output unless they equal the loss's ignore_label. "
          "Pass --num-classes and --ignore-label to check the range exactly."),

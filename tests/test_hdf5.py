@@ -512,3 +512,20 @@ def test_cli_end_to_end_on_a_list_with_json(capsys, tmp_path):
     assert before == {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
     code, report = run_json(capsys, tmp_path / "two.h5")
     assert code == 0 and report["findings"] == [] and report["summary"]["records"] == 50
+
+
+def test_labels_asked_for_but_no_dataset_holds_them_is_one_ds502(tmp_path):
+    # A typo in --label-dataset, or --num-classes on a file whose labels have another name,
+    # would otherwise check no label at all, silently.
+    path = make_h5(tmp_path / "t.h5", data=clean_rows(6), labels=np.arange(6, dtype=np.float32))
+    _, found, _ = scan(path, num_classes=3)
+    assert [(f.code, f.severity.value, f.index) for f in found] == [("DS502", "warning", None)]
+    assert "'label'" in found[0].message and "'labels'" in found[0].message
+    _, found, _ = scan(path, num_classes=3, label_datasets=("labels",))
+    assert hits(found) == {("DS500", "t.h5", 3), ("DS500", "t.h5", 4), ("DS500", "t.h5", 5)}
+    _, found, _ = scan(path, label_datasets=("lbl",))
+    assert hits(found) == {("DS502", "t.h5", None)}
+    _, found, _ = scan(path)                  # nothing asked of labels: nothing said
+    assert found == []
+    assert main(["check", str(path), "--label-dataset", "lbl", "-q"]) == 0     # a warning
+    assert main(["check", str(path), "--label-dataset", "lbl", "-q", "--fail-on", "warning"]) == 1

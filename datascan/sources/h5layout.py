@@ -134,8 +134,18 @@ def inspect(file: Path, shown: str, config: ScanConfig, files: Files) -> Layout:
         out.columns = []
     elif not out.columns and not out.findings:
         note("DS100", "holds no numeric dataset for HDF5Data to read")
+    elif labels_asked(config) and not any(c.label for c in out.columns):
+        names = " or ".join(repr(n) for n in config.label_datasets)
+        held = ", ".join(repr(c.name) for c in out.columns[:8])
+        note("DS502", f"no label dataset: none is named {names} (it holds {held}), so no label "
+             "is checked; name the labels with --label-dataset", Severity.WARNING)
     out.rows = next(iter(firsts.values())) if out.columns else 0
     return out
+
+
+def labels_asked(config: ScanConfig) -> bool:
+    """Labels are expected: a class count to check them against, or datasets named for them."""
+    return config.num_classes is not None or config.label_datasets != ScanConfig().label_datasets
 
 
 def _column(ds: h5py.Dataset, full: str, file: Path, home: Path, config: ScanConfig,
