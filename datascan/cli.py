@@ -149,9 +149,11 @@ def forward_from(args: argparse.Namespace):
     from .forward.api import ForwardOptions
     if not args.forward:
         return None
-    if not args.batch_size or args.batch_size < 1:
+    if args.batch_size is None:
         raise UsageError("--forward needs --batch-size (the data layer's batch_size): "
                          "iterations are counted in batches")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
     return ForwardOptions(batch_size=args.batch_size, num_classes=args.num_classes,
                           ignore_label=args.ignore_label, scale=args.scale,
                           mean_file=Path(args.mean_file) if args.mean_file else None,

@@ -55,6 +55,8 @@ def test_forward_needs_a_batch_size(make_lmdb, capsys):
     path = make_lmdb([(key(i), raw_datum(0, seed=i)) for i in range(4)])
     assert main(["check", str(path), "--forward", "--quiet"]) == 2
     assert "--batch-size" in capsys.readouterr().err
+    assert main(["check", str(path), "--forward", "--batch-size", "0", "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == "datascan: error: --batch-size must be at least 1, not 0"
 
 
 @pytest.mark.parametrize("net, expect", [

@@ -128,3 +128,18 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label"
         (4, 10, 255, 0.00390625, "fp16", "softmax")
     r = forward_source(t.path, t.format, "datum", o)
     assert r.findings == [] and len(r.batch_losses) == 2
+
+
+def test_a_data_layer_without_a_batch_size_is_said_and_run_with_batches_of_one(tmp_path, make_lmdb):
+    make_lmdb(datum_records(3), name="train_lmdb")
+    net = tmp_path / "train_val.prototxt"
+    net.write_text("""
+layer { name: "d" type: "Data" top: "data" top: "label"
+  data_param { source: "train_lmdb" backend: LMDB } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+  inner_product_param { num_output: 10 } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" }
+""")
+    (t,) = net_targets(load_net(net, cwd=tmp_path))
+    assert t.options.batch_size == 1
+    assert "batch_size is 0: iterations counted with batches of 1" in t.notes

@@ -87,6 +87,8 @@ def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
             notes.append("the layer names no source")
             fmt = None
         options = None
+        if fmt is not None and d.batch_size < 1:
+            notes.append(f"batch_size is {d.batch_size}: iterations counted with batches of 1")
         if fmt is not None:
             t = d.transform
             options = ForwardOptions(
