@@ -12,6 +12,7 @@ from math import ceil
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from ..checks import arrays
 from ..config import INFO_CAP, ScanConfig
@@ -100,11 +101,14 @@ def plan(path: Path, config: ScanConfig, n_shards: int = 1) -> Plan:
     return Plan(str(path), NAME, tuple(shards), tuple(findings), ENCODING, total)
 
 
-def _read(ds: h5py.Dataset, col: Column, a: int, b: int):
-    """Yield (first row, stop row, array or the read error). A failing block is retried
-    chunk by chunk so only the rows of the chunk that cannot be read are lost."""
+def _read(ds: h5py.Dataset, col: Column, a: int, b: int, buf: np.ndarray):
+    """Yield (first row, stop row, array or the read error). A block is read into `buf`
+    (one buffer per column, reused: memory stays at one block, and its pages are not
+    faulted in again for every read). A failing block is retried chunk by chunk so only
+    the rows of the chunk that cannot be read are lost."""
     try:
-        block = ds[a:b]
+        block = buf[:b - a]
+        ds.read_direct(block, np.s_[a:b], np.s_[0:b - a])
     except READ_ERRORS as e:
         if not col.chunk_rows:
             yield a, b, e
@@ -176,9 +180,10 @@ def run(shard: Shard, config: ScanConfig) -> ShardResult:
     with files:
         for col, ds in zip(layout.columns, datasets):
             step, row = block_rows(col), start
+            buf = np.empty((min(step, max(0, stop - start)), *ds.shape[1:]), ds.dtype)
             while row < stop:
                 end = min(stop, row - row % step + step)
-                for a, b, block in _read(ds, col, row, end):
+                for a, b, block in _read(ds, col, row, end, buf):
                     if isinstance(block, Exception):
                         check.unreadable(col, a, b, block)
                     else:
