@@ -17,7 +17,8 @@ from .codes import matches
 from .config import INFO_CAP, ScanConfig
 from .errors import UsageError
 from .model import Finding, Report, Severity, SourceInfo
-from .sources.interface import Plan, Shard, ShardResult, ShardSummary
+from .sources.interface import Plan, Shard, ShardResult
+from .sources.summary import ShardSummary
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
 PARTS_PER_SHARD = 2         # the format splits a source into this many parts per shard (guided)

@@ -75,7 +75,7 @@ def test_report_is_identical_for_every_jobs_value_and_backend(fmt, make_lmdb, ma
 def test_shape_references_do_not_depend_on_the_shard_count(make_lmdb, monkeypatch):
     # A minority shape is listed record by record up to SHAPE_REFS_CAP: per shard that
     # cap would list more records the more shards there are.
-    monkeypatch.setattr("datascan.sources.interface.SHAPE_REFS_CAP", 3)
+    monkeypatch.setattr("datascan.sources.summary.SHAPE_REFS_CAP", 3)
     recs = [(key(i), raw_datum(0, shape=(1 if i % 40 == 0 else 3, 16, 16), seed=i)) for i in range(400)]
     path = make_lmdb(recs)
     one, three = scan(path, jobs=1, backend="threading"), scan(path, jobs=3, backend="threading")

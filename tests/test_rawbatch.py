@@ -11,7 +11,7 @@ from datascan.checks.record import RecordChecker
 from datascan.config import ScanConfig
 from datascan.decode.datum import DATUM, encode_datum
 from datascan.sources import kv, leveldb as leveldb_source, lmdb as lmdb_source
-from datascan.sources.interface import ShardSummary
+from datascan.sources.summary import ShardSummary
 
 from conftest import encoded_datum, float_datum, jpeg_bytes, key, raw_datum
 

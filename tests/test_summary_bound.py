@@ -10,8 +10,8 @@ import pytest
 from datascan import scan
 from datascan.config import ScanConfig
 from datascan.scan import plan_sources
-from datascan.sources import interface
-from datascan.sources.interface import ShapeGroup, ShapeTable
+from datascan.sources import summary
+from datascan.sources.summary import ShapeGroup, ShapeTable
 from conftest import encoded_datum, key, png_bytes, raw_datum
 
 RUNS = [dict(jobs=2), dict(jobs=3), dict(jobs=2, backend="threading"), dict(jobs=2, backend="loky")]
@@ -47,9 +47,9 @@ def one_pass(shapes: list) -> ShapeTable:
 @pytest.fixture
 def small_caps(monkeypatch):
     """Caps small enough for a few hundred records to hit all of them."""
-    monkeypatch.setattr(interface, "MAX_SHAPE_GROUPS", 6)
-    monkeypatch.setattr(interface, "SHAPE_REFS_TOTAL", 30)
-    monkeypatch.setattr(interface, "SHAPE_REFS_CAP", 12)
+    monkeypatch.setattr(summary, "MAX_SHAPE_GROUPS", 6)
+    monkeypatch.setattr(summary, "SHAPE_REFS_TOTAL", 30)
+    monkeypatch.setattr(summary, "SHAPE_REFS_CAP", 12)
 
 
 @pytest.mark.parametrize("distinct", [1, 2, 4, 6, 7, 40])
@@ -180,7 +180,7 @@ def test_minority_sizes_are_named_when_they_fit(make_lmdb, monkeypatch):
     # 40 minority sizes of 4 records: 41 groups share 82 refs, 2 each, so every minority
     # size lists its first 2 records, then counts 2 more, whatever the split. (Workers that
     # do not see the patched total keep more; the merge trims to the same prefix.)
-    monkeypatch.setattr(interface, "SHAPE_REFS_TOTAL", 82)
+    monkeypatch.setattr(summary, "SHAPE_REFS_TOTAL", 82)
     sizes = minority_sizes(40, 4)
     findings = same_for_every_run(image_lmdb(make_lmdb, sizes))
     named = [f for f in findings if f.code == "DS600" and f.index is not None]
@@ -200,7 +200,7 @@ def test_minority_sizes_are_named_when_they_fit(make_lmdb, monkeypatch):
 
 
 def test_minority_sizes_beyond_the_cap_are_summed_up(make_lmdb, monkeypatch):
-    monkeypatch.setattr(interface, "MAX_SHAPE_GROUPS", 16)
+    monkeypatch.setattr(summary, "MAX_SHAPE_GROUPS", 16)
     monkeypatch.setattr("datascan.checks.dataset.MAX_SHAPE_GROUPS", 16)
     findings = same_for_every_run(image_lmdb(make_lmdb, minority_sizes(20, 2)))
     assert [(f.code, f.index, f.message) for f in findings] == [(
@@ -211,24 +211,24 @@ def test_minority_sizes_beyond_the_cap_are_summed_up(make_lmdb, monkeypatch):
 # ------------------------------------------------------------------------ label counts
 
 def test_label_counts_past_the_cap_keep_their_range_for_any_split(monkeypatch):
-    monkeypatch.setattr(interface, "MAX_LABELS", 50)
+    monkeypatch.setattr(summary, "MAX_LABELS", 50)
     rng = random.Random(3)
     labels = [rng.randrange(-5, 500) for _ in range(2000)]
-    whole = interface.LabelCounts()
+    whole = summary.LabelCounts()
     for x in labels:
         whole.add(x)
     assert whole.overflow and whole.stats() == {
         "min": min(labels), "max": max(labels), "distinct": None, "histogram": None,
         "note": "more than 50 distinct labels: histogram not kept"}
     for cut in (1, 30, 1000, 1999):       # the parts may each be under the cap
-        merged = interface.LabelCounts()
+        merged = summary.LabelCounts()
         for part in (labels[:cut], labels[cut:]):
-            counts = interface.LabelCounts()
+            counts = summary.LabelCounts()
             for x in part:
                 counts.add(x)
             merged.update(counts)
         assert merged.stats() == whole.stats() and merged.dropped == len(labels)
-    few = interface.LabelCounts()
+    few = summary.LabelCounts()
     few.update({3: 2, 1: 5})
     assert few.stats() == {"min": 1, "max": 3, "distinct": 2, "histogram": {"1": 5, "3": 2}}
 
@@ -236,7 +236,7 @@ def test_label_counts_past_the_cap_keep_their_range_for_any_split(monkeypatch):
 def test_labels_that_are_record_ids_are_summed_up_not_listed(make_lmdb, monkeypatch, capsys):
     from datascan.cli import main
     from datascan.report import text
-    monkeypatch.setattr(interface, "MAX_LABELS", 100)
+    monkeypatch.setattr(summary, "MAX_LABELS", 100)
     monkeypatch.setattr(text, "MAX_LABELS", 100)
     path = make_lmdb([(key(i), raw_datum(i, shape=(1, 4, 4))) for i in range(3000)])
     reports = [scan(path, jobs=j) for j in (1, 2)]

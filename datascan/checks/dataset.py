@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from ..model import Finding, Severity
 from ..config import MAX_SHAPE_GROUPS
-from ..sources.interface import LabelCounts, ShapeTable, ShardSummary
+from ..sources.summary import LabelCounts, ShapeTable, ShardSummary
 
 
 def merge_summaries(parts: list[tuple[int, ShardSummary]]) -> ShardSummary:

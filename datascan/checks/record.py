@@ -9,7 +9,7 @@ from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
 from ..decode import datum as dm
 
 from ..model import Finding, key_text
-from ..sources.interface import ShardSummary
+from ..sources.summary import ShardSummary
 from .labels import LabelRange
 from .rawbatch import RawBatches
 from .arrays import value_problems

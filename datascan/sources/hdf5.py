@@ -20,7 +20,8 @@ from ..errors import SourceOpenError
 from ..model import Finding
 from . import h5list
 from .h5layout import READ_ERRORS, Column, Files, Layout, inspect
-from .interface import Plan, Shard, ShardResult, ShardSummary
+from .interface import Plan, Shard, ShardResult
+from .summary import ShardSummary
 
 NAME = "hdf5"
 ENCODING = "array"

@@ -10,7 +10,8 @@ from operator import itemgetter
 from ..config import ScanConfig
 from ..decode.datum import dataset_encoding
 from ..model import Finding
-from .interface import Shard, ShardResult, ShardSummary
+from .interface import Shard, ShardResult
+from .summary import ShardSummary
 
 SAMPLE_RECORDS = 64
 BATCH = 1024           # records per batch a reader yields, at most ...
