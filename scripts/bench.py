@@ -339,6 +339,12 @@ class Table:
         for name, label in labels.items():
             self.add(w, label, r[name])
 
+    def scaling_and_memory(self, kind: str, path: Path, r: dict, floor: float | None = 1.7) -> None:
+        """What every workload is held to: 1 -> jobs scaling and the peak RSS of the tree."""
+        self.at_least(f"{kind}: scaling 1 -> {self.jobs} jobs",
+                      _rate(r["datascan"]) / _rate(r["datascan 1 job"]), floor)
+        self.check_memory(kind, path, r["datascan"])
+
     def check_memory(self, kind: str, path: Path, r: dict) -> None:
         bound = tree_bound(r, self.jobs)
         self.check(f"{kind}: peak RSS of the scan's process tree, MB (sampled; bound "
@@ -386,8 +392,7 @@ def bench_jpeg(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
     t.at_least("JPEG: datascan / (a) naive", ds / _rate(r["naive"]), 4)
     t.at_least("JPEG: datascan / (c) strict decode x cores", ds / limit, 0.8)
     t.at_least("JPEG: datascan / (c) jpeginfo -c x cores", ds / _rate(r["jpeginfo"]), None)
-    t.at_least(f"JPEG: scaling 1 -> {jobs} jobs", ds / _rate(r["datascan 1 job"]), 1.7)
-    t.check_memory("JPEG", path, r["datascan"])
+    t.scaling_and_memory("JPEG", path, r)
 
 
 def bench_raw(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
@@ -397,8 +402,7 @@ def bench_raw(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
     ds = _rate(r["datascan"])
     t.at_least("raw: datascan / (b) I/O limit, records/s", ds / _rate(r["io"]), 0.5)
     t.at_least("raw: datascan / (a) naive", ds / _rate(r["naive"]), None)
-    t.at_least(f"raw: scaling 1 -> {jobs} jobs", ds / _rate(r["datascan 1 job"]), 1.7)
-    t.check_memory("raw", path, r["datascan"])
+    t.scaling_and_memory("raw", path, r)
 
 
 def bench_hdf5(t: Table, out: Path, mb: float, jobs: int, repeat: int) -> None:
@@ -410,7 +414,9 @@ def bench_hdf5(t: Table, out: Path, mb: float, jobs: int, repeat: int) -> None:
     t.add_runs(w, r, "(a) naive script (reads it whole)", "(b) I/O limit: chunked read")
     t.at_least("HDF5: datascan / (b) I/O limit, bytes/s",
                _rate(r["datascan"], "bytes") / _rate(r["io"], "bytes"), 0.8)
-    t.check_memory("HDF5", path, r["datascan"])
+    # One job already reads at 80-100% of what one process's chunked read gets out of
+    # the page cache: shown, not judged (see the README).
+    t.scaling_and_memory("HDF5", path, r, None)
 
 
 def bench_growth(t: Table, out: Path, sizes: dict, jobs: int) -> None:
