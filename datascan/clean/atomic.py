@@ -7,7 +7,6 @@ and directory by directory, and only then renamed to its final name. A replaced 
 """
 from __future__ import annotations
 
-import errno
 import os
 import secrets
 import shutil
@@ -143,7 +142,3 @@ def is_within(inner: Path, outer: Path) -> bool:
     """Does ``inner`` equal or lie below ``outer`` (both compared after resolving symlinks)?"""
     a, b = Path(os.path.realpath(inner)), Path(os.path.realpath(outer))
     return a == b or a.is_relative_to(b)
-
-
-def no_space(e: OSError) -> bool:
-    return e.errno in (errno.ENOSPC, errno.EDQUOT)

@@ -87,9 +87,9 @@ def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
             notes.append("the layer names no source")
             fmt = None
         options = None
-        if fmt is not None and d.batch_size < 1:
-            notes.append(f"batch_size is {d.batch_size}: iterations counted with batches of 1")
         if fmt is not None:
+            if d.batch_size < 1:
+                notes.append(f"batch_size is {d.batch_size}: iterations counted with batches of 1")
             t = d.transform
             options = ForwardOptions(
                 batch_size=max(1, d.batch_size),
