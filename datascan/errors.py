@@ -16,3 +16,7 @@ class SourceOpenError(DatascanError):
 
 class UsageError(DatascanError):
     """Options that contradict each other or the data."""
+
+
+class BackendMissing(DatascanError):
+    """The dataset's format is known but the library that reads it is not installed."""

@@ -22,10 +22,11 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from .config import ScanConfig
-from .pool import Progress, Ticker, run_local_pool, run_shard
-from .sources.interface import Shard, ShardResult
+from .pool import Progress, run_local_pool
+from .shard import ShardResult, Ticker, run_shard
+from .sources.interface import Shard
 
-__all__ = ["run_in_process", "run_isolated", "run_joblib", "run_local_pool", "run_shard"]
+__all__ = ["run_in_process", "run_isolated", "run_joblib", "run_local_pool"]
 
 _WORKER_DEATHS = {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"}
 

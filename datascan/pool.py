@@ -1,13 +1,13 @@
 """datascan's own process pool: N worker processes, one pipe each, and what a worker runs.
 
 Workers are forked, or started from a forkserver when this process has other threads.
-A worker runs one shard at a time and ticks its record count back after each batch the
-reader yields (at least TICK records), so the progress bar moves with the records and
+A worker runs one shard at a time (shard.run_shard) and ticks its record count back
+(shard.Ticker: at most every TICK_SECONDS), so the progress bar moves with the records and
 the parent holds nothing but finished results. When a worker dies (SIGSEGV, SIGBUS,
 SIGABRT, os._exit) only its shard is affected: recovery.py re-runs it one record at a
 time in *forensic* mode, which reports every key before and after checking it, so the
 parent learns the last record read. The records before it are kept, the damaged page
-becomes one DS101 naming its key range (``damage()`` of the format, from the branch
+becomes one DS101 naming its key range (the format's ``damage`` capability, from the branch
 pages above it) and the walk goes on after it. Shards without keys (HDF5 row ranges)
 are halved instead. Other workers never notice.
 
@@ -23,66 +23,25 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import wait
 
-from . import sources
 from .config import ScanConfig
-from .model import Finding
 from .recovery import FAST, FORENSIC, Job, Outcome, Task, shard_job
+from .shard import ShardResult, Ticker, run_shard
 from .sources import kv
-from .sources.interface import Shard, ShardResult
+from .sources.interface import Shard
 
-TICK = 256                 # at least this many records between progress messages from a worker ...
-TICK_SECONDS = 0.05        # ... and at least this long (forensic runs: every record)
-_PRELOAD = ["datascan.pool", "datascan.sources.lmdb", "datascan.sources.leveldb",
-            "datascan.checks.record", "datascan.decode.image"]
+# The forkserver imports these once, so that a worker starts with them loaded.
+_PRELOAD = ["datascan.pool", "datascan.shard", "datascan.sources.lmdb", "datascan.sources.leveldb",
+            "datascan.sources.hdf5", "datascan.checks.record", "datascan.checks.rows",
+            "datascan.decode.image"]
 
 Progress = Callable[[int], None]
 
 
 # ----------------------------------------------------------------------------- the worker
-
-class Ticker:
-    """Counts records through a kv reader's batches and reports them, at most every
-    TICK_SECONDS: a message per batch would cost the parent a wakeup per millisecond on
-    small records. Forensic mode reports every key, twice: the reader yields batches of one
-    record, each checked before the next is read."""
-
-    def __init__(self, emit: Callable[[tuple], None], forensic: bool = False):
-        self.emit, self.forensic = emit, forensic
-
-    def wrap(self, items: Iterable) -> Iterator:
-        n, key, due = 0, None, time.monotonic() + TICK_SECONDS
-        for item in items:
-            if isinstance(item, Finding):
-                yield item
-                continue
-            key = item[-1][0]
-            if self.forensic:
-                self.emit(("read", key))
-            yield item               # the consumer checks it before asking for the next one
-            n += len(item)
-            if self.forensic or (n >= TICK and time.monotonic() >= due):
-                self.emit(("tick", n, key))
-                n, due = 0, time.monotonic() + TICK_SECONDS
-        if n:
-            self.emit(("tick", n, key))
-
-
-def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
-              batch: int = kv.BATCH) -> ShardResult:
-    """The worker: opens the source itself, so it runs in any process or on any machine.
-
-    Key-value formats (those with ``iter_batches``) are run through kv.run_records
-    here rather than their ``run``, so the reader can be wrapped to tick."""
-    module = sources.get(shard.format)
-    if ticker is None or not hasattr(module, "iter_batches"):
-        return module.run(shard, config)
-    return kv.run_records(shard, config, ticker.wrap(module.iter_batches(shard, batch)))
-
 
 def _worker_main(conn, err_path: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle

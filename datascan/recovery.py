@@ -13,9 +13,10 @@ from collections.abc import Generator
 from dataclasses import dataclass, replace
 
 from . import sources
-from .checks.dataset import merge_summaries
+from .checks.summary import ShardSummary
 from .model import Finding, key_text
-from .sources.interface import Shard, ShardResult
+from .shard import ShardResult
+from .sources.interface import KEYED, Shard
 
 MIN_SPLIT = 64             # a dead row-range shard is halved down to 1/MIN_SPLIT of its rows
 
@@ -53,9 +54,9 @@ def shard_job(shard: Shard) -> Job:
     out = yield shard, FAST
     if out.result is not None:
         return out.result
-    module = sources.get(shard.format)
-    if hasattr(module, "iter_records"):
-        return (yield from _recover_keys(shard, module, out))
+    fmt = sources.get(shard.format)
+    if fmt.records == KEYED:
+        return (yield from _recover_keys(shard, fmt.damage, out))
     if isinstance(shard.start, int) and isinstance(shard.stop, int):
         return (yield from _recover_rows(shard, out))
     return _combine(shard, [(None, _loss(shard, f"the worker reading {_range(shard)} died "
@@ -71,7 +72,7 @@ def _after(key: bytes) -> bytes:
     return key + b"\x00"            # the first possible key after `key`
 
 
-def _recover_keys(shard: Shard, module, died: Outcome) -> Job:
+def _recover_keys(shard: Shard, damage, died: Outcome) -> Job:
     """Walk the shard again one record at a time; keep every record that can be read."""
     parts: list = []
     lo = shard.start
@@ -96,7 +97,6 @@ def _recover_keys(shard: Shard, module, died: Outcome) -> Job:
                                            f"killed the worker ({out.cause()})", key=out.reading), 1))
             lo = _after(out.reading)
             continue
-        damage = getattr(module, "damage", None)
         if damage is not None:
             message, first, resume = damage(shard, out.last, lo)
             if shard.stop is not None and first is not None and first >= shard.stop:
@@ -163,4 +163,4 @@ def _combine(shard: Shard, parts: list) -> ShardResult:
         else:
             findings.append(replace(item, index=base))
         n, total = base + count, total + count
-    return ShardResult(shard, total, findings, merge_summaries(summaries), nbytes)
+    return ShardResult(shard, total, findings, ShardSummary.merged(summaries), nbytes)

@@ -17,8 +17,9 @@ from .codes import matches
 from .config import INFO_CAP, ScanConfig
 from .errors import UsageError
 from .model import Finding, Report, Severity, SourceInfo
-from .sources.interface import Plan, Shard, ShardResult
-from .sources.summary import ShardSummary
+from .shard import ShardResult
+from .sources.interface import Plan, Shard
+from .checks.summary import ShardSummary
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
 PARTS_PER_SHARD = 2         # the format splits a source into this many parts per shard (guided)
@@ -75,11 +76,6 @@ def guided(parts: Sequence[Shard], jobs: int) -> tuple[Shard, ...]:
         shards.append(replace(group[0], shard_id=len(shards), stop=group[-1].stop))
         i += len(group)
     return tuple(shards)
-
-
-def run_shard(shard: Shard, config: ScanConfig) -> ShardResult:
-    """The worker: opens the source itself, so it runs in any process or on any machine."""
-    return parallel.run_shard(shard, config)
 
 
 def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions) -> Iterator[ShardResult]:

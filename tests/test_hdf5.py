@@ -24,6 +24,7 @@ import pytest
 from datascan.checks import arrays
 from datascan.cli import main
 from datascan.config import ScanConfig
+from datascan.shard import run_shard
 from datascan.sources import hdf5, h5list
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -33,7 +34,7 @@ def scan(path, n_shards: int = 3, **config):
     """plan + run every shard + merge: (plan, findings with absolute rows, results)."""
     cfg = ScanConfig(**config)
     plan = hdf5.plan(Path(path), cfg, n_shards)
-    results = [hdf5.run(s, cfg) for s in plan.shards]
+    results = [run_shard(s, cfg) for s in plan.shards]
     findings = list(plan.findings)
     for r in results:
         findings += [f if f.index is None else replace(f, index=f.index + r.shard.first_index)
@@ -107,7 +108,7 @@ def test_shards_follow_chunks_and_cover_every_row_once(tmp_path):
     hdf5.BLOCK_BYTES, saved = 4096, hdf5.BLOCK_BYTES      # force many small blocks and shards
     try:
         plan = hdf5.plan(path, ScanConfig(), 5)
-        results = [hdf5.run(s, ScanConfig()) for s in plan.shards]
+        results = [run_shard(s, ScanConfig()) for s in plan.shards]
     finally:
         hdf5.BLOCK_BYTES = saved
     assert len(plan.shards) > 1
@@ -406,6 +407,7 @@ def test_peak_rss_of_a_scan_process_stays_bounded(tmp_path):
     path = write_big(tmp_path / "big.h5")
     probe = textwrap.dedent(f"""
         from datascan.sources import hdf5
+        from datascan.shard import run_shard
         from datascan.config import ScanConfig
         def kib(key):
             return int(next(l.split()[1] for l in open("/proc/self/status") if l.startswith(key)))
@@ -416,7 +418,7 @@ def test_peak_rss_of_a_scan_process_stays_bounded(tmp_path):
             pass
         before = kib("VmRSS:")
         for shard in plan.shards:
-            hdf5.run(shard, ScanConfig())
+            run_shard(shard, ScanConfig())
         print((kib("VmHWM:") - before) * 1024)
     """)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

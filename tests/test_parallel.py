@@ -14,13 +14,15 @@ import numpy as np
 import pytest
 
 from datascan import pool, recovery, scan
+from datascan import shard as shard_runner
 from datascan.model import Finding
 from datascan.config import ScanConfig
 from datascan.scan import guided, plan_sources
 from datascan.sources import kv
 from datascan.sources import leveldb as leveldb_source
 from datascan.sources import lmdb as lmdb_source
-from datascan.sources.interface import Shard, ShardResult
+from datascan.shard import ShardResult
+from datascan.sources.interface import Shard
 from datascan.sources.lmdb_pages import HDR, Tree
 from conftest import encoded_datum, float_datum, jpeg_bytes, key, raw_datum
 
@@ -75,7 +77,7 @@ def test_report_is_identical_for_every_jobs_value_and_backend(fmt, make_lmdb, ma
 def test_shape_references_do_not_depend_on_the_shard_count(make_lmdb, monkeypatch):
     # A minority shape is listed record by record up to SHAPE_REFS_CAP: per shard that
     # cap would list more records the more shards there are.
-    monkeypatch.setattr("datascan.sources.summary.SHAPE_REFS_CAP", 3)
+    monkeypatch.setattr("datascan.checks.summary.SHAPE_REFS_CAP", 3)
     recs = [(key(i), raw_datum(0, shape=(1 if i % 40 == 0 else 3, 16, 16), seed=i)) for i in range(400)]
     path = make_lmdb(recs)
     one, three = scan(path, jobs=1, backend="threading"), scan(path, jobs=3, backend="threading")
@@ -260,7 +262,7 @@ def test_a_record_whose_check_kills_the_worker_is_named_and_the_rest_kept():
 
 
 def test_progress_counts_every_record_once(crash_db, make_lmdb, monkeypatch):
-    monkeypatch.setattr(pool, "TICK_SECONDS", 0)   # workers are forked: they see it too
+    monkeypatch.setattr(shard_runner, "TICK_SECONDS", 0)   # workers are forked: they see it too
 
     def run(db, jobs, total):
         done, totals = [], []
@@ -282,7 +284,7 @@ def test_progress_counts_every_record_once(crash_db, make_lmdb, monkeypatch):
 def test_progress_ticks_at_most_every_tick_seconds(make_lmdb, monkeypatch):
     # Tiny records check at a million a second: a tick per batch would wake the parent
     # every millisecond. A worker ticks when TICK_SECONDS have passed, and once at the end.
-    monkeypatch.setattr(pool, "TICK_SECONDS", 3600)
+    monkeypatch.setattr(shard_runner, "TICK_SECONDS", 3600)
     db = make_lmdb([(key(i), raw_datum(i % 3, shape=(1, 4, 4))) for i in range(12 * kv.BATCH)],
                    name="big_lmdb")
     for jobs in (1, 2):
@@ -317,12 +319,12 @@ def test_lmdb_split_points_come_from_branch_pages(crash_db):
         assert len(bounds) == 7 and bounds == sorted(bounds)
         sizes = np.diff([0] + [int(b) for b in bounds] + [3000])
         assert sizes.min() > 3000 / 8 / 2             # pages are half full to full
-        assert list(tree.records()) == list(lmdb_source.iter_records(Shard(str(crash_db), "lmdb", 0)))
+        assert list(tree.records()) == list(lmdb_source.walk(crash_db))
 
 
 def test_lmdb_walk_reopens_the_map_and_misses_nothing(crash_db, monkeypatch):
     monkeypatch.setattr(lmdb_source, "REOPEN_BYTES", 10_000)
-    walked = list(lmdb_source.iter_records(Shard(str(crash_db), "lmdb", 0, key(5), key(2990))))
+    walked = list(kv.flatten(lmdb_source.read(Shard(str(crash_db), "lmdb", 0, key(5), key(2990)))))
     assert [k for k, _ in walked] == [key(i) for i in range(5, 2990)]
 
 

@@ -11,7 +11,8 @@ from datascan.checks.record import RecordChecker
 from datascan.config import ScanConfig
 from datascan.decode.datum import DATUM, encode_datum
 from datascan.sources import kv, leveldb as leveldb_source, lmdb as lmdb_source
-from datascan.sources.summary import ShardSummary
+from datascan.checks.summary import ShardSummary
+from datascan.shard import run_shard
 
 from conftest import encoded_datum, float_datum, jpeg_bytes, key, raw_datum
 
@@ -115,9 +116,9 @@ def test_batched_readers_cut_shards_at_their_stop_key(maker, request):
     bounds = [key(700), key(701), key(1900)]
     shards = kv.shards_from_bounds(str(path), fmt, bounds, DATUM)
     for size in (1, kv.BATCH):
-        results = [kv.run_records(s, config, module.iter_batches(s, size)) for s in shards]
+        results = [run_shard(s, config, batch=size) for s in shards]
         assert [r.records for r in results] == [700, 1, 1199, 600]
-        keys = [k for s in shards for item in module.iter_batches(s, size) for k, _ in item]
+        keys = [k for s in shards for item in module.read(s, config, size) for k, _ in item]
         assert keys == [k for k, _ in records]
 
 

@@ -10,8 +10,8 @@ import pytest
 from datascan import scan
 from datascan.config import ScanConfig
 from datascan.scan import plan_sources
-from datascan.sources import summary
-from datascan.sources.summary import ShapeGroup, ShapeTable
+from datascan.checks import summary
+from datascan.checks.summary import ShapeGroup, ShapeTable
 from conftest import encoded_datum, key, png_bytes, raw_datum
 
 RUNS = [dict(jobs=2), dict(jobs=3), dict(jobs=2, backend="threading"), dict(jobs=2, backend="loky")]

@@ -5,15 +5,7 @@ from collections.abc import Callable
 
 from ..model import Finding, Severity
 from ..config import MAX_SHAPE_GROUPS
-from ..sources.summary import LabelCounts, ShapeTable, ShardSummary
-
-
-def merge_summaries(parts: list[tuple[int, ShardSummary]]) -> ShardSummary:
-    """Merge (index offset, summary) pairs; refs are shifted to absolute indexes."""
-    out = ShardSummary()
-    for offset, s in parts:
-        out.merge(s, lambda i, offset=offset: i + offset)
-    return out
+from .summary import LabelCounts, ShapeTable, ShardSummary
 
 
 def _fmt(shape) -> str:

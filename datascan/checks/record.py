@@ -1,4 +1,4 @@
-"""Per-record checks for key-value datasets (LMDB, LevelDB): decode once, check many."""
+"""Per-record checks for keyed datasets (LMDB, LevelDB): decode once, check many."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,7 +9,8 @@ from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
 from ..decode import datum as dm
 
 from ..model import Finding, key_text
-from ..sources.summary import ShardSummary
+from ..sources.interface import Shard
+from .summary import ShardSummary
 from .labels import LabelRange
 from .rawbatch import RawBatches
 from .arrays import value_problems
@@ -27,6 +28,14 @@ class RecordChecker:
         self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
         self.batches = RawBatches(self.summary, self.labels.problem) \
             if self.encoding == dm.DATUM else None
+
+    @classmethod
+    def for_shard(cls, shard: Shard, config: ScanConfig, summary: ShardSummary) -> RecordChecker:
+        return cls(shard.shown, shard.encoding, config, summary)
+
+    def check_batch(self, batch: list[tuple[bytes, bytes]], base: int) -> list[Finding]:
+        keys, values = zip(*batch)
+        return self.check_many(base, keys, values)
 
     def check_many(self, base: int, keys: Sequence[bytes], values: Sequence[bytes]) -> list[Finding]:
         """check() for consecutive records base, base + 1, ...; the same findings and

@@ -22,6 +22,7 @@ from ..errors import DatascanError, UsageError
 from ..model import Finding, Report, Severity
 from ..scan import default_jobs, scan
 from ..sources import h5list
+from ..sources.interface import KEYED, ROWS
 from . import atomic, manifest
 from .drops import Drop, Selection, check_count, filtered, load_report, select as select_drops
 from .errors import CleanRefused
@@ -61,13 +62,13 @@ def _silent(phase: str, total: int | None) -> Callable[[int], None]:
 
 
 def _target(src: Path, config: ScanConfig, drop_files: bool):
-    module = sources.detect(src, config.format)
-    if module.NAME in ("lmdb", "leveldb"):
-        return KVTarget(module, src)
-    if module.NAME == "hdf5":
+    fmt = sources.detect(src, config.format)
+    if fmt.records == KEYED and fmt.write is not None:
+        return KVTarget(fmt, src)
+    if fmt.records == ROWS:
         return H5FileTarget(src) if h5list.signature_offset(src) is not None \
             else H5ListTarget(src, drop_files)
-    raise CleanRefused(f"{src}: clean cannot write {module.NAME} datasets")
+    raise CleanRefused(f"{src}: clean cannot write {fmt.name} datasets")
 
 
 def _check_outputs(target, outputs: list[tuple[str, Path]], force: bool) -> None:
@@ -145,12 +146,14 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
 
 
 def _refuse_storage_damage(src: Path, target, findings: Sequence[Finding]) -> None:
-    """The copy walks the source in this process: a truncated file or a damaged LMDB page
-    would kill it (SIGBUS, SIGABRT) where the scan's isolated workers only reported it."""
+    """The copy walks the source in this process: a truncated file or a damaged page
+    would kill it (SIGBUS, SIGABRT) where the scan's isolated workers only reported it.
+    A format that locates damaged pages (its ``damage`` capability) is one whose library
+    can die on them; its DS101 without a key is such a page."""
     for f in findings:
         truncated = f.code == "DS102"
         damaged_page = f.code == "DS101" and isinstance(target, KVTarget) and \
-            "LMDB" in f.message and f.key is None
+            target.fmt.damage is not None and f.key is None
         if truncated or damaged_page:
             raise CleanRefused(f"{src}: {f.code} {f.message.split(':')[0]}: storage damage that "
                                "clean will not read in-process; restore or rebuild the dataset")
@@ -204,15 +207,10 @@ def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, thre
     except DatascanError:
         raise
     except Exception as e:    # the writers' own errors: disk full, I/O errors
-        if not _write_error(e):
+        library = target.fmt.errors if isinstance(target, KVTarget) else ()
+        if not isinstance(e, (OSError, *library)):
             raise
         raise DatascanError(f"writing {dst} failed: {e}") from None
     finally:
         for t in temps:
             atomic.remove(t)
-
-
-def _write_error(e: Exception) -> bool:
-    import lmdb
-    import plyvel
-    return isinstance(e, (OSError, lmdb.Error, plyvel.Error))

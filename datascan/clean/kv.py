@@ -1,7 +1,8 @@
-"""LMDB and LevelDB: walk the source in key order, drop records by ordinal, stream the rest.
+"""Keyed formats (LMDB, LevelDB): walk the source in key order, drop records by ordinal,
+stream the rest into the format's writer.
 
-The walk is the scanner's own reader (``iter_records`` of the format module) over one
-shard spanning the database, so ordinals mean exactly what they meant in the scan:
+The walk is the scanner's own reader (the format's ``walk``) over the whole database,
+so ordinals mean exactly what they meant in the scan:
 an unreadable LevelDB record still takes its place, a range that cannot be walked
 stops the copy. Nothing is held in memory but the writer's batch.
 """
@@ -10,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
-from ..model import Finding, key_text
-from ..sources.interface import Shard
+from ..model import key_text
+from ..sources.interface import Format, StorageDamage
 from .drops import Drop
 from .errors import CleanRefused
 
@@ -35,23 +35,22 @@ def _key_matches(drop: Drop, key: str | None, src: Path) -> None:
                            f"{drop.key!r}: they were made for another source or version")
 
 
-def _walk(module: ModuleType, src: Path, drops: dict[int, Drop], out: KVCopy,
+def _walk(fmt: Format, src: Path, drops: dict[int, Drop], out: KVCopy,
           tick: Callable[[int], None]) -> Iterator[tuple[bytes, bytes]]:
-    shard = Shard(source=str(src), format=module.NAME, shard_id=0)
     n = 0
-    for item in module.iter_records(shard):
-        if isinstance(item, Finding) and item.key is None:
+    for item in fmt.walk(src):
+        if isinstance(item, StorageDamage) and item.key is None:
             raise CleanRefused(f"{src}: {item.message}: clean cannot copy what it cannot read")
         index = out.records
         out.records += 1
         drop = drops.get(index)
-        if isinstance(item, Finding):   # a record whose block fails its checksum
+        if isinstance(item, StorageDamage):   # a record whose block fails its checksum
             if drop is None:
-                raise CleanRefused(f"{src}: record #{index} (key {item.key!r}) cannot be read "
-                                   f"({item.message}) but is not to be dropped: "
+                raise CleanRefused(f"{src}: record #{index} (key {key_text(item.key)!r}) cannot be "
+                                   f"read ({item.message}) but is not to be dropped: "
                                    "include DS101 in the checks or the report")
-            _key_matches(drop, item.key, src)
-            out.dropped.append((index, _raw_key(item.key)))
+            _key_matches(drop, key_text(item.key), src)
+            out.dropped.append((index, item.key))
             out.unreadable.add(index)
         else:
             key, value = item
@@ -68,19 +67,10 @@ def _walk(module: ModuleType, src: Path, drops: dict[int, Drop], out: KVCopy,
     tick(n)
 
 
-def _raw_key(text: str) -> bytes:
-    if text.startswith("hex:"):
-        try:
-            return bytes.fromhex(text[4:])
-        except ValueError:
-            pass
-    return text.encode("utf-8")
-
-
-def write_kept(module: ModuleType, src: Path, tmp: Path, drops: dict[int, Drop],
+def write_kept(fmt: Format, src: Path, tmp: Path, drops: dict[int, Drop],
                tick: Callable[[int], None], **writer) -> KVCopy:
     out = KVCopy()
-    module.write(tmp, _walk(module, src, drops, out, tick), **writer)
+    fmt.write(tmp, _walk(fmt, src, drops, out, tick), src, **writer)
     missing = [i for i in drops if i >= out.records]
     if missing:
         raise CleanRefused(f"{src}: the findings name record #{max(missing)} but the source has "
@@ -88,40 +78,22 @@ def write_kept(module: ModuleType, src: Path, tmp: Path, drops: dict[int, Drop],
     return out
 
 
-def _lookup(module: ModuleType, src: Path, copy: KVCopy,
+def _lookup(fmt: Format, src: Path, copy: KVCopy,
             tick: Callable[[int], None]) -> Iterator[tuple[bytes, bytes]]:
-    """The dropped records again, by key: they are few, so no second full walk is needed."""
-    if module.NAME == "lmdb":
-        env = module.open_env(src)
-        try:
-            with env.begin(buffers=False) as txn:
-                for index, key in copy.dropped:
-                    value = None if index in copy.unreadable else txn.get(key)
-                    tick(1)
-                    if value is None:
-                        copy.unreadable.add(index)
-                        continue
-                    copy.quarantined += 1
-                    yield key, value
-        finally:
-            env.close()
-        return
-    import plyvel
-    with module.open_db(src) as db:
-        for index, key in copy.dropped:
-            try:
-                value = db.get(key, fill_cache=False)   # unverified: keep what can be read
-            except plyvel.Error:
-                value = None
-            tick(1)
-            if value is None:
-                copy.unreadable.add(index)
-                continue
-            copy.unreadable.discard(index)
-            copy.quarantined += 1
-            yield key, value
+    """The dropped records again, by key: they are few, so no second full walk is needed.
+    What can still be read goes to the quarantine, even a record whose checksum failed."""
+    index_of = dict((key, index) for index, key in copy.dropped)
+    for key, value in fmt.fetch(src, [key for _, key in copy.dropped]):
+        tick(1)
+        index = index_of[key]
+        if value is None:
+            copy.unreadable.add(index)
+            continue
+        copy.unreadable.discard(index)
+        copy.quarantined += 1
+        yield key, value
 
 
-def write_quarantine(module: ModuleType, src: Path, tmp: Path, copy: KVCopy,
+def write_quarantine(fmt: Format, src: Path, tmp: Path, copy: KVCopy,
                      tick: Callable[[int], None], **writer) -> None:
-    module.write(tmp, _lookup(module, src, copy, tick), **writer)
+    fmt.write(tmp, _lookup(fmt, src, copy, tick), src, **writer)

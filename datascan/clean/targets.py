@@ -12,11 +12,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 from ..sources import h5list, hdf5_write
+from ..sources.interface import Format
 from . import kv
 from .drops import Drop, Selection, real
 from .errors import CleanRefused
@@ -40,45 +40,34 @@ def _find(drops: dict[int, Drop], src: Path, index: int) -> Drop:
 
 
 class KVTarget:
-    """LMDB or LevelDB: one database, records by key, dropped by ordinal."""
+    """A keyed format with a writer (LMDB, LevelDB): one database, records by key,
+    dropped by ordinal."""
 
-    def __init__(self, module: ModuleType, src: Path):
-        self.module, self.src = module, src
+    def __init__(self, fmt: Format, src: Path):
+        self.fmt, self.src = fmt, src
         self.inputs = [src]
-        self.dst_is_dir = src.is_dir()
-        self.kind = module.NAME
+        self.dst_is_dir = not fmt.single_file(src)
+        self.kind = fmt.name
 
     def replaceable(self, path: Path) -> bool:
-        return self.module.sniff(path)
+        return self.fmt.sniff(path)
 
     def records(self) -> int | None:
-        if self.kind != "lmdb":
-            return None
-        env = self.module.open_env(self.src)
-        try:
-            return env.stat()["entries"]
-        finally:
-            env.close()
+        return self.fmt.count(self.src) if self.fmt.count is not None else None
 
     def precheck(self) -> None:
         pass
 
-    def _writer(self) -> dict:
+    def write(self, tmp: Path, qtmp: Path | None, sel: Selection, progress: Tick) -> Outcome:
         # A batch is held twice while it commits (Python's list, the writer's dirty pages):
         # keep it small; a commit every few MB costs nothing next to the copying.
-        out = {"batch_bytes": WRITE_BATCH_BYTES}
-        return {**out, "subdir": self.dst_is_dir} if self.kind == "lmdb" else out
-
-    def write(self, tmp: Path, qtmp: Path | None, sel: Selection, progress: Tick) -> Outcome:
         drops = sel.for_file(self.src)
-        copy = kv.write_kept(self.module, self.src, tmp, drops, progress("copy", self.records()),
-                             **self._writer())
+        copy = kv.write_kept(self.fmt, self.src, tmp, drops, progress("copy", self.records()),
+                             batch_bytes=WRITE_BATCH_BYTES)
         if qtmp is not None:
-            kv.write_quarantine(self.module, self.src, qtmp, copy,
-                                progress("quarantine", len(copy.dropped)), **self._writer())
-        for path in (tmp, qtmp):
-            if path is not None and not self.dst_is_dir:      # a single-file LMDB: no lock file
-                Path(str(path) + "-lock").unlink(missing_ok=True)
+            kv.write_quarantine(self.fmt, self.src, qtmp, copy,
+                                progress("quarantine", len(copy.dropped)),
+                                batch_bytes=WRITE_BATCH_BYTES)
         out = Outcome(copy.records, copy.kept, scan=[tmp])
         out.drops = [_find(drops, self.src, i) for i, _ in copy.dropped]
         if qtmp is not None:
@@ -166,8 +155,7 @@ class H5ListTarget:
                                      for p in path.iterdir())
 
     def records(self) -> int | None:
-        return sum(lay.rows for lay in self.layouts.values() if not lay.problem
-                   or not lay.problem.startswith("datasets disagree"))
+        return sum(lay.rows for lay in self.layouts.values())   # 0 for a file with a problem
 
     def precheck(self) -> None:
         self._bad_files()
@@ -180,8 +168,7 @@ class H5ListTarget:
         for f in self.files:
             lay = self.layouts[real(f)]
             if lay.problem:
-                bad.append({"path": str(f), "reason": lay.problem,
-                            "records": 0 if lay.problem.startswith("datasets disagree") else lay.rows})
+                bad.append({"path": str(f), "reason": lay.problem, "records": lay.rows})
         if bad and not self.drop_files:
             raise CleanRefused(f"{self.src}: {bad[0]['path']}: {bad[0]['reason']}; "
                                "clean stops (--drop-files leaves such files out of the new list)")

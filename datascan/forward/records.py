@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ..model import Finding, key_text
+from ..model import key_text
 from ..sources.hdf5 import BLOCK_BYTES
 
 Record = tuple[int, "str | None", np.ndarray, object]   # (index, key, array, label)
@@ -43,16 +43,15 @@ def kv_records(path: Path, fmt: str, encoding: str, *, force_color: bool = False
                force_gray: bool = False) -> Iterator[Record]:
     from ..decode import datum as dm
     from ..sources import get
-    from ..sources.interface import Shard
+    from ..sources.interface import StorageDamage
     if encoding not in (dm.DATUM,):
         raise UsageError(f"{path}: --forward reads Caffe Datum records; this {fmt} holds "
                          f"{encoding} records")
     if force_color and force_gray:
         raise UsageError("cannot set both force_color and force_gray")
-    shard = Shard(source=str(path), format=fmt, shard_id=0, encoding=encoding)
     n = 0
-    for item in get(fmt).iter_records(shard):
-        if isinstance(item, Finding):      # storage damage: counted like the plain scan does
+    for item in get(fmt).walk(path):
+        if isinstance(item, StorageDamage):   # counted like the plain scan counts it
             n += item.key is not None
             continue
         key, value = item

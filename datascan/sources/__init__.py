@@ -1,40 +1,67 @@
-"""Storage formats. One module per format; this registry is read-only to the outside."""
+"""Storage formats: one module per format (its ``FORMAT``, see interface.py), one line here.
+
+The registry is lazy (a format's module loads when it is first asked for) and read-only.
+A format whose library is missing is still detected by its layout; using it is one
+clear error naming what to install (exit 2), never a wrong answer or a traceback.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType
 
-from ..errors import UnrecognizedSource
+from ..errors import BackendMissing, UnrecognizedSource
+from .interface import Format
+
+
+@dataclass(frozen=True)
+class Entry:
+    module: str          # the module defining FORMAT
+    backend: str         # the library it reads with ...
+    install: str         # ... and what to pip install for it
+
 
 # Detection order: layout-specific formats first, then magic-byte formats.
-_MODULES = {"lmdb": ".lmdb", "leveldb": ".leveldb", "hdf5": ".hdf5"}
-_DETECT_ORDER = ("leveldb", "lmdb", "hdf5")
+REGISTRY = MappingProxyType({
+    "leveldb": Entry("datascan.sources.leveldb", "plyvel", "plyvel"),
+    "lmdb": Entry("datascan.sources.lmdb", "lmdb", "lmdb"),
+    "hdf5": Entry("datascan.sources.hdf5", "h5py", "h5py"),
+})
 
 
 def names() -> tuple[str, ...]:
-    return tuple(_MODULES)
+    return tuple(sorted(REGISTRY, key=("lmdb", "leveldb", "hdf5").index))
 
 
-def get(name: str) -> ModuleType:
-    if name not in _MODULES:
-        raise UnrecognizedSource(f"unknown format {name!r}; choose from {', '.join(_MODULES)}")
-    return import_module(_MODULES[name], __name__)
+def get(name: str) -> Format:
+    """The format named, ready to read with; BackendMissing when its library is not installed."""
+    entry = REGISTRY.get(name)
+    if entry is None:
+        raise UnrecognizedSource(f"unknown format {name!r}; choose from {', '.join(names())}")
+    try:
+        import_module(entry.backend)
+    except ImportError as e:
+        raise BackendMissing(f"reading {name} needs the Python package {entry.install!r}, which "
+                             f"cannot be imported here ({e}): pip install {entry.install}") from None
+    return _format(name)
 
 
-def detect(path: Path, forced: str | None = None) -> ModuleType:
+def _format(name: str) -> Format:
+    # A format module imports without its library (it guards that import), so that its
+    # sniff() can recognise the dataset and get() can say what to install.
+    return import_module(REGISTRY[name].module).FORMAT
+
+
+def detect(path: Path, forced: str | None = None) -> Format:
     """Flag > layout > magic bytes. Never trusts a file name alone."""
     if not path.exists():
         raise UnrecognizedSource(f"{path}: no such file or directory")
     if forced:
         return get(forced)
-    for name in _DETECT_ORDER:
-        try:
-            module = get(name)
-        except ImportError:   # a format module not present in this build
-            continue
-        if module.sniff(path):
-            return module
+    for name in REGISTRY:
+        if _format(name).sniff(path):
+            return get(name)
     raise UnrecognizedSource(f"{path}: not a dataset datascan recognises (LMDB data.mdb, "
                              "LevelDB CURRENT+MANIFEST, HDF5 file or HDF5 source list); "
-                             "use --format to say which it is")
+                             "use --source-format to say which it is")

@@ -4,24 +4,26 @@ Files are opened "r" only. Every numeric dataset at any depth is a column of the
 records: those named in ``config.label_datasets`` are labels, the others data, as
 HDF5Data would load them (h5layout.py finds them). Each column is read in blocks of
 whole chunks, at most BLOCK_BYTES big, one block at a time, so memory does not grow
-with the file.
+with the file; read() yields them as RowBlocks (checks/rows.py judges them).
 """
 from __future__ import annotations
 
 from math import ceil
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from ..checks import arrays
-from ..config import INFO_CAP, ScanConfig
+from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import Finding
 from . import h5list
-from .h5layout import READ_ERRORS, Column, Files, Layout, inspect
-from .interface import Plan, Shard, ShardResult
-from .summary import ShardSummary
+from .interface import ROWS, Format, Plan, RowBlock, Shard, StorageDamage
+
+try:
+    import h5py
+    from .h5layout import READ_ERRORS, Column, Files, Layout, inspect
+except ImportError:     # sniff() still works; sources.get() says what to install
+    h5py = None
 
 NAME = "hdf5"
 ENCODING = "array"
@@ -128,68 +130,49 @@ def _read(ds: h5py.Dataset, col: Column, a: int, b: int, buf: np.ndarray):
         lo = hi
 
 
-class _Checker:
-    """Turns array hits into findings for one shard (indexes shard-local)."""
-
-    def __init__(self, shown: str, config: ScanConfig, start: int, counted: Column | None):
-        self.shown, self.config, self.start, self.counted = shown, config, start, counted
-        self.findings: list[Finding] = []
-        self.summary = ShardSummary()
-        self.info_rows: dict[str, int] = {}
-
-    def add(self, code: str, row: int, message: str) -> None:
-        self.findings.append(Finding.of(code, self.shown, message, index=row - self.start))
-
-    def unreadable(self, col: Column, a: int, b: int, error: Exception) -> None:
-        why = f"filter {col.missing_filter} is not available here" if col.missing_filter else error
-        for row in range(a, b):
-            self.add("DS101", row, f"chunk of '{col.name}' holding rows {a}-{b - 1} cannot be "
-                     f"read ({why})")
-
-    def block(self, col: Column, first: int, block) -> None:
-        rows, what, cfg = arrays.as_rows(block), f"'{col.name}'", self.config
-        problems = arrays.value_problems(rows, what)
-        if col.label:
-            problems += arrays.label_problems(rows, what, cfg.num_classes, cfg.ignore_label)
-        for r, code, message in problems:
-            if code == "DS302":     # info only: a float set in raw units would list every row
-                # Listing the first INFO_CAP per column and shard keeps the first INFO_CAP
-                # of the file whatever the split; scan's merge cuts to those and counts the rest.
-                seen = self.info_rows[col.name] = self.info_rows.get(col.name, 0) + 1
-                if seen > INFO_CAP:
-                    self.summary.capped[self.shown, code] += 1
-                    continue
-            self.add(code, first + r, message)
-        if col is self.counted:
-            self.summary.labels.update(arrays.integer_histogram(rows))
-
-
-def run(shard: Shard, config: ScanConfig) -> ShardResult:
-    shown = shard.file or shard.source
+def read(shard: Shard, config: ScanConfig, size: int = 0):
+    """The shard's rows, column by column, in blocks (RowBlock); chunks that cannot be read
+    as StorageDamage naming their rows. ``done`` spreads the shard's rows over the blocks by
+    bytes read, so progress moves with the data whichever column is being read."""
+    shown = shard.shown
     start = int(shard.start or 0)
+    files = Files()
     try:
-        files = Files()
         layout = inspect(Path(shown), shown, config, files)
         datasets = [files.dataset(c) for c in layout.columns]
     except READ_ERRORS as e:
         files.__exit__()
-        return ShardResult(shard, 0, [Finding.of("DS100", shown, f"cannot be opened as HDF5 ({e})")])
-    counted = next((c for c in layout.columns if c.label and c.width == 1), None)
-    check = _Checker(shown, config, start, counted)
+        yield StorageDamage(f"cannot be opened as HDF5 ({e})", opened=False)
+        return
     stop = min(int(shard.stop if shard.stop is not None else layout.rows), layout.rows)
-    nbytes = 0
+    rows = max(0, stop - start)
+    total = rows * sum(c.itemsize * c.width for c in layout.columns)
+    read_bytes = told = 0
+
+    def done(col: Column, a: int, b: int) -> int:
+        nonlocal read_bytes, told
+        read_bytes += (b - a) * col.itemsize * col.width
+        now = rows if read_bytes >= total else read_bytes * rows // total
+        told, n = now, now - told
+        return n
+
     with files:
         for col, ds in zip(layout.columns, datasets):
             step, row = block_rows(col), start
-            buf = np.empty((min(step, max(0, stop - start)), *ds.shape[1:]), ds.dtype)
+            buf = np.empty((min(step, rows), *ds.shape[1:]), ds.dtype)
             while row < stop:
                 end = min(stop, row - row % step + step)
                 for a, b, block in _read(ds, col, row, end, buf):
                     if isinstance(block, Exception):
-                        check.unreadable(col, a, b, block)
+                        why = f"filter {col.missing_filter} is not available here" \
+                            if col.missing_filter else block
+                        yield StorageDamage(f"chunk of '{col.name}' holding rows {a}-{b - 1} "
+                                            f"cannot be read ({why})", rows=range(a, b),
+                                            done=done(col, a, b))
                     else:
-                        nbytes += block.nbytes
-                        check.block(col, a, block)
+                        yield RowBlock(col.name, col.label, a, b, block, done(col, a, b))
                     del block       # free it before the next read, not after
                 row = end
-    return ShardResult(shard, max(0, stop - start), check.findings, check.summary, nbytes)
+
+
+FORMAT = Format(NAME, ROWS, sniff, plan, read, single_file=lambda path: True)

@@ -1,29 +1,54 @@
-"""The contract every storage format implements, written once.
+"""The contract every storage format implements, written once: ``Format``.
 
-A format module (sources/lmdb.py, sources/leveldb.py, sources/hdf5.py) provides:
+A format is one module in sources/ that defines ``FORMAT = Format(...)`` and one line in
+the registry (sources/__init__.py). Required:
 
-    NAME: str
-    def sniff(path: Path) -> bool
-        Cheap look at layout and magic bytes; never opens the dataset for real.
-    def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan
-        Opens the dataset read-only, reports storage problems found up front
-        (DS102 truncation, DS103 missing list entries, ...) and splits it into shards.
-        Raises SourceOpenError (exit 2) only when nothing at all can be read.
-    def run(shard: Shard, config: ScanConfig) -> ShardResult
-        Opens the source itself (it may be in another process or on another machine),
-        reads the shard's range and returns findings plus a small summary.
+    name      "lmdb", "leveldb", "hdf5": what --source-format and the report call it
+    records   KEYED: read() yields batches of (key, value) pairs, in key order;
+              ROWS:  read() yields RowBlocks, one column's rows at a time
+    sniff(path) -> bool
+              a cheap look at layout and magic bytes; never opens the dataset for real and
+              works without the format's library (so a missing one can be named)
+    plan(path, config, n_parts) -> Plan
+              opens the dataset read-only, reports storage problems found up front (DS102
+              truncation, DS103 missing list entries, ...) and splits it into shards.
+              Raises SourceOpenError (exit 2) only when nothing at all can be read.
+    read(shard, config, batch) -> Iterator[batch | RowBlock | StorageDamage]
+              opens the source itself (it may run in another process or on another
+              machine) and reads the shard's range. It never judges a record: the shard
+              runner (datascan/shard.py) hands what it reads to the checks.
 
-Shards are descriptions, never record bytes. Findings from ``run`` carry a
-*shard-local* index (0 = first record of the shard); scan.merge adds the shard's
-offset: ``first_index`` when the format knows it up front (HDF5 rows), else the
-sum of the record counts of the earlier shards of the same source (LMDB, LevelDB).
+Optional capabilities, None when the format has not got them (callers look at the
+attribute, never at the format's name):
+
+    damage(shard, after_key, at_key) -> (message, first key, resume key)
+              names the damaged page a keyed walk died on (LMDB), for recovery.py
+    walk(path) -> Iterator[(key, value) | StorageDamage]
+              every record of a keyed source, in key order, one by one (clean, --forward)
+    fetch(path, keys) -> Iterator[(key, value or None)]
+              records by key, unverified: what can still be read (clean's quarantine)
+    write(path, records, like=None, **options) -> int
+              a new dataset of this format from (key, value) pairs (clean), stored as the
+              dataset `like` is (LMDB: a directory or a single file)
+    count(path) -> int | None
+              the record count without a walk, when the format stores it
+    single_file(path) -> bool
+              the dataset is one file rather than a directory
+    errors    the exception types its library raises (a failed write is one error line)
+
+Shards are descriptions, never record bytes. Indexes in a shard's result are
+shard-local (0 = first record of the shard); scan.Merger adds each shard's offset.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from ..model import Finding
-from .summary import ShardSummary
+
+KEYED, ROWS = "keyed", "rows"
 
 
 @dataclass(frozen=True)
@@ -35,16 +60,12 @@ class Shard:
     stop: bytes | int | None = None    # key or row where the next shard starts (exclusive)
     file: str | None = None     # the file to read when it differs from `source` (HDF5 lists)
     first_index: int | None = None     # absolute index of the shard's first record, if known
-    encoding: str = "unknown"   # decided once at plan time from a sample (kv formats)
+    encoding: str = "unknown"   # decided once at plan time from a sample (keyed formats)
 
-
-@dataclass
-class ShardResult:
-    shard: Shard
-    records: int
-    findings: list[Finding]
-    summary: ShardSummary = field(default_factory=ShardSummary)
-    bytes_read: int = 0
+    @property
+    def shown(self) -> str:
+        """The path findings about this shard's records name."""
+        return self.file or self.source
 
 
 @dataclass(frozen=True)
@@ -55,3 +76,48 @@ class Plan:
     findings: tuple[Finding, ...] = ()   # storage findings found while planning
     encoding: str = "unknown"
     records: int | None = None           # known up front (LMDB entries, HDF5 rows), else None
+
+
+KeyValueBatch = list  # [(key bytes, value bytes), ...] as a keyed reader yields them
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """Rows [start, stop) of one column (a numeric dataset) of an HDF5 file, as an array
+    with one record per first-axis entry. ``done`` is how many records this block
+    completes (the rows of the last column read): what progress counts."""
+    column: str
+    label: bool
+    start: int
+    stop: int
+    values: Any          # numpy array; valid until the reader is asked for the next block
+    done: int = 0
+
+
+@dataclass(frozen=True)
+class StorageDamage:
+    """Something the reader could not read. With ``key`` it is one record (it still counts
+    as a record of the source); with ``rows`` those rows of the shard's file; with neither a
+    range of the source that could not be walked. ``opened`` is False when the shard's
+    file could not be opened at all."""
+    message: str
+    key: bytes | None = None
+    rows: range | None = None
+    done: int = 0
+    opened: bool = True
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    records: str
+    sniff: Callable[[Path], bool]
+    plan: Callable[..., Plan]
+    read: Callable[..., Iterator]
+    damage: Callable | None = None
+    walk: Callable[[Path], Iterator] | None = None
+    fetch: Callable | None = None
+    write: Callable[..., int] | None = None
+    count: Callable[[Path], int | None] | None = None
+    single_file: Callable[[Path], bool] | None = None
+    errors: tuple[type[BaseException], ...] = ()

@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from itertools import islice
 from operator import itemgetter
 
-from ..config import ScanConfig
 from ..decode.datum import dataset_encoding
-from ..model import Finding
-from .interface import Shard, ShardResult
-from .summary import ShardSummary
+from .interface import Shard, StorageDamage
 
 SAMPLE_RECORDS = 64
 BATCH = 1024           # records per batch a reader yields, at most ...
@@ -79,33 +75,9 @@ def batched(records: Iterator[tuple[bytes, bytes]], size: int) -> Iterator[list[
         want = max(1, min(size, BATCH_BYTES * len(batch) // max(got, 1)))
 
 
-def flatten(batches: Iterator[list | Finding]) -> Iterator[tuple[bytes, bytes] | Finding]:
+def flatten(batches: Iterator[list | StorageDamage]) -> Iterator[tuple[bytes, bytes] | StorageDamage]:
     for item in batches:
-        if isinstance(item, Finding):
+        if isinstance(item, StorageDamage):
             yield item
         else:
             yield from item
-
-
-def run_records(shard: Shard, config: ScanConfig,
-                batches: Iterator[list[tuple[bytes, bytes]] | Finding]) -> ShardResult:
-    """Check every record a format's reader yields, a batch at a time; a reader yields a
-    Finding for storage damage. Readers in forensic mode yield batches of one record, each
-    checked before the next is read."""
-    from ..checks.record import RecordChecker   # checks import sources.interface: avoid a cycle
-    summary = ShardSummary()
-    checker = RecordChecker(shard.source, shard.encoding, config, summary)
-    findings: list[Finding] = []
-    n = nbytes = 0
-    for item in batches:
-        if isinstance(item, Finding):
-            # Storage damage: a record that could not be read (it has a key) still counts
-            # as a record of the source; a range that could not be walked has none.
-            findings.append(replace(item, path=shard.source, index=n))
-            n += item.key is not None
-            continue
-        keys, values = zip(*item)
-        findings.extend(checker.check_many(n, keys, values))
-        n += len(item)
-        nbytes += sum(map(len, values))
-    return ShardResult(shard, n, findings, summary, nbytes)

@@ -9,13 +9,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import plyvel
+try:
+    import plyvel
+except ImportError:     # sniff() still works; sources.get() says what to install
+    plyvel = None
 
 from ..config import ScanConfig
 from ..errors import SourceOpenError
-from ..model import Finding, key_text
+from ..model import key_text
 from . import kv
-from .interface import Plan, Shard, ShardResult
+from .interface import KEYED, Format, Plan, Shard, StorageDamage
 
 NAME = "leveldb"
 EXACT_SPLIT_BYTES = 32 << 20   # below this, split points come from counting keys (_split)
@@ -114,19 +117,20 @@ def _split(db: plyvel.DB, n_shards: int) -> tuple[list[bytes], int | None]:
     return kv.split_keys(iter(keys), len(keys), n_shards), len(keys)
 
 
-def iter_records(shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
-    """The shard's records one by one (see iter_batches)."""
-    return kv.flatten(iter_batches(shard))
+def walk(path: Path) -> Iterator[tuple[bytes, bytes] | StorageDamage]:
+    """Every record one by one, in key order (see read)."""
+    return kv.flatten(read(Shard(str(path), NAME, 0)))
 
 
-def iter_batches(shard: Shard, size: int = kv.BATCH) -> Iterator[list[tuple[bytes, bytes]] | Finding]:
-    """The shard's records in batches of up to `size` (kv.batch_size), read in C."""
+def read(shard: Shard, config: ScanConfig | None = None,
+         size: int = kv.BATCH) -> Iterator[list[tuple[bytes, bytes]] | StorageDamage]:
+    """The shard's records in batches of up to `size` (kv.batched), read in C."""
     path = Path(shard.file or shard.source)
     with open_db(path) as db:
         yield from _read_range(db, shard, size)
 
 
-def _read_range(db: plyvel.DB, shard: Shard, size: int) -> Iterator[list | Finding]:
+def _read_range(db: plyvel.DB, shard: Shard, size: int) -> Iterator[list | StorageDamage]:
     """Walk the range with block checksums verified (Caffe never verifies them).
 
     On a bad block, walk on without verification to learn which keys sit in it,
@@ -154,20 +158,20 @@ def _read_range(db: plyvel.DB, shard: Shard, size: int) -> Iterator[list | Findi
 
 
 def _skip_damage(db: plyvel.DB, start: bytes | None, stop: bytes | None, err: Exception):
-    """Yield DS101 for each record of the bad block; return the key to resume from, or None."""
+    """Yield damage for each record of the bad block; return the key to resume from, or None."""
     try:
         for key in db.iterator(start=start, stop=stop, include_value=False, fill_cache=False):
             try:
                 db.get(key, verify_checksums=True, fill_cache=False)
             except plyvel.CorruptionError as e:
-                yield Finding.of("DS101", "", f"LevelDB block unreadable: {_reason(e)}", key=key)
+                yield StorageDamage(f"LevelDB block unreadable: {_reason(e)}", key=key, done=1)
                 continue
             return key
         return None
     except plyvel.Error as e:
         where = f"after key {key_text(start)!r}" if start else "from the start of the range"
-        yield Finding.of("DS101", "", f"LevelDB cannot read past the damaged block {where} "
-                         f"({_reason(err)}; {_reason(e)}); the rest of this range is unreadable")
+        yield StorageDamage(f"LevelDB cannot read past the damaged block {where} "
+                            f"({_reason(err)}; {_reason(e)}); the rest of this range is unreadable")
         return None
 
 
@@ -176,11 +180,18 @@ def _reason(e: Exception) -> str:
     return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
 
 
-def run(shard: Shard, config: ScanConfig) -> ShardResult:
-    return kv.run_records(shard, config, iter_batches(shard))
+def fetch(path: Path, keys) -> Iterator[tuple[bytes, bytes | None]]:
+    """Records by key, unverified (what can still be read); None for one that cannot."""
+    with open_db(path) as db:
+        for key in keys:
+            try:
+                yield key, db.get(key, fill_cache=False)
+            except plyvel.Error:
+                yield key, None
 
 
-def write(path: Path, records, *, batch: int = 1000, batch_bytes: int = 64 << 20) -> int:
+def write(path: Path, records, like: Path | None = None, *, batch: int = 1000,
+          batch_bytes: int = 64 << 20) -> int:
     """Write (key, value) pairs to a new LevelDB directory in write batches (Caffe's settings).
 
     ``records`` may be any iterable: a batch is written every ``batch`` records or
@@ -204,3 +215,7 @@ def write(path: Path, records, *, batch: int = 1000, batch_bytes: int = 64 << 20
     finally:
         db.close()
     return n
+
+
+FORMAT = Format(NAME, KEYED, sniff, plan, read, walk=walk, fetch=fetch, write=write,
+                single_file=lambda path: False, errors=(plyvel.Error,) if plyvel is not None else ())

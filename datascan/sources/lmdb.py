@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
-import lmdb
+try:
+    import lmdb
+except ImportError:     # sniff() still works; sources.get() says what to install
+    lmdb = None
 
 from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import Finding
 from . import kv, lmdb_pages
-from .interface import Plan, Shard, ShardResult
+from .interface import KEYED, Format, Plan, Shard, StorageDamage
 
 NAME = "lmdb"
 MAGIC = 0xBEEFC0DE
@@ -116,11 +119,7 @@ def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
     meta = read_meta(path)
     if (bad := _truncation(path, meta)) is not None:
         return Plan(str(path), NAME, (), (bad,), records=0)
-    env = open_env(path)     # what LMDB cannot open at all is exit 2; this reads the meta pages only
-    try:
-        total = env.stat()["entries"]
-    finally:
-        env.close()
+    total = count(path)      # what LMDB cannot open at all is exit 2; this reads the meta pages only
     # Split points and the encoding sample come from the pages read with plain file I/O:
     # a damaged page that would kill the LMDB library cannot kill the planner.
     with lmdb_pages.Tree(data_file(path)) as tree:
@@ -130,15 +129,16 @@ def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
                 encoding=encoding, records=total)
 
 
-def iter_records(shard: Shard) -> Iterator[tuple[bytes, bytes] | Finding]:
-    """The shard's records one by one (see iter_batches)."""
-    return kv.flatten(iter_batches(shard))
+def walk(path: Path) -> Iterator[tuple[bytes, bytes] | StorageDamage]:
+    """Every record one by one, in key order (see read)."""
+    return kv.flatten(read(Shard(str(path), NAME, 0)))
 
 
-def iter_batches(shard: Shard, size: int = kv.BATCH) -> Iterator[list[tuple[bytes, bytes]] | Finding]:
-    """Walk the shard's key range in batches of up to `size` records (kv.batch_size).
-    On a page LMDB reports damaged, yield one DS101 naming the page's key range (from the
-    branch pages above it) and go on after that page. Batches are read in C; a walk that
+def read(shard: Shard, config: ScanConfig | None = None,
+         size: int = kv.BATCH) -> Iterator[list[tuple[bytes, bytes]] | StorageDamage]:
+    """Walk the shard's key range in batches of up to `size` records (kv.batched).
+    On a page LMDB reports damaged, yield one StorageDamage naming the page's key range
+    (from the branch pages above it) and go on after that page. Batches are read in C; a walk that
     fails inside a batch is walked again one record at a time from the last batch, so that
     the failure is pinned to the record after the last one read."""
     path = Path(shard.file or shard.source)
@@ -157,7 +157,7 @@ def iter_batches(shard: Shard, size: int = kv.BATCH) -> Iterator[list[tuple[byte
         message, first, resume = damage(shard, last, at)
         if shard.stop is not None and first is not None and first >= shard.stop:
             return      # the page after this range is damaged: the next shard reports it
-        yield Finding.of("DS101", shard.source, message)
+        yield StorageDamage(message)
         floor = last if last is not None else at
         if resume is None or (floor is not None and resume <= floor) or \
                 (shard.stop is not None and resume >= shard.stop):
@@ -229,18 +229,37 @@ def damage(shard: Shard, after: bytes | None,
     return lmdb_pages.damaged_range(data_file(Path(shard.file or shard.source)), after, at)
 
 
-def run(shard: Shard, config: ScanConfig) -> ShardResult:
-    return kv.run_records(shard, config, iter_batches(shard))
+def count(path: Path) -> int:
+    """The record count LMDB keeps in its main database (no walk)."""
+    env = open_env(path)
+    try:
+        return env.stat()["entries"]
+    finally:
+        env.close()
 
 
-def write(path: Path, records, *, batch: int = 1000, map_size: int = 1 << 20,
-          batch_bytes: int = 64 << 20, subdir: bool = True) -> int:
+def fetch(path: Path, keys) -> Iterator[tuple[bytes, bytes | None]]:
+    """Records by key; None for a key that is not there."""
+    env = open_env(path)
+    try:
+        with env.begin(buffers=False) as txn:
+            for key in keys:
+                yield key, txn.get(key)
+    finally:
+        env.close()
+
+
+def write(path: Path, records, like: Path | None = None, *, batch: int = 1000,
+          map_size: int = 1 << 20, batch_bytes: int = 64 << 20, subdir: bool = True) -> int:
     """Write (key, value) pairs to a new LMDB directory, doubling the map when it fills.
 
     The same strategy as Caffe's db_lmdb.cpp since 2016: no map size guessed up front.
     ``records`` may be any iterable: a transaction commits every ``batch`` records or
-    ``batch_bytes`` bytes, whichever comes first, so memory stays bounded.
+    ``batch_bytes`` bytes, whichever comes first, so memory stays bounded. Written as a
+    single file (and no lock file left beside it) when ``like`` is one.
     """
+    if like is not None:
+        subdir = Path(like).is_dir()
     env = lmdb.open(str(path), map_size=map_size, subdir=subdir, lock=True)
     n, size, pending = 0, 0, []
 
@@ -267,4 +286,11 @@ def write(path: Path, records, *, batch: int = 1000, map_size: int = 1 << 20,
         env.sync(True)
     finally:
         env.close()
+        if not subdir:
+            Path(str(path) + "-lock").unlink(missing_ok=True)
     return n
+
+
+FORMAT = Format(NAME, KEYED, sniff, plan, read, damage=damage, walk=walk, fetch=fetch, write=write,
+                count=count, single_file=lambda path: not Path(path).is_dir(),
+                errors=(lmdb.Error,) if lmdb is not None else ())

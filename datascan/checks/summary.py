@@ -254,6 +254,14 @@ class ShardSummary:
     def tables(self) -> tuple[ShapeTable, ShapeTable, ShapeTable]:
         return self.shapes, self.sizes, self.channels
 
+    @classmethod
+    def merged(cls, parts: list[tuple[int, ShardSummary]]) -> ShardSummary:
+        """One summary of (index offset, summary) pairs; refs shifted to absolute indexes."""
+        out = cls()
+        for offset, s in parts:
+            out.merge(s, lambda i, offset=offset: i + offset)
+        return out
+
     def merge(self, other: ShardSummary, place: Callable[[int], int]) -> None:
         """Add another shard's summary; `place` turns its refs' indexes into positions in
         the source (see ShapeTable.merge)."""

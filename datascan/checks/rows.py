@@ -1,0 +1,45 @@
+"""Checks on HDF5 row blocks: each block is a column's rows as an array (sources/hdf5.py
+reads them); the vectorised rules are in arrays.py, this turns their hits into findings."""
+from __future__ import annotations
+
+from ..config import INFO_CAP, ScanConfig
+from ..model import Finding
+from ..sources.interface import RowBlock, Shard
+from .arrays import as_rows, integer_histogram, label_problems, value_problems
+from .summary import ShardSummary
+
+
+class RowChecker:
+    """Findings for one shard's row blocks (indexes shard-local). The label histogram is
+    kept for the first label column of one value per row."""
+
+    @classmethod
+    def for_shard(cls, shard: Shard, config: ScanConfig, summary: ShardSummary) -> RowChecker:
+        return cls(shard, config, summary)
+
+    def __init__(self, shard: Shard, config: ScanConfig, summary: ShardSummary):
+        self.shown, self.config, self.summary = shard.shown, config, summary
+        self.start = int(shard.start or 0)
+        self.counted: str | None = None
+        self.info_rows: dict[str, int] = {}
+
+    def check_batch(self, block: RowBlock, base: int) -> list[Finding]:
+        rows, what, cfg = as_rows(block.values), f"'{block.column}'", self.config
+        problems = value_problems(rows, what)
+        if block.label:
+            problems += label_problems(rows, what, cfg.num_classes, cfg.ignore_label)
+            if self.counted is None and rows.shape[1] == 1:
+                self.counted = block.column
+        out = []
+        for r, code, message in problems:
+            if code == "DS302":     # info only: a float set in raw units would list every row
+                # Listing the first INFO_CAP per column and shard keeps the first INFO_CAP
+                # of the file whatever the split; scan's merge cuts to those and counts the rest.
+                seen = self.info_rows[block.column] = self.info_rows.get(block.column, 0) + 1
+                if seen > INFO_CAP:
+                    self.summary.capped[self.shown, code] += 1
+                    continue
+            out.append(Finding.of(code, self.shown, message, index=block.start + r - self.start))
+        if block.column == self.counted:
+            self.summary.labels.update(integer_histogram(rows))
+        return out

@@ -1,0 +1,96 @@
+"""Run one shard: the format reads, the checks judge, this composes them.
+
+    run_shard(shard, config) -> ShardResult
+
+The same in any executor (in-process, datascan's pool, a joblib backend, a dask worker):
+the worker opens the source itself through the format's ``read`` (sources/interface.py),
+hands each batch of records or row block to the checker for that kind of record
+(checks.checker_for), turns what could not be read (StorageDamage) into DS1xx findings,
+and returns the findings with shard-local indexes and the shard's summary for the
+dataset-wide checks. A Ticker, when given, counts records as they are checked.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from . import sources
+from .checks import checker_for
+from .checks.summary import ShardSummary
+from .config import ScanConfig
+from .model import Finding
+from .sources import kv
+from .sources.interface import Shard, StorageDamage
+
+TICK = 256                 # at least this many records between progress messages ...
+TICK_SECONDS = 0.05        # ... and at least this long (forensic runs: every record)
+
+
+@dataclass
+class ShardResult:
+    shard: Shard
+    records: int
+    findings: list[Finding]
+    summary: ShardSummary = field(default_factory=ShardSummary)
+    bytes_read: int = 0
+
+
+def _count(item) -> int:
+    """Records an item of a reader stands for (a batch, a row block, damage)."""
+    return len(item) if isinstance(item, list) else item.done
+
+
+class Ticker:
+    """Counts records through a reader's items and reports them, at most every
+    TICK_SECONDS: a message per batch would cost the parent a wakeup per millisecond on
+    small records. Forensic mode reports every key, twice: the reader yields batches of one
+    record, each checked before the next is read."""
+
+    def __init__(self, emit: Callable[[tuple], None], forensic: bool = False):
+        self.emit, self.forensic = emit, forensic
+
+    def wrap(self, items: Iterable) -> Iterator:
+        n, key, due = 0, None, time.monotonic() + TICK_SECONDS
+        for item in items:
+            if isinstance(item, list):
+                key = item[-1][0]
+                if self.forensic:
+                    self.emit(("read", key))
+            yield item               # the consumer checks it before asking for the next one
+            n += _count(item)
+            if self.forensic or (n >= TICK and time.monotonic() >= due):
+                self.emit(("tick", n, key))
+                n, due = 0, time.monotonic() + TICK_SECONDS
+        if n:
+            self.emit(("tick", n, key))
+
+
+def _damage(shard: Shard, d: StorageDamage, n: int) -> list[Finding]:
+    if not d.opened:
+        return [Finding.of("DS100", shard.shown, d.message)]
+    if d.rows is not None:
+        base = int(shard.start or 0)
+        return [Finding.of("DS101", shard.shown, d.message, index=r - base) for r in d.rows]
+    # A record that could not be read (it has a key) still counts as a record of the
+    # source; a range that could not be walked has none.
+    return [Finding.of("DS101", shard.shown, d.message, key=d.key, index=n)]
+
+
+def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
+              batch: int = kv.BATCH) -> ShardResult:
+    """Read the shard and check what was read (see the module doc)."""
+    fmt = sources.get(shard.format)
+    summary = ShardSummary()
+    checker = checker_for(fmt.records).for_shard(shard, config, summary)
+    items = fmt.read(shard, config, batch)
+    findings: list[Finding] = []
+    n = nbytes = 0
+    for item in ticker.wrap(items) if ticker is not None else items:
+        if isinstance(item, StorageDamage):
+            findings += _damage(shard, item, n)
+        else:
+            findings += checker.check_batch(item, n)
+            nbytes += sum(len(v) for _, v in item) if isinstance(item, list) else item.values.nbytes
+        n += _count(item)
+    return ShardResult(shard, n, findings, summary, nbytes)
