@@ -16,6 +16,7 @@ from . import sources
 from .checks.summary import ShardSummary
 from .model import Finding, key_text
 from .shard import ShardResult
+from .sources import kv
 from .sources.interface import KEYED, Shard
 
 MIN_SPLIT = 64             # a dead row-range shard is halved down to 1/MIN_SPLIT of its rows
@@ -68,10 +69,6 @@ def _sub(shard: Shard, start, stop) -> Shard:
     return replace(shard, start=start, stop=stop, first_index=first)
 
 
-def _after(key: bytes) -> bytes:
-    return key + b"\x00"            # the first possible key after `key`
-
-
 def _recover_keys(shard: Shard, damage, died: Outcome) -> Job:
     """Walk the shard again one record at a time; keep every record that can be read."""
     parts: list = []
@@ -82,7 +79,7 @@ def _recover_keys(shard: Shard, damage, died: Outcome) -> Job:
             parts.append((None, out.result, 0))
             break
         stop_at = out.reading if out.reading is not None else \
-            (_after(out.last) if out.last is not None else None)
+            (kv.after(out.last) if out.last is not None else None)
         if stop_at is not None and stop_at != lo:
             before = yield _sub(shard, lo, stop_at), CAREFUL
             if before.result is None:   # not reproducible: give the rest up, do not loop
@@ -95,11 +92,11 @@ def _recover_keys(shard: Shard, damage, died: Outcome) -> Job:
             # The record was read and killed the process that checked it.
             parts.append((None, Finding.of("DS101", shard.source, "checking this record "
                                            f"killed the worker ({out.cause()})", key=out.reading), 1))
-            lo = _after(out.reading)
+            lo = kv.after(out.reading)
             continue
         if damage is not None:
-            message, first, resume = damage(shard, out.last, lo)
-            if shard.stop is not None and first is not None and first >= shard.stop:
+            message, resume = kv.step_over(shard, damage(shard, out.last, lo), out.last, lo)
+            if message is None:
                 break     # the page after this range killed it: the next shard reports it
         else:
             where = f"after key {key_text(out.last)!r}" if out.last is not None else \
@@ -107,9 +104,7 @@ def _recover_keys(shard: Shard, damage, died: Outcome) -> Job:
             message, resume = (f"the reader died ({out.cause()}) {where}; the rest of "
                                f"{_range(shard)} is not scanned"), None
         parts.append((None, _loss(shard, message), 0))
-        floor = out.last if out.last is not None else lo
-        if resume is None or (floor is not None and resume <= floor) or \
-                (shard.stop is not None and resume >= shard.stop):
+        if resume is None:
             break
         lo = resume
     return _combine(shard, parts)

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from datascan import pool, recovery, scan
+from datascan import recovery, scan
 from datascan import shard as shard_runner
 from datascan.model import Finding
 from datascan.config import ScanConfig

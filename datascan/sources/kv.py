@@ -15,6 +15,27 @@ BATCH_BYTES = 4 << 20  # ... and about this many bytes of values (sized from the
 FIRST_BATCH = 16
 
 
+def after(key: bytes) -> bytes:
+    """The first possible key after `key` in memcmp order: where a walk goes on from."""
+    return key + b"\x00"
+
+
+def step_over(shard: Shard, found: tuple[str, bytes | None, bytes | None], last: bytes | None,
+              at: bytes | None) -> tuple[str | None, bytes | None]:
+    """Where a walk of `shard` goes after damage the format located (``damage`` capability:
+    message, first key it covers, key to resume from), given the last key read (or the key
+    the walk started from): (message to report, or None when the damage lies past the
+    shard, which the next shard reports; key to resume from, or None to stop)."""
+    message, first, resume = found
+    if shard.stop is not None and first is not None and first >= shard.stop:
+        return None, None
+    floor = last if last is not None else at
+    if resume is None or (floor is not None and resume <= floor) or \
+            (shard.stop is not None and resume >= shard.stop):
+        resume = None
+    return message, resume
+
+
 def sample_encoding(pairs: Iterable[tuple[bytes, bytes]]) -> str:
     return dataset_encoding([v for _, v in islice(pairs, SAMPLE_RECORDS)])
 
@@ -42,7 +63,7 @@ def split_by_size(size: Callable[[bytes, bytes], int], first: bytes, last: bytes
         return (prefix + x.to_bytes(width, "big")).rstrip(b"\x00") or b"\x00"
 
     lo, hi = number(first), number(last) + 1
-    total = size(first, last + b"\x00")
+    total = size(first, after(last))
     if n_shards <= 1 or total <= 0 or hi - lo < 2:
         return []
     bounds = set()

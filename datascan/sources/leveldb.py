@@ -111,7 +111,7 @@ def _split(db: plyvel.DB, n_shards: int) -> tuple[list[bytes], int | None]:
     last = next(db.iterator(reverse=True, include_value=False, fill_cache=False), None)
     if first is None or first == last:
         return [], None
-    if db.approximate_size(first, last + b"\x00") >= EXACT_SPLIT_BYTES:
+    if db.approximate_size(first, kv.after(last)) >= EXACT_SPLIT_BYTES:
         return kv.split_by_size(db.approximate_size, first, last, n_shards), None
     keys = list(db.iterator(include_value=False, fill_cache=False))
     return kv.split_keys(iter(keys), len(keys), n_shards), len(keys)
@@ -148,7 +148,7 @@ def _read_range(db: plyvel.DB, shard: Shard, size: int) -> Iterator[list | Stora
                 last = batch[-1][0]
             return
         except plyvel.CorruptionError as e:
-            resume = (last + b"\x00") if last is not None else start
+            resume = kv.after(last) if last is not None else start
             if size > 1:
                 start, size = resume, 1
                 continue

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
@@ -23,24 +21,11 @@ from . import kv, lmdb_pages
 from .interface import KEYED, Format, Plan, Shard, StorageDamage
 
 NAME = "lmdb"
-MAGIC = 0xBEEFC0DE
 REOPEN_BYTES = 4 << 20    # values read per mapping of the file (see _walk)
-
-
-@dataclass(frozen=True)
-class Meta:
-    psize: int
-    last_pg: int
-    txnid: int
-    entries: int
 
 
 def data_file(path: Path) -> Path:
     return path / "data.mdb" if path.is_dir() else path
-
-
-def _magic_at(head: bytes, offset: int) -> bool:
-    return len(head) >= offset + 4 and struct.unpack_from("<I", head, offset)[0] == MAGIC
 
 
 def sniff(path: Path) -> bool:
@@ -52,21 +37,10 @@ def sniff(path: Path) -> bool:
             head = fh.read(32)
     except OSError:
         return False
-    return _magic_at(head, 16) or _magic_at(head, 12)
+    return lmdb_pages.magic_at(head, 16) or lmdb_pages.magic_at(head, 12)
 
 
-def _meta(buf: bytes) -> Meta | None:
-    # 64-bit layout: 16-byte page header, then MDB_meta (magic, version, address, mapsize,
-    # dbs[FREE] (48 bytes; md_pad holds the page size), dbs[MAIN], last_pg, txnid).
-    if len(buf) < 152 or not _magic_at(buf, 16):
-        return None
-    psize = struct.unpack_from("<I", buf, 40)[0]
-    entries = struct.unpack_from("<Q", buf, 120)[0]
-    last_pg, txnid = struct.unpack_from("<QQ", buf, 136)
-    return Meta(psize, last_pg, txnid, entries)
-
-
-def read_meta(path: Path) -> Meta:
+def read_meta(path: Path) -> lmdb_pages.Meta:
     """The live meta page, read with plain file I/O: nothing is mapped yet."""
     f = data_file(path)
     try:
@@ -75,19 +49,18 @@ def read_meta(path: Path) -> Meta:
         raise SourceOpenError(f"{path}: not an LMDB ({e.strerror}: {f.name})") from None
     with fh:
         first = fh.read(4096)
-        if _magic_at(first, 12) and not _magic_at(first, 16):
+        if lmdb_pages.magic_at(first, 12) and not lmdb_pages.magic_at(first, 16):
             raise SourceOpenError(
                 f"{path}: LMDB written by a 32-bit build (4-byte page numbers); this 64-bit "
                 "LMDB library cannot read it. Rebuild the dataset or read it with a 32-bit build.")
-        m0 = _meta(first)
+        m0 = lmdb_pages.parse_meta(first)
         if m0 is None:
             raise SourceOpenError(f"{path}: not an LMDB file (no valid meta page)")
         fh.seek(m0.psize)
-        m1 = _meta(fh.read(160))
-    return m1 if m1 is not None and m1.txnid > m0.txnid else m0
+        return lmdb_pages.live_meta(m0, lmdb_pages.parse_meta(fh.read(160)))
 
 
-def _truncation(path: Path, meta: Meta) -> Finding | None:
+def _truncation(path: Path, meta: lmdb_pages.Meta) -> Finding | None:
     size = data_file(path).stat().st_size
     need = (meta.last_pg + 1) * meta.psize
     if size < need:
@@ -150,19 +123,16 @@ def read(shard: Shard, config: ScanConfig | None = None,
             at = at_next
             continue
         if size > 1:
-            size, at = 1, (last + b"\x00" if last is not None else at)
+            size, at = 1, (kv.after(last) if last is not None else at)
             continue
         # The message names the page, not LMDB's error: a walk that reaches the page with
         # cursor.next() and one that starts on it with set_range() may fail differently.
-        message, first, resume = damage(shard, last, at)
-        if shard.stop is not None and first is not None and first >= shard.stop:
+        message, at = kv.step_over(shard, damage(shard, last, at), last, at)
+        if message is None:
             return      # the page after this range is damaged: the next shard reports it
         yield StorageDamage(message)
-        floor = last if last is not None else at
-        if resume is None or (floor is not None and resume <= floor) or \
-                (shard.stop is not None and resume >= shard.stop):
+        if at is None:
             return
-        at = resume
 
 
 def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
@@ -187,11 +157,11 @@ def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
                         return (batch[-1][0] if batch else last), False, None
                     yield batch
                     last = batch[-1][0]
-                    if stop is not None and last + b"\x00" >= stop:
+                    if stop is not None and kv.after(last) >= stop:
                         break     # no key fits before stop: do not step onto the next page
                     nbytes += sum(map(len, map(itemgetter(1), batch)))
                     if nbytes >= REOPEN_BYTES:
-                        return last, False, last + b"\x00"
+                        return last, False, kv.after(last)
         except lmdb.Error:
             return last, True, None
     return last, False, None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import key_text
+from .kv import after as after_key
 
 MAGIC = 0xBEEFC0DE
 P_BRANCH, P_LEAF, P_OVERFLOW, P_META, P_LEAF2, P_SUBP = 0x01, 0x02, 0x04, 0x08, 0x20, 0x40
@@ -44,24 +45,51 @@ class Unit:
     last: bytes | None
 
 
+@dataclass(frozen=True)
+class Meta:
+    """One of LMDB's two meta pages (the live one has the higher txnid)."""
+    psize: int
+    flags: int          # the main database's flags (key order)
+    root: int
+    entries: int
+    last_pg: int
+    txnid: int
+
+
+def magic_at(head: bytes, offset: int) -> bool:
+    return len(head) >= offset + 4 and struct.unpack_from("<I", head, offset)[0] == MAGIC
+
+
+def parse_meta(buf: bytes) -> Meta | None:
+    """A meta page of the 64-bit layout: 16-byte page header, then MDB_meta (magic, version,
+    address, mapsize, dbs[FREE] (48 bytes; md_pad holds the page size), dbs[MAIN] (pad,
+    flags, depth, 3 page counts, entries, root), last_pg, txnid); None if it is not one."""
+    if len(buf) < 152 or not magic_at(buf, 16):
+        return None
+    psize = struct.unpack_from("<I", buf, 40)[0]
+    flags = struct.unpack_from("<H", buf, 92)[0]
+    entries, root, last_pg, txnid = struct.unpack_from("<QQQQ", buf, 120)
+    return Meta(psize, flags, root, entries, last_pg, txnid)
+
+
+def live_meta(first: Meta | None, second: Meta | None) -> Meta | None:
+    """The meta page LMDB reads: the valid one with the higher txnid (the first on a tie)."""
+    return second if second is not None and (first is None or second.txnid > first.txnid) else first
+
+
 class Tree:
     def __init__(self, file: Path):
         self.fd = os.open(file, os.O_RDONLY)
         self.size = os.fstat(self.fd).st_size
         self.root, self.psize, self.last_pg, self.ordered = P_INVALID, 4096, 0, False
-        head = os.pread(self.fd, 8192, 0)
-        metas = []
-        for off in (0, struct.unpack_from("<I", head, 40)[0] if len(head) >= 44 else 4096):
-            m = os.pread(self.fd, 160, off) if off else head[:160]
-            if len(m) >= 152 and struct.unpack_from("<I", m, 16)[0] == MAGIC:
-                metas.append(m)
-        if metas:
-            m = max(metas, key=lambda m: struct.unpack_from("<Q", m, 144)[0])
-            self.psize = struct.unpack_from("<I", m, 40)[0] or 4096
-            flags = struct.unpack_from("<H", m, 92)[0]
-            self.root = struct.unpack_from("<Q", m, 128)[0]
-            self.last_pg = struct.unpack_from("<Q", m, 136)[0]
-            self.ordered = not flags & CUSTOM_ORDER
+        head = os.pread(self.fd, 160, 0)
+        first = parse_meta(head)
+        off = struct.unpack_from("<I", head, 40)[0] if len(head) >= 44 else 4096
+        meta = live_meta(first, parse_meta(os.pread(self.fd, 160, off)) if off else None)
+        if meta is not None:
+            self.psize = meta.psize or 4096
+            self.root, self.last_pg = meta.root, meta.last_pg
+            self.ordered = not meta.flags & CUSTOM_ORDER
 
     def close(self) -> None:
         os.close(self.fd)
@@ -210,10 +238,6 @@ def damaged_range(file: Path, after: bytes | None,
         elif after is not None:           # the reader got part way through the page(s)
             return (f"LMDB page(s) holding keys [{_text(unit.lo, 'start')}, {_text(unit.hi, 'end')}) "
                     f"are damaged after key {_text(after, '')}: the rest of their records cannot "
-                    "be read and are not counted"), _after(after), unit.hi
+                    "be read and are not counted"), after_key(after), unit.hi
     return (f"LMDB page(s) holding keys [{_text(unit.lo, 'start')}, {_text(unit.hi, 'end')}) are "
             "damaged: their records cannot be read and are not counted"), unit.lo, unit.hi
-
-
-def _after(key: bytes) -> bytes:
-    return key + b"\x00"
