@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..model import key_text
-from ..sources.hdf5 import BLOCK_BYTES
+from ..sources.hdf5 import rows_per_block
 
 Record = tuple[int, "str | None", np.ndarray, object]   # (index, key, array, label)
 
@@ -139,8 +139,7 @@ def hdf5_records(path: Path, *, data: str = "data", label: str = "label",
                 x, y = _dataset(h, data, f), _dataset(h, label, f)
                 if y.shape[0] != x.shape[0]:
                     continue                     # DS601 in the plain scan; Caffe aborts
-                width = max(1, int(np.prod(x.shape[1:])) * 4)
-                step = max(1, BLOCK_BYTES // width)
+                step = rows_per_block(int(np.prod(x.shape[1:])) * 4)
                 for a in range(0, x.shape[0], step):
                     xs, ys = x[a:a + step], y[a:a + step]
                     for i in range(xs.shape[0]):

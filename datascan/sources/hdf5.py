@@ -30,11 +30,15 @@ ENCODING = "array"
 BLOCK_BYTES = 8 << 20      # the most one read holds
 
 
+def rows_per_block(row_bytes: int, chunk_rows: int = 0) -> int:
+    """Rows per read: about BLOCK_BYTES, whole chunks (a read that cuts a chunk makes HDF5
+    visit it twice). The scan, clean's copy and --forward all read this way."""
+    rows = max(1, BLOCK_BYTES // max(1, row_bytes))
+    return rows - rows % chunk_rows if 0 < chunk_rows <= rows else rows
+
+
 def block_rows(col: Column) -> int:
-    """Rows per read of a column: about BLOCK_BYTES, whole chunks (a read that cuts a
-    chunk makes HDF5 visit it twice)."""
-    rows = max(1, BLOCK_BYTES // max(1, col.itemsize * col.width))
-    return rows - rows % col.chunk_rows if 0 < col.chunk_rows <= rows else rows
+    return rows_per_block(col.itemsize * col.width, col.chunk_rows)
 
 
 def _shard_rows(layout: Layout, target: int) -> int:
@@ -104,24 +108,27 @@ def plan(path: Path, config: ScanConfig, n_shards: int = 1) -> Plan:
     return Plan(str(path), NAME, tuple(shards), tuple(findings), ENCODING, total)
 
 
-def _read(ds: h5py.Dataset, col: Column, a: int, b: int, buf: np.ndarray):
-    """Yield (first row, stop row, array or the read error). A block is read into `buf`
-    (one buffer per column, reused: memory stays at one block, and its pages are not
-    faulted in again for every read). A failing block is retried chunk by chunk so only
-    the rows of the chunk that cannot be read are lost."""
+def read_rows(ds: h5py.Dataset, a: int, b: int, buf: np.ndarray | None = None):
+    """Yield (first row, stop row, array or the read error) for rows [a, b) of `ds`, read
+    into `buf` when given (one buffer per column, reused: memory stays at one block, and its
+    pages are not faulted in again for every read). A failing block is retried chunk by
+    chunk so that only the rows of the chunk that cannot be read are lost."""
     try:
-        block = buf[:b - a]
-        ds.read_direct(block, np.s_[a:b], np.s_[0:b - a])
+        if buf is None:
+            block = ds[a:b]
+        else:
+            block = buf[:b - a]
+            ds.read_direct(block, np.s_[a:b], np.s_[0:b - a])
     except READ_ERRORS as e:
-        if not col.chunk_rows:
+        if not ds.chunks:
             yield a, b, e
             return
     else:
         yield a, b, block
         return
-    lo = a
+    lo, step = a, ds.chunks[0]
     while lo < b:
-        hi = min(b, lo - lo % col.chunk_rows + col.chunk_rows)
+        hi = min(b, lo - lo % step + step)
         try:
             piece = ds[lo:hi]
         except READ_ERRORS as e:
@@ -162,7 +169,7 @@ def read(shard: Shard, config: ScanConfig, size: int = 0):
             buf = np.empty((min(step, rows), *ds.shape[1:]), ds.dtype)
             while row < stop:
                 end = min(stop, row - row % step + step)
-                for a, b, block in _read(ds, col, row, end, buf):
+                for a, b, block in read_rows(ds, row, end, buf):
                     if isinstance(block, Exception):
                         why = f"filter {col.missing_filter} is not available here" \
                             if col.missing_filter else block

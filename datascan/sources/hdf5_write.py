@@ -9,7 +9,7 @@ needs) is created from the source's own creation property list — chunk shape, 
 filter (gzip, shuffle, fletcher32, scaleoffset, plugins), fill value and fill time,
 allocation time — and datatype, with only the first dimension shrunk; its attributes
 are copied; then all row datasets are filled together, one chunk-aligned block of
-rows at a time (at most BLOCK_BYTES over all of them), so memory does not grow with
+rows at a time (hdf5.rows_per_block over all of them), so memory does not grow with
 the file. Rows are dropped from every row dataset together.
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ import h5py
 import numpy as np
 from h5py import h5, h5d, h5o, h5p, h5s, h5t
 
-from .h5layout import NUMERIC, READ_ERRORS
-from .hdf5 import BLOCK_BYTES
+from .h5layout import NUMERIC, READ_ERRORS  # noqa: F401 - READ_ERRORS: what inspect() may raise
+from .hdf5 import read_rows, rows_per_block
 
 
 
@@ -155,29 +155,20 @@ def _create_rows(dst: h5py.Group, name: str, src: h5py.Dataset, n: int) -> h5py.
 
 
 def _read(ds: h5py.Dataset, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows [a, b) and which of them could be read; a failing block is retried chunk by chunk."""
-    try:
-        return ds[a:b], np.ones(b - a, dtype=bool)
-    except READ_ERRORS:
-        pass
+    """Rows [a, b) and which of them could be read (the fill value where not)."""
+    pieces = list(read_rows(ds, a, b))
+    if len(pieces) == 1 and not isinstance(pieces[0][2], Exception):
+        return pieces[0][2], np.ones(b - a, dtype=bool)
     ok = np.zeros(b - a, dtype=bool)
     out = np.zeros((b - a,) + ds.shape[1:], dtype=ds.dtype)
     try:
         out[...] = ds.fillvalue
     except (TypeError, ValueError):
         pass
-    step = ds.chunks[0] if ds.chunks else 0
-    if not step:
-        return out, ok
-    lo = a
-    while lo < b:
-        hi = min(b, lo - lo % step + step)
-        try:
-            out[lo - a:hi - a] = ds[lo:hi]
+    for lo, hi, piece in pieces:
+        if not isinstance(piece, Exception):
+            out[lo - a:hi - a] = piece
             ok[lo - a:hi - a] = True
-        except READ_ERRORS:
-            pass
-        lo = hi
     return out, ok
 
 
@@ -260,10 +251,10 @@ def _structure(f: h5py.File, outs: list[_Output], row_names: set[str]) -> None:
 
 
 def _block_rows(row_src: list[h5py.Dataset]) -> int:
+    """Rows per block over all row datasets together, whole chunks of the largest."""
     step = max([ds.chunks[0] for ds in row_src if ds.chunks] + [1])
     width = sum(ds.dtype.itemsize * int(np.prod(ds.shape[1:])) for ds in row_src)
-    rows = max(1, BLOCK_BYTES // max(1, width))
-    return max(step, rows - rows % step)
+    return max(step, rows_per_block(width, step))
 
 
 def _stream(row_src: list[h5py.Dataset], outs: list[_Output], drop: np.ndarray, rows: int,
