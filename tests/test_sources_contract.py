@@ -1,0 +1,116 @@
+"""The Format contract (sources/interface.py), checked on every registered format: a new
+format must get a builder here, and then passes the same test as the others."""
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+
+import h5py
+import numpy as np
+import pytest
+
+from datascan import clean, scan, sources
+from datascan.cli import main
+from datascan.config import ScanConfig
+from datascan.shard import run_shard
+from datascan.sources import kv
+from datascan.sources.interface import KEYED, ROWS, Format, RowBlock, StorageDamage
+from conftest import float_datum, key, raw_datum
+
+N = 12
+NAN_AT, LABEL_AT = 3, 8      # the records planted with a NaN and with label 7 (--num-classes 5)
+
+
+def _keyed(name):
+    def build(tmp_path):
+        records = [(key(i), float_datum(np.full((1, 2, 2), np.nan if i == NAN_AT else 0.5),
+                                        label=7 if i == LABEL_AT else i % 5)) for i in range(N)]
+        path = tmp_path / f"src_{name}"
+        sources.get(name).write(path, records)
+        return path
+    return build
+
+
+def _hdf5(tmp_path):
+    path = tmp_path / "src.h5"
+    data = np.full((N, 1, 2, 2), 0.5, np.float32)
+    data[NAN_AT, 0, 1, 1] = np.nan
+    label = (np.arange(N) % 5).astype(np.float32)
+    label[LABEL_AT] = 7
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data", data=data, chunks=(4, 1, 2, 2))
+        f.create_dataset("label", data=label, chunks=(4,))
+    return path
+
+
+BUILDERS = {"lmdb": _keyed("lmdb"), "leveldb": _keyed("leveldb"), "hdf5": _hdf5}
+
+
+def test_every_registered_format_has_a_builder_here():
+    assert set(sources.names()) == set(BUILDERS)
+
+
+def test_the_registry_is_read_only():
+    with pytest.raises(TypeError):
+        sources.REGISTRY["csv"] = sources.REGISTRY["lmdb"]
+
+
+@pytest.mark.parametrize("name", sources.names())
+def test_format_plans_reads_writes_and_rereads(name, tmp_path):
+    fmt = sources.get(name)
+    assert isinstance(fmt, Format) and fmt.name == name and fmt.records in (KEYED, ROWS)
+    path = BUILDERS[name](tmp_path)
+    assert fmt.sniff(path) and sources.detect(path) is fmt
+    assert not fmt.sniff(tmp_path / "nothing-here")
+
+    config = ScanConfig(num_classes=5)
+    plan = fmt.plan(path, config, 3)
+    assert plan.format == name and plan.shards and plan.records in (None, N)
+    # read() yields only what the contract names, never findings; the records add up.
+    seen = 0
+    for shard in plan.shards:
+        for item in fmt.read(shard, config, kv.BATCH):
+            assert isinstance(item, (list, RowBlock, StorageDamage))
+            assert not isinstance(item, StorageDamage)
+            seen += len(item) if isinstance(item, list) else item.done
+    assert seen == N
+    # The shard runner turns what was read into findings at the planted records.
+    results = [run_shard(s, config) for s in plan.shards]
+    assert sum(r.records for r in results) == N
+    report = scan(path, num_classes=5, jobs=2)
+    assert [(f.code, f.index) for f in report.findings] == [("DS300", NAN_AT), ("DS500", LABEL_AT)]
+    if fmt.walk is not None:
+        walked = list(fmt.walk(path))
+        assert [k for k, _ in walked] == [key(i) for i in range(N)]
+    if fmt.count is not None:
+        assert fmt.count(path) == N
+    if fmt.fetch is not None:
+        assert dict(fmt.fetch(path, [key(1), b"missing"])) == {key(1): dict(fmt.walk(path))[key(1)],
+                                                                b"missing": None}
+    # Written by the format's own writer (clean), then read again: the bad records are gone.
+    dst = tmp_path / f"clean_{name}"
+    result = clean(path, dst, num_classes=5)
+    assert result.ok and result.kept == N - 2
+    again = scan(dst, num_classes=5)
+    assert again.records == N - 2 and again.findings == ()
+    assert sources.detect(dst) is fmt
+
+
+def test_capabilities_are_callables_or_none():
+    for name in sources.names():
+        fmt = sources.get(name)
+        for f in fields(Format):
+            value = getattr(fmt, f.name)
+            if f.name not in ("name", "records", "errors"):
+                assert value is None or callable(value), (name, f.name)
+
+
+@pytest.mark.parametrize("forced", [None, "leveldb"])
+def test_a_missing_backend_is_one_line_naming_what_to_install(forced, make_leveldb, monkeypatch, capsys):
+    path = make_leveldb([(key(i), raw_datum(i)) for i in range(3)])
+    monkeypatch.setitem(sys.modules, "plyvel", None)      # import plyvel now raises ImportError
+    argv = ["check", str(path)] + (["--format", forced] if forced else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "leveldb" in err[0] and "pip install plyvel" in err[0] and "not a dataset" not in err[0]
