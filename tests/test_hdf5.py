@@ -25,7 +25,7 @@ from datascan.checks import arrays
 from datascan.cli import main
 from datascan.config import ScanConfig
 from datascan.shard import run_shard
-from datascan.sources import hdf5, h5list
+from datascan.sources import h5layout, hdf5, h5list
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
@@ -105,12 +105,12 @@ def test_shards_follow_chunks_and_cover_every_row_once(tmp_path):
             lab[-50:, 0] = 1
         d[233, 0, 2, 2] = np.nan
     plan = hdf5.plan(path, ScanConfig(), 1)
-    hdf5.BLOCK_BYTES, saved = 4096, hdf5.BLOCK_BYTES      # force many small blocks and shards
+    h5layout.BLOCK_BYTES, saved = 4096, h5layout.BLOCK_BYTES      # force many small blocks and shards
     try:
         plan = hdf5.plan(path, ScanConfig(), 5)
         results = [run_shard(s, ScanConfig()) for s in plan.shards]
     finally:
-        hdf5.BLOCK_BYTES = saved
+        h5layout.BLOCK_BYTES = saved
     assert len(plan.shards) > 1
     assert [s.start for s in plan.shards] == [s.first_index for s in plan.shards]
     assert all(s.start % 32 == 0 for s in plan.shards)
@@ -360,7 +360,7 @@ def test_each_column_is_read_in_blocks_of_whole_chunks():
     def column(shape, chunk_rows, itemsize=4):
         return hdf5.Column("d", "f.h5", "/d", False, shape, itemsize, chunk_rows)
     block_rows = hdf5.block_rows
-    per_block = hdf5.BLOCK_BYTES // (3 * 64 * 64 * 4)          # 170 rows of 3x64x64 float32
+    per_block = h5layout.BLOCK_BYTES // (3 * 64 * 64 * 4)          # 170 rows of 3x64x64 float32
     assert block_rows(column((10**6, 3, 64, 64), 16)) == per_block - per_block % 16
     assert block_rows(column((10**6,), 1024)) % 1024 == 0    # a label column: its own chunks
     assert block_rows(column((10**6, 3, 64, 64), 4096)) == per_block   # chunk > a block
@@ -384,7 +384,7 @@ def write_big(path: Path, rows: int = 51200) -> Path:
 def test_memory_stays_bounded_on_a_file_much_larger_than_the_block(tmp_path):
     path = write_big(tmp_path / "big.h5")
     size = path.stat().st_size
-    assert size > 20 * hdf5.BLOCK_BYTES
+    assert size > 20 * h5layout.BLOCK_BYTES
     tracemalloc.start()
     started = time.perf_counter()
     try:

@@ -21,12 +21,11 @@ from ..config import ScanConfig
 from ..errors import DatascanError, UsageError
 from ..model import Finding, Report, Severity
 from ..scan import default_jobs, scan
-from ..sources import h5list
-from ..sources.interface import KEYED, ROWS
+from ..sources.interface import KEYED
 from . import atomic, manifest
 from .drops import Drop, Selection, check_count, filtered, load_report, select as select_drops
 from .errors import CleanRefused
-from .targets import H5FileTarget, H5ListTarget, KVTarget
+from .targets import KVTarget, RowsFileTarget, RowsListTarget
 from .verify import Verification, verify
 
 __all__ = ["clean", "CleanResult", "CleanRefused", "Verification", "Drop"]
@@ -38,7 +37,7 @@ Progress = Callable[[str, "int | None"], Callable[[int], None]]
 class CleanResult:
     source: str
     destination: str
-    format: str                          # lmdb | leveldb | hdf5 | hdf5-list
+    format: str                          # lmdb | leveldb | hdf5 | hdf5-list (a list of files)
     threshold: Severity
     source_records: int
     kept: int
@@ -65,9 +64,10 @@ def _target(src: Path, config: ScanConfig, drop_files: bool):
     fmt = sources.detect(src, config.format)
     if fmt.records == KEYED and fmt.write is not None:
         return KVTarget(fmt, src)
-    if fmt.records == ROWS:
-        return H5FileTarget(src) if h5list.signature_offset(src) is not None \
-            else H5ListTarget(src, drop_files)
+    if fmt.copy_rows is not None:
+        members = fmt.members(src) if fmt.members is not None else None
+        return RowsFileTarget(fmt, src) if members is None \
+            else RowsListTarget(fmt, src, members, drop_files)
     raise CleanRefused(f"{src}: clean cannot write {fmt.name} datasets")
 
 
@@ -171,7 +171,7 @@ def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, thre
     try:
         tmp = temp(dst)
         qtmp = temp(qdir) if qdir is not None else None
-        finals = {"final": dst, "qfinal": qdir} if isinstance(target, H5ListTarget) else {}
+        finals = {"final": dst, "qfinal": qdir} if isinstance(target, RowsListTarget) else {}
         outcome = target.write(tmp, qtmp, sel, progress, **finals)
         if from_report is not None:
             check_count(Path(from_report), sel.source_records, outcome.records)

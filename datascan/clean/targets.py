@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sources import h5list, hdf5_write
-from ..sources.interface import Format
+from ..sources.interface import CopiedRows, FileRows, Format, RowsUnreadable
 from . import kv
 from .drops import Drop, Selection, real
 from .errors import CleanRefused
@@ -75,24 +74,24 @@ class KVTarget:
         return out
 
 
-class H5FileTarget:
-    """One HDF5 file: rows dropped from every row dataset together."""
+class RowsFileTarget:
+    """One file of a row format (HDF5): rows dropped from every row dataset together."""
 
-    kind = "hdf5"
     dst_is_dir = False
 
-    def __init__(self, src: Path):
-        self.src = src
+    def __init__(self, fmt: Format, src: Path):
+        self.fmt, self.src = fmt, src
+        self.kind = fmt.name
         self.inputs = [src]
         self._layout = None
 
-    def layout(self) -> hdf5_write.FileRows:
+    def layout(self) -> FileRows:
         if self._layout is None:
-            self._layout = _inspect(self.src)
+            self._layout = self.fmt.rows_of(self.src)
         return self._layout
 
     def replaceable(self, path: Path) -> bool:
-        return h5list.is_hdf5(path)
+        return path.is_file() and self.fmt.sniff(path) and self.fmt.members(path) is None
 
     def records(self) -> int | None:
         return self.layout().rows
@@ -106,7 +105,7 @@ class H5FileTarget:
         if layout.problem:
             raise CleanRefused(f"{self.src}: {layout.problem}")
         drops = sel.for_file(self.src)
-        written = _write(self.src, tmp, drops, qtmp, progress("copy", layout.rows), layout)
+        written = _copy(self.fmt, self.src, tmp, drops, qtmp, progress("copy", layout.rows), layout)
         out = Outcome(layout.rows, written.kept, scan=[tmp])
         out.drops = [_find(drops, self.src, i) for i in sorted(drops)]
         if qtmp is not None:
@@ -114,44 +113,34 @@ class H5FileTarget:
         return out
 
 
-def _inspect(path: Path) -> hdf5_write.FileRows:
+def _copy(fmt: Format, src: Path, tmp: Path, drops: dict[int, Drop], qtmp: Path | None, tick,
+          layout: FileRows) -> CopiedRows:
     try:
-        return hdf5_write.inspect(path)
-    except hdf5_write.READ_ERRORS as e:
-        return hdf5_write.FileRows(0, (), f"cannot be opened as HDF5 ({e})")
-
-
-def _write(src: Path, tmp: Path, drops: dict[int, Drop], qtmp: Path | None, tick,
-           layout: hdf5_write.FileRows) -> hdf5_write.Written:
-    try:
-        return hdf5_write.write_rows(src, tmp, np.array(sorted(drops), dtype=np.int64), qtmp,
-                                     tick, layout)
-    except hdf5_write.RowsUnreadable as e:
+        return fmt.copy_rows(src, tmp, np.array(sorted(drops), dtype=np.int64), qtmp, tick, layout)
+    except RowsUnreadable as e:
         raise CleanRefused(f"{src}: {e}") from None
 
 
-class H5ListTarget:
-    """A Caffe HDF5Data source list: DST is a directory holding a new list (same name)
-    that names the cleaned files, by absolute path, in the order and multiplicity of
-    the source list. Files left with no row are left out of the list."""
+class RowsListTarget:
+    """A list of row files (a Caffe HDF5Data source list): DST is a directory holding a
+    new list (same name) that names the cleaned files, by absolute path, in the order and
+    multiplicity of the source list. Files left with no row are left out of the list."""
 
-    kind = "hdf5-list"
     dst_is_dir = True
 
-    def __init__(self, src: Path, drop_files: bool):
-        self.src, self.drop_files = src, drop_files
-        self.names = h5list.read_names(src)
-        self.entries = [h5list.resolve(n, src) for n in self.names]
+    def __init__(self, fmt: Format, src: Path, members: list, drop_files: bool):
+        self.fmt, self.src, self.drop_files = fmt, src, drop_files
+        self.kind = f"{fmt.name}-list"
+        self.entries = members
         files = {real(e.path): e.path for e in self.entries if e.path is not None}
         self.files = list(files.values())
         self.inputs = [src] + self.files
-        self.layouts = {real(f): _inspect(f) for f in self.files}
+        self.layouts = {real(f): fmt.rows_of(f) for f in self.files}
         self.out_names = _unique_names(self.files, taken={src.name})
 
     def replaceable(self, path: Path) -> bool:
-        """A directory of HDF5 files and lists of them, as clean writes (nothing else)."""
-        return path.is_dir() and all(p.is_file() and (h5list.is_hdf5(p) or h5list.looks_like_list(p)
-                                                      or p.stat().st_size == 0)
+        """A directory of row files and lists of them, as clean writes (nothing else)."""
+        return path.is_dir() and all(p.is_file() and (self.fmt.sniff(p) or p.stat().st_size == 0)
                                      for p in path.iterdir())
 
     def records(self) -> int | None:
@@ -188,7 +177,8 @@ class H5ListTarget:
             layout = self.layouts[real(f)]
             drops = sel.for_file(f)
             name = self.out_names[real(f)]
-            written = _write(f, tmp / name, drops, qtmp / name if qtmp else None, tick, layout)
+            written = _copy(self.fmt, f, tmp / name, drops, qtmp / name if qtmp else None, tick,
+                            layout)
             out.records += layout.rows
             out.kept += written.kept
             out.drops += [_find(drops, f, i) for i in sorted(drops)]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..model import key_text
-from ..sources.hdf5 import rows_per_block
+from ..sources.h5layout import rows_per_block
 
 Record = tuple[int, "str | None", np.ndarray, object]   # (index, key, array, label)
 

@@ -13,12 +13,14 @@ from math import prod
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from ..config import ScanConfig
 from ..model import Finding, Severity
 from . import h5list
 
 READ_ERRORS = (OSError, RuntimeError, ValueError, KeyError)
+BLOCK_BYTES = 8 << 20      # the most one read holds
 NUMERIC = (h5py.h5t.FLOAT, h5py.h5t.INTEGER)     # the type classes HDF5Data reads
 
 
@@ -181,3 +183,39 @@ def _column(ds: h5py.Dataset, full: str, file: Path, home: Path, config: ScanCon
                if not h5py.h5z.filter_avail(fid)]
     return Column(full, str(file), ds.name, label, ds.shape, ds.dtype.itemsize,
                   ds.chunks[0] if ds.chunks else 0, ", ".join(missing))
+
+
+def rows_per_block(row_bytes: int, chunk_rows: int = 0) -> int:
+    """Rows per read: about BLOCK_BYTES, whole chunks (a read that cuts a chunk makes HDF5
+    visit it twice). The scan, clean's copy and --forward all read this way."""
+    rows = max(1, BLOCK_BYTES // max(1, row_bytes))
+    return rows - rows % chunk_rows if 0 < chunk_rows <= rows else rows
+
+
+def read_rows(ds: h5py.Dataset, a: int, b: int, buf: np.ndarray | None = None):
+    """Yield (first row, stop row, array or the read error) for rows [a, b) of `ds`, read
+    into `buf` when given (one buffer per column, reused: memory stays at one block, and its
+    pages are not faulted in again for every read). A failing block is retried chunk by
+    chunk so that only the rows of the chunk that cannot be read are lost."""
+    try:
+        if buf is None:
+            block = ds[a:b]
+        else:
+            block = buf[:b - a]
+            ds.read_direct(block, np.s_[a:b], np.s_[0:b - a])
+    except READ_ERRORS as e:
+        if not ds.chunks:
+            yield a, b, e
+            return
+    else:
+        yield a, b, block
+        return
+    lo, step = a, ds.chunks[0]
+    while lo < b:
+        hi = min(b, lo - lo % step + step)
+        try:
+            piece = ds[lo:hi]
+        except READ_ERRORS as e:
+            piece = e
+        yield lo, hi, piece
+        lo = hi

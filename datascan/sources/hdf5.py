@@ -3,7 +3,7 @@
 Files are opened "r" only. Every numeric dataset at any depth is a column of the
 records: those named in ``config.label_datasets`` are labels, the others data, as
 HDF5Data would load them (h5layout.py finds them). Each column is read in blocks of
-whole chunks, at most BLOCK_BYTES big, one block at a time, so memory does not grow
+whole chunks, at most h5layout.BLOCK_BYTES big, one block at a time, so memory does not grow
 with the file; read() yields them as RowBlocks (checks/rows.py judges them).
 """
 from __future__ import annotations
@@ -21,20 +21,13 @@ from .interface import ROWS, Format, Plan, RowBlock, Shard, StorageDamage
 
 try:
     import h5py
-    from .h5layout import READ_ERRORS, Column, Files, Layout, inspect
+    from .h5layout import READ_ERRORS, Column, Files, Layout, inspect, read_rows, rows_per_block
+    from .hdf5_write import rows_of, write_rows
 except ImportError:     # sniff() still works; sources.get() says what to install
     h5py = None
 
 NAME = "hdf5"
 ENCODING = "array"
-BLOCK_BYTES = 8 << 20      # the most one read holds
-
-
-def rows_per_block(row_bytes: int, chunk_rows: int = 0) -> int:
-    """Rows per read: about BLOCK_BYTES, whole chunks (a read that cuts a chunk makes HDF5
-    visit it twice). The scan, clean's copy and --forward all read this way."""
-    rows = max(1, BLOCK_BYTES // max(1, row_bytes))
-    return rows - rows % chunk_rows if 0 < chunk_rows <= rows else rows
 
 
 def block_rows(col: Column) -> int:
@@ -45,8 +38,8 @@ def _shard_rows(layout: Layout, target: int) -> int:
     """Rows per shard: about `target`, at least one block of every column together, and
     a whole number of the largest chunk."""
     step = max([c.chunk_rows for c in layout.columns] + [1])
-    rows = max(1, BLOCK_BYTES // max(1, sum(c.itemsize * c.width for c in layout.columns)))
-    return ceil(max(target, rows - rows % step if rows >= step else rows) / step) * step
+    rows = rows_per_block(sum(c.itemsize * c.width for c in layout.columns), step)
+    return ceil(max(target, rows) / step) * step
 
 
 def sniff(path: Path) -> bool:
@@ -108,35 +101,6 @@ def plan(path: Path, config: ScanConfig, n_shards: int = 1) -> Plan:
     return Plan(str(path), NAME, tuple(shards), tuple(findings), ENCODING, total)
 
 
-def read_rows(ds: h5py.Dataset, a: int, b: int, buf: np.ndarray | None = None):
-    """Yield (first row, stop row, array or the read error) for rows [a, b) of `ds`, read
-    into `buf` when given (one buffer per column, reused: memory stays at one block, and its
-    pages are not faulted in again for every read). A failing block is retried chunk by
-    chunk so that only the rows of the chunk that cannot be read are lost."""
-    try:
-        if buf is None:
-            block = ds[a:b]
-        else:
-            block = buf[:b - a]
-            ds.read_direct(block, np.s_[a:b], np.s_[0:b - a])
-    except READ_ERRORS as e:
-        if not ds.chunks:
-            yield a, b, e
-            return
-    else:
-        yield a, b, block
-        return
-    lo, step = a, ds.chunks[0]
-    while lo < b:
-        hi = min(b, lo - lo % step + step)
-        try:
-            piece = ds[lo:hi]
-        except READ_ERRORS as e:
-            piece = e
-        yield lo, hi, piece
-        lo = hi
-
-
 def read(shard: Shard, config: ScanConfig, size: int = 0):
     """The shard's rows, column by column, in blocks (RowBlock); chunks that cannot be read
     as StorageDamage naming their rows. ``done`` spreads the shard's rows over the blocks by
@@ -182,4 +146,17 @@ def read(shard: Shard, config: ScanConfig, size: int = 0):
                 row = end
 
 
-FORMAT = Format(NAME, ROWS, sniff, plan, read, single_file=lambda path: True)
+def members(path: Path) -> list[h5list.Entry] | None:
+    """The files a source list names, in Caffe's order (repeats kept); None for a file."""
+    if h5list.signature_offset(path) is not None:
+        return None
+    return [h5list.resolve(name, path) for name in h5list.read_names(path)]
+
+
+def _unavailable(*args, **kwargs):     # no h5py: sources.get() refuses before this is called
+    raise RuntimeError("h5py is not installed")
+
+
+FORMAT = Format(NAME, ROWS, sniff, plan, read, single_file=lambda path: True, members=members,
+                rows_of=rows_of if h5py else _unavailable,
+                copy_rows=write_rows if h5py else _unavailable)

@@ -15,35 +15,15 @@ the file. Rows are dropped from every row dataset together.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 from h5py import h5, h5d, h5o, h5p, h5s, h5t
 
-from .h5layout import NUMERIC, READ_ERRORS  # noqa: F401 - READ_ERRORS: what inspect() may raise
-from .hdf5 import read_rows, rows_per_block
-
-
-
-class RowsUnreadable(Exception):
-    """A row to keep cannot be read: the copy would not be faithful."""
-
-
-@dataclass(frozen=True)
-class FileRows:
-    rows: int                          # the first dimension the numeric datasets share
-    row_datasets: tuple[str, ...]      # the datasets rows are dropped from
-    problem: str | None = None         # why the file cannot be cleaned row-wise
-
-
-@dataclass
-class Written:
-    kept: int = 0
-    dropped: int = 0
-    quarantined: int = 0
-    unreadable: list[int] = field(default_factory=list)   # dropped rows not in the quarantine
+from .h5layout import NUMERIC, READ_ERRORS, read_rows, rows_per_block
+from .interface import CopiedRows as Written, FileRows, RowsUnreadable
 
 
 @dataclass(frozen=True)
@@ -73,6 +53,15 @@ def _links(f: h5py.File) -> Iterator[_Link]:
             yield _Link(group, name, full, link, info, first if first != full else None)
             if first == full and info.type == h5o.TYPE_GROUP:
                 todo.append((group[name], full + "/"))
+
+
+def rows_of(path: Path) -> FileRows:
+    """The file's row count and row datasets, or why its rows cannot be dropped (a file
+    HDF5 cannot open included)."""
+    try:
+        return inspect(path)
+    except READ_ERRORS as e:
+        return FileRows(0, (), f"cannot be opened as HDF5 ({e})")
 
 
 def inspect(path: Path) -> FileRows:

@@ -35,6 +35,16 @@ attribute, never at the format's name):
     single_file(path) -> bool
               the dataset is one file rather than a directory
     errors    the exception types its library raises (a failed write is one error line)
+    members(path) -> list | None
+              the files a list source names, in order, repeats kept: objects with
+              ``written`` (the name as listed) and ``path`` (None when it is not found);
+              None when the path is one dataset, not a list (HDF5 source lists)
+    rows_of(path) -> FileRows
+              a row file's row count and the datasets rows are dropped from, or why its
+              rows cannot be dropped (clean)
+    copy_rows(src, dst, drop, quarantine, tick, layout) -> CopiedRows
+              a copy of a row file without the rows in `drop`, stored as the source is;
+              raises RowsUnreadable when a row to keep cannot be read (clean)
 
 Shards are descriptions, never record bytes. Indexes in a shard's result are
 shard-local (0 = first record of the shard); scan.Merger adds each shard's offset.
@@ -42,7 +52,7 @@ shard-local (0 = first record of the shard); scan.Merger adds each shard's offse
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +118,27 @@ class StorageDamage:
 
 
 @dataclass(frozen=True)
+class FileRows:
+    """What rows_of() says of a row file."""
+    rows: int                          # the first dimension the numeric datasets share
+    row_datasets: tuple[str, ...]      # the datasets rows are dropped from
+    problem: str | None = None         # why the file cannot be cleaned row-wise
+
+
+@dataclass
+class CopiedRows:
+    """What copy_rows() did."""
+    kept: int = 0
+    dropped: int = 0
+    quarantined: int = 0
+    unreadable: list[int] = field(default_factory=list)   # dropped rows not in the quarantine
+
+
+class RowsUnreadable(Exception):
+    """A row to keep cannot be read: the copy would not be faithful."""
+
+
+@dataclass(frozen=True)
 class Format:
     name: str
     records: str
@@ -121,3 +152,6 @@ class Format:
     count: Callable[[Path], int | None] | None = None
     single_file: Callable[[Path], bool] | None = None
     errors: tuple[type[BaseException], ...] = ()
+    members: Callable[[Path], list | None] | None = None
+    rows_of: Callable[[Path], FileRows] | None = None
+    copy_rows: Callable[..., CopiedRows] | None = None
