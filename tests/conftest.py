@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from pathlib import Path
+
+import h5py
 
 import numpy as np
 import pytest
@@ -91,3 +94,39 @@ def tree_state(path: Path) -> dict:
             st = p.stat()
             out[str(p.relative_to(path))] = (p.read_bytes(), st.st_mtime_ns, st.st_size)
     return out
+
+
+def make_h5(path: Path, **datasets) -> Path:
+    """make_h5(p, data=array | (array, create_dataset kwargs), ...); '/' in a name makes groups."""
+    with h5py.File(path, "w") as f:
+        for name, spec in datasets.items():
+            data, kw = spec if isinstance(spec, tuple) else (spec, {})
+            f.create_dataset(name.replace("__", "/"), data=data, **kw)
+    return path
+
+
+def corrupt_leveldb_table(path: Path, at: int = 200_000, n: int = 16) -> None:
+    """Flip n bytes of the first table file at offset `at`: its block checksum fails."""
+    table = next(p for p in path.iterdir() if p.suffix in (".ldb", ".sst"))
+    blob = bytearray(table.read_bytes())
+    for i in range(n):
+        blob[at + i] ^= 0xFF
+    table.write_bytes(bytes(blob))
+
+
+def corrupt_hdf5_chunk(good: Path, bad: Path, dataset: str, chunk: int):
+    """A copy of `good` with the middle of one chunk of `dataset` overwritten; its chunk info."""
+    with h5py.File(good, "r") as f:
+        info = f[dataset].id.get_chunk_info(chunk)
+    shutil.copy(good, bad)
+    with open(bad, "r+b") as fh:
+        fh.seek(info.byte_offset + info.size // 2)
+        fh.write(b"\xff" * 64)
+    return info
+
+
+def report_dict(report) -> dict:
+    """The JSON report without its run time: what must not depend on how the scan ran."""
+    d = report.to_dict()
+    d["summary"].pop("seconds")
+    return d

@@ -20,7 +20,7 @@ from datascan.cli import main
 from datascan.clean import CleanRefused, atomic
 from datascan.sources import leveldb as leveldb_source
 from datascan.sources import lmdb as lmdb_source
-from conftest import float_datum, key, raw_datum, realdata, tree_state
+from conftest import corrupt_hdf5_chunk, corrupt_leveldb_table, float_datum, key, raw_datum, realdata, tree_state
 
 NUM_CLASSES = 3
 
@@ -110,11 +110,7 @@ def test_minority_shapes_are_all_dropped_so_none_remain(make_db, tmp_path):
 def test_leveldb_records_in_a_damaged_block_are_dropped(make_leveldb, tmp_path):
     recs = [(key(i), raw_datum(i % NUM_CLASSES, shape=(3, 32, 32), seed=i)) for i in range(300)]
     src = make_leveldb(recs)
-    table = next(p for p in src.iterdir() if p.suffix in (".ldb", ".sst"))
-    blob = bytearray(table.read_bytes())
-    for i in range(16):
-        blob[200_000 + i] ^= 0xFF
-    table.write_bytes(bytes(blob))
+    corrupt_leveldb_table(src)
     result = clean(src, tmp_path / "out", quarantine=tmp_path / "q")
     damaged = {d.index for d in result.dropped}
     assert result.ok and 0 < len(damaged) < 100
@@ -209,12 +205,8 @@ def test_hdf5_unreadable_chunk_rows_are_dropped_and_marked_not_quarantined(tmp_p
     with h5py.File(good, "w") as f:
         f.create_dataset("data", data=data, chunks=(100, 10), compression="gzip")
         f["label"] = np.zeros(1000, np.float32)
-        chunk = f["data"].id.get_chunk_info(3)          # rows 300-399
     bad = tmp_path / "bad.h5"
-    shutil.copy(good, bad)
-    with open(bad, "r+b") as fh:
-        fh.seek(chunk.byte_offset + chunk.size // 2)
-        fh.write(b"\xff" * 64)
+    corrupt_hdf5_chunk(good, bad, "data", 3)            # rows 300-399
     result = clean(bad, tmp_path / "out.h5", quarantine=tmp_path / "q.h5")
     assert result.ok and [d.index for d in result.dropped] == list(range(300, 400))
     with h5py.File(tmp_path / "out.h5") as f:

@@ -7,7 +7,6 @@ through main([...]).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,6 +25,7 @@ from datascan.cli import main
 from datascan.config import ScanConfig
 from datascan.shard import run_shard
 from datascan.sources import h5layout, hdf5, h5list
+from conftest import corrupt_hdf5_chunk, make_h5
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
@@ -44,15 +44,6 @@ def scan(path, n_shards: int = 3, **config):
 
 def hits(findings, code=None) -> set:
     return {(f.code, Path(f.path).name, f.index) for f in findings if code in (None, f.code)}
-
-
-def make_h5(path: Path, **datasets) -> Path:
-    """make_h5(p, data=array | (array, create_dataset kwargs), ...); '/' in a name makes groups."""
-    with h5py.File(path, "w") as f:
-        for name, spec in datasets.items():
-            data, kw = spec if isinstance(spec, tuple) else (spec, {})
-            f.create_dataset(name.replace("__", "/"), data=data, **kw)
-    return path
 
 
 def clean_rows(n: int, shape=(3, 4, 4), seed: int = 0) -> np.ndarray:
@@ -178,14 +169,9 @@ def test_corrupt_chunk_is_ds101_for_its_rows_and_other_chunks_are_checked(tmp_pa
     data[850, 3] = np.nan
     good = make_h5(tmp_path / "good.h5", data=(data, dict(chunks=(100, 10), compression="gzip")),
                    label=np.zeros(1000, np.float32))
-    with h5py.File(good, "r") as f:
-        chunk = f["data"].id.get_chunk_info(3)          # rows 300-399
-    assert chunk.chunk_offset == (300, 0)
     bad = tmp_path / "bad.h5"
-    shutil.copy(good, bad)
-    with open(bad, "r+b") as fh:
-        fh.seek(chunk.byte_offset + chunk.size // 2)
-        fh.write(b"\xff" * 64)
+    chunk = corrupt_hdf5_chunk(good, bad, "data", 3)
+    assert chunk.chunk_offset == (300, 0)               # rows 300-399
     _, findings, results = scan(bad, n_shards=1)
     assert {f.index for f in findings if f.code == "DS101"} == set(range(300, 400))
     assert "rows 300-399" in next(f for f in findings if f.code == "DS101").message

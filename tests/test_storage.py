@@ -11,7 +11,7 @@ import pytest
 
 from datascan import scan
 from datascan.cli import main
-from conftest import key, raw_datum, tree_state
+from conftest import corrupt_leveldb_table, key, raw_datum, tree_state
 
 
 def records(n=300, shape=(3, 32, 32)):
@@ -105,11 +105,7 @@ def test_lmdb_page_overwritten_gives_findings_not_tracebacks(make_lmdb, page, fi
 
 def test_corrupted_ldb_block_is_ds101_and_scan_goes_on(make_leveldb):
     path = make_leveldb(records(300))
-    table = next(p for p in path.iterdir() if p.suffix in (".ldb", ".sst"))
-    blob = bytearray(table.read_bytes())
-    for i in range(16):
-        blob[200_000 + i] ^= 0xFF
-    table.write_bytes(bytes(blob))
+    corrupt_leveldb_table(path)
     report = scan(path)
     damaged = [f for f in report.findings if f.code == "DS101"]
     assert report.records == 300

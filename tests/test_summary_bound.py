@@ -12,15 +12,10 @@ from datascan.config import ScanConfig
 from datascan.scan import plan_sources
 from datascan.checks import summary
 from datascan.checks.summary import ShapeGroup, ShapeTable
-from conftest import encoded_datum, key, png_bytes, raw_datum
+from conftest import encoded_datum, key, png_bytes, raw_datum, report_dict
 
 RUNS = [dict(jobs=2), dict(jobs=3), dict(jobs=2, backend="threading"), dict(jobs=2, backend="loky")]
 
-
-def report_dict(report) -> dict:
-    d = report.to_dict()
-    d["summary"].pop("seconds")
-    return d
 
 
 def same_for_every_run(path) -> list:
