@@ -27,15 +27,16 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import wait
 
+from . import sources
 from .config import ScanConfig
 from .recovery import FAST, FORENSIC, Job, Outcome, Task, shard_job
 from .shard import ShardResult, Ticker, run_shard
 from .sources import kv
 from .sources.interface import Shard
 
-# The forkserver imports these once, so that a worker starts with them loaded.
-_PRELOAD = ["datascan.pool", "datascan.shard", "datascan.sources.lmdb", "datascan.sources.leveldb",
-            "datascan.sources.hdf5", "datascan.checks.record", "datascan.checks.rows",
+# The forkserver imports these once (and every format's module), so that a worker starts
+# with them loaded; one that cannot be imported is skipped by the forkserver.
+_PRELOAD = ["datascan.pool", "datascan.shard", "datascan.checks.record", "datascan.checks.rows",
             "datascan.decode.image"]
 
 Progress = Callable[[int], None]
@@ -140,7 +141,7 @@ def _context():
         # reading stdin) its workers could not start at all, so fork as CPython does.
         return mp.get_context("fork")
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)
+    ctx.set_forkserver_preload(_PRELOAD + [e.module for e in sources.REGISTRY.values()])
     return ctx
 
 
