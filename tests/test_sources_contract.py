@@ -2,6 +2,7 @@
 format must get a builder here, and then passes the same test as the others."""
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import fields
 
@@ -114,3 +115,34 @@ def test_a_missing_backend_is_one_line_naming_what_to_install(forced, make_level
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "leveldb" in err[0] and "pip install plyvel" in err[0] and "not a dataset" not in err[0]
+
+
+def _rewrite(name, path):
+    """One record rewritten in place, the way each format's own tools would."""
+    if name == "lmdb":
+        import lmdb
+        with lmdb.open(str(path), subdir=True) as env, env.begin(write=True) as txn:
+            txn.put(key(2), float_datum(np.full((1, 2, 2), np.nan)))
+    elif name == "leveldb":
+        import plyvel
+        db = plyvel.DB(str(path))
+        db.put(key(2), float_datum(np.full((1, 2, 2), np.nan)))
+        db.compact_range()          # one more table
+        db.close()
+    else:
+        st = path.stat()
+        with h5py.File(path, "r+") as f:
+            f["data"][2, 0, 0, 0] = np.nan
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))   # mtime set back, as touch -r does
+
+
+@pytest.mark.parametrize("name", sources.names())
+def test_fingerprint_changes_when_a_record_is_rewritten_and_not_when_scanned(name, tmp_path):
+    fmt = sources.get(name)
+    path = BUILDERS[name](tmp_path)
+    before = fmt.fingerprint(path)
+    scan(path, jobs=2)
+    assert fmt.fingerprint(path) == before, "a scan changed what the fingerprint sees"
+    _rewrite(name, path)
+    assert fmt.fingerprint(path) != before
+    assert ("DS300", 2) in [(f.code, f.index) for f in scan(path).findings]

@@ -17,7 +17,7 @@ from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import Finding
 from . import h5list
-from .interface import ROWS, Format, Plan, RowBlock, Shard, StorageDamage
+from .interface import ROWS, Format, Plan, RowBlock, Shard, StorageDamage, stat_files
 
 try:
     import h5py
@@ -153,10 +153,18 @@ def members(path: Path) -> list[h5list.Entry] | None:
     return [h5list.resolve(name, path) for name in h5list.read_names(path)]
 
 
+def fingerprint(path: Path) -> dict:
+    """The file, or the list and every file it names (in order, where each was found)."""
+    listed = members(path)
+    files = [path] + [e.path for e in listed or () if e.path is not None]
+    return {"files": stat_files(files), "names": [e.written for e in listed or ()]}
+
+
 def _unavailable(*args, **kwargs):     # no h5py: sources.get() refuses before this is called
     raise RuntimeError("h5py is not installed")
 
 
 FORMAT = Format(NAME, ROWS, sniff, plan, read, single_file=lambda path: True, members=members,
+                fingerprint=fingerprint,
                 rows_of=rows_of if h5py else _unavailable,
                 copy_rows=write_rows if h5py else _unavailable)

@@ -35,6 +35,9 @@ attribute, never at the format's name):
     single_file(path) -> bool
               the dataset is one file rather than a directory
     errors    the exception types its library raises (a failed write is one error line)
+    fingerprint(path) -> dict
+              what changes whenever the dataset's bytes can have changed (remembered
+              verdicts): stat_files() of its files plus what the format itself records
     members(path) -> list | None
               the files a list source names, in order, repeats kept: objects with
               ``written`` (the name as listed) and ``path`` (None when it is not found);
@@ -51,6 +54,7 @@ shard-local (0 = first record of the shard); scan.Merger adds each shard's offse
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +121,16 @@ class StorageDamage:
     opened: bool = True
 
 
+def stat_files(files, ctime: bool = True) -> dict[str, list[int]]:
+    """Device, inode, size, mtime_ns and ctime_ns of each file, by name: an in-place write
+    changes ctime even when mtime is set back (touch -r), and a replaced file its inode."""
+    out = {}
+    for f in files:
+        st = os.stat(f)
+        out[str(f)] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns] + [st.st_ctime_ns] * ctime
+    return out
+
+
 @dataclass(frozen=True)
 class FileRows:
     """What rows_of() says of a row file."""
@@ -152,6 +166,7 @@ class Format:
     count: Callable[[Path], int | None] | None = None
     single_file: Callable[[Path], bool] | None = None
     errors: tuple[type[BaseException], ...] = ()
+    fingerprint: Callable[[Path], dict] | None = None
     members: Callable[[Path], list | None] | None = None
     rows_of: Callable[[Path], FileRows] | None = None
     copy_rows: Callable[..., CopiedRows] | None = None

@@ -18,7 +18,7 @@ from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import key_text
 from . import kv
-from .interface import KEYED, Format, Plan, Shard, StorageDamage
+from .interface import KEYED, Format, Plan, Shard, StorageDamage, stat_files
 
 NAME = "leveldb"
 EXACT_SPLIT_BYTES = 32 << 20   # below this, split points come from counting keys (_split)
@@ -180,6 +180,17 @@ def _reason(e: Exception) -> str:
     return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
 
 
+def fingerprint(path: Path) -> dict:
+    """Every file but LOCK and the info logs (which an open by another reader rewrites), and
+    the MANIFEST that CURRENT names: a new table, a compaction or a log append changes it.
+    No ctime: the hard links of our own snapshot change it on every scan. LevelDB never
+    writes a file in place (tables are immutable, the log and MANIFEST only grow)."""
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.name not in _SKIP
+                   and not p.name.startswith("LOG"))
+    return {"files": stat_files(files, ctime=False),
+            "current": (path / "CURRENT").read_text(errors="replace")}
+
+
 def fetch(path: Path, keys) -> Iterator[tuple[bytes, bytes | None]]:
     """Records by key, unverified (what can still be read); None for one that cannot."""
     with open_db(path) as db:
@@ -218,4 +229,4 @@ def write(path: Path, records, like: Path | None = None, *, batch: int = 1000,
 
 
 FORMAT = Format(NAME, KEYED, sniff, plan, read, walk=walk, fetch=fetch, write=write,
-                single_file=lambda path: False, errors=(plyvel.Error,) if plyvel is not None else ())
+                single_file=lambda path: False, fingerprint=fingerprint, errors=(plyvel.Error,) if plyvel is not None else ())

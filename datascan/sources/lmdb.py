@@ -18,7 +18,7 @@ from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import Finding
 from . import kv, lmdb_pages
-from .interface import KEYED, Format, Plan, Shard, StorageDamage
+from .interface import KEYED, Format, Plan, Shard, StorageDamage, stat_files
 
 NAME = "lmdb"
 REOPEN_BYTES = 4 << 20    # values read per mapping of the file (see _walk)
@@ -208,6 +208,13 @@ def count(path: Path) -> int:
         env.close()
 
 
+def fingerprint(path: Path) -> dict:
+    """data.mdb's identity and the live meta page's transaction id and last page (lock.mdb
+    changes with every reader, so it is left out)."""
+    meta = read_meta(path)
+    return {"files": stat_files([data_file(path)]), "txnid": meta.txnid, "last_pg": meta.last_pg}
+
+
 def fetch(path: Path, keys) -> Iterator[tuple[bytes, bytes | None]]:
     """Records by key; None for a key that is not there."""
     env = open_env(path)
@@ -262,5 +269,5 @@ def write(path: Path, records, like: Path | None = None, *, batch: int = 1000,
 
 
 FORMAT = Format(NAME, KEYED, sniff, plan, read, damage=damage, walk=walk, fetch=fetch, write=write,
-                count=count, single_file=lambda path: not Path(path).is_dir(),
+                count=count, single_file=lambda path: not Path(path).is_dir(), fingerprint=fingerprint,
                 errors=(lmdb.Error,) if lmdb is not None else ())
