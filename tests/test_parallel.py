@@ -276,6 +276,21 @@ def test_progress_counts_every_record_once(crash_db, make_lmdb, monkeypatch):
     run(crash_db, 2, 3000)                        # recovery re-reads records: counted once
 
 
+def test_hdf5_progress_moves_with_the_blocks_not_once_per_shard(tmp_path, monkeypatch):
+    monkeypatch.setattr(shard_runner, "TICK_SECONDS", 0)
+    monkeypatch.setattr(shard_runner, "TICK", 1)
+    path = tmp_path / "rows.h5"
+    with h5py.File(path, "w") as f:         # 4 blocks of data (8 MB each), then the labels
+        f.create_dataset("data", data=np.zeros((4096, 2048), np.float32), chunks=(256, 2048))
+        f.create_dataset("label", data=np.zeros(4096, np.float32))
+    for jobs in (1, 2):
+        done = []
+        report = scan(path, jobs=jobs, progress=done.append)
+        shards = len(plan_sources([path], ScanConfig(), jobs)[0].shards)
+        assert sum(done) == report.records == 4096
+        assert len([n for n in done if n]) > shards             # more than once per shard
+
+
 def test_progress_ticks_at_most_every_tick_seconds(make_lmdb, monkeypatch):
     # Tiny records check at a million a second: a tick per batch would wake the parent
     # every millisecond. A worker ticks when TICK_SECONDS have passed, and once at the end.
