@@ -6,11 +6,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__, report as reports, sources
+from . import report as reports, sources
+from ._version import __version__
 from .config import ScanConfig
 from .errors import DatascanError
 from .model import Report, Severity
-from .scan import default_jobs
+from .run_options import BACKENDS, default_jobs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -39,7 +40,7 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
                    help="HDF5 dataset(s) holding labels (default: label)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: all cores; 1 = in this process)")
-    p.add_argument("--backend", default=None, choices=("local", "threading", "loky", "dask"),
+    p.add_argument("--backend", default=None, choices=BACKENDS,
                    help="where shards run: datascan's process pool (local, the default) "
                         "or a joblib backend")
     p.add_argument("--scheduler", default=None,

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from datascan._version import __version__
 from datascan.cli import main
 from datascan.codes import CODES
 
@@ -124,3 +127,17 @@ def test_the_same_dataset_named_twice_is_scanned_once(capsys):
     demo = FIXTURES / "demo_clean_lmdb"
     code, report = run_json(capsys, demo, f"{demo}/")
     assert code == 0 and len(report["sources"]) == 1 and report["summary"]["records"] == 48
+
+
+HEAVY = ("numpy", "h5py", "lmdb", "plyvel", "google.protobuf", "joblib", "tqdm", "PIL",
+         "datascan.forward", "datascan.scan", "datascan.clean")
+
+
+def test_version_imports_nothing_heavy():
+    """`import datascan` and `datascan --version` load no storage library, numpy or protobuf."""
+    probe = ("import sys, datascan.cli\n"
+             "assert datascan.cli.main(['--version']) == 0\n"
+             f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], check=True)
+    assert out.stdout.splitlines() == [f"datascan {__version__}", ""]

@@ -16,11 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__, sources
+from .. import sources
+from .._version import __version__
 from ..config import ScanConfig
 from ..errors import DatascanError, UsageError
 from ..model import Finding, Report, Severity
-from ..scan import default_jobs, scan
+from ..run_options import default_jobs
+from ..scan import scan
 from ..sources import h5list
 from . import atomic, manifest
 from .drops import Drop, Selection, check_count, filtered, load_report, select as select_drops

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from . import atomic
 
 SUFFIX = ".manifest.json"
