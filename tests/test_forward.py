@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from datascan.caffe.proto import message_class
 from datascan.errors import UsageError
-from datascan.forward.caffe_proto import message_class
 from datascan.forward.net import LOSS_CLAMP, DummyNet, caffe_int_labels
 from datascan.forward.runner import (caffe_batch_indices, caffe_batches, forward_findings,
                                      run_forward)

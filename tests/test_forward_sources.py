@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from conftest import encoded_datum, float_datum, jpeg_bytes, key, png_bytes, raw_datum
+from datascan.caffe.netspec import load_net
 from datascan.errors import UsageError
-from datascan.forward import ForwardOptions, forward_source, load_net, net_targets
+from datascan.forward import ForwardOptions, forward_source, net_targets
 from datascan.forward.records import decode_image
 
 

@@ -13,7 +13,7 @@ from ..config import ScanConfig
 from ..errors import UsageError
 from ..model import Finding, Report, SourceInfo
 from .api import ForwardOptions, forward_source, net_targets
-from .netspec import load_net
+from ..caffe.netspec import load_net
 
 FORWARD_FORMATS = ("lmdb", "leveldb", "hdf5")
 
