@@ -10,7 +10,7 @@ from ._version import __version__
 # Public name -> the module that defines it, imported on first use (PEP 562), so that
 # `import datascan` and `datascan --version` load none of numpy, h5py, lmdb, plyvel, protobuf.
 _PUBLIC = {
-    "scan": ".scan", "check": ".forward.engine", "check_net": ".forward.engine", "clean": ".clean",
+    "scan": ".scan", "check": ".engine", "check_net": ".engine", "clean": ".clean",
     "CleanResult": ".clean", "ForwardOptions": ".forward.api", "Report": ".model",
     "Finding": ".model", "Severity": ".model", "SourceInfo": ".model", "ScanConfig": ".config",
     "DatascanError": ".errors",

@@ -5,13 +5,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from . import report as reports, sources
 from ._version import __version__
-from .config import ScanConfig
+from .config import ScanConfig, scan_config
 from .errors import DatascanError
 from .model import Report, Severity
-from .run_options import BACKENDS, default_jobs
+from .run_options import BACKENDS, RunOptions, default_jobs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -114,9 +115,9 @@ def _split_format(argv: list[str]) -> list[str]:
 
 
 def config_from(args: argparse.Namespace) -> ScanConfig:
-    return ScanConfig(num_classes=args.num_classes, ignore_label=args.ignore_label,
-                      format=args.source_format,
-                      label_datasets=tuple(args.label_datasets or ("label",)))
+    """The checks `check` and `clean` were asked for."""
+    return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
+                       format=args.source_format, label_datasets=args.label_datasets or ("label",))
 
 
 def exit_code(report: Report, fail_on: str) -> int:
@@ -162,26 +163,24 @@ def forward_from(args: argparse.Namespace):
                           precision=args.precision)
 
 
-def _run_check(args: argparse.Namespace, tick, total=None) -> Report:
-    from .errors import UsageError
-    from .forward.engine import check, check_net
-    common = dict(jobs=args.jobs or default_jobs(), backend=args.backend, select=args.select,
-                  ignore=args.ignore, progress=tick, scheduler=args.scheduler,
-                  progress_total=total)
+def request_from(args: argparse.Namespace, tick=None, total=None):
+    """The engine's CheckRequest for `datascan check`'s arguments."""
+    from .engine import CheckRequest, NetSource
+    run = RunOptions(jobs=args.jobs or default_jobs(), backend=args.backend,
+                     scheduler=args.scheduler, progress=tick, progress_total=total)
+    common = dict(paths=tuple(args.paths), run=run, select=args.select, ignore=args.ignore)
     if args.net:
-        if args.paths:
-            raise UsageError("--net reads the sources from the net: give no PATH with it")
-        return check_net(args.net, forward=args.forward, precision=args.precision,
-                         phase=args.phase, **common)
-    if not args.paths:
-        raise UsageError("give at least one PATH (or --net NET.prototxt)")
-    return check(args.paths, config=config_from(args), forward=forward_from(args), **common)
+        return CheckRequest(net=NetSource(args.net, args.phase, args.forward, args.precision),
+                            **common)
+    request = CheckRequest(config=config_from(args), **common)   # no PATH: refused first
+    return replace(request, forward=forward_from(args))
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .engine import run
     bar, tick = _progress(args)
     try:
-        report = _run_check(args, tick, _bar_total(bar))
+        report = run(request_from(args, tick, _bar_total(bar)))
     finally:
         if bar is not None:
             bar.close()

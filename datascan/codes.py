@@ -6,6 +6,7 @@ context changes how harmful it is (e.g. DS600 on encoded images, which a crop fi
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -122,3 +123,9 @@ def lookup(code: str) -> Code:
 
 def matches(code: str, prefixes: tuple[str, ...]) -> bool:
     return any(code.startswith(p.strip().upper()) for p in prefixes if p.strip())
+
+
+def keep(code: str, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> bool:
+    """--select / --ignore: a code is kept when it matches a selected prefix (every code
+    does when none is selected) and no ignored one."""
+    return (not select or matches(code, tuple(select))) and not matches(code, tuple(ignore))

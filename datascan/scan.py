@@ -14,8 +14,8 @@ from pathlib import Path
 from . import parallel, sources
 from ._version import __version__
 from .checks.dataset import dataset_findings, label_stats
-from .codes import matches
-from .config import INFO_CAP, ScanConfig
+from .codes import keep
+from .config import INFO_CAP, ScanConfig, scan_config
 from .errors import UsageError
 from .model import Finding, Report, Severity, SourceInfo
 from .run_options import Progress, RunOptions, run_options
@@ -186,8 +186,8 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    config = config or ScanConfig(num_classes=num_classes, ignore_label=ignore_label,
-                                  format=format, label_datasets=tuple(label_datasets))
+    config = scan_config(config, num_classes=num_classes, ignore_label=ignore_label,
+                         format=format, label_datasets=label_datasets)
     opts = run_options(jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
                        progress_total=progress_total)
     started = time.perf_counter()
@@ -201,7 +201,6 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
         for result in _execute(shards, config, opts):
             merger.add(result)
     infos, findings = merger.finish()
-    findings = [f for f in findings
-                if (not select or matches(f.code, tuple(select))) and not matches(f.code, tuple(ignore))]
+    findings = [f for f in findings if keep(f.code, select, ignore)]
     findings.sort(key=Finding.sort_key)
     return Report(__version__, tuple(infos), tuple(findings), time.perf_counter() - started)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import sources
 from .._version import __version__
-from ..config import ScanConfig
+from ..config import ScanConfig, scan_config
 from ..errors import DatascanError, UsageError
 from ..model import Finding, Report, Severity
 from ..run_options import default_jobs
@@ -114,8 +114,8 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     if drop not in ("error", "warning"):
         raise UsageError(f"--drop must be error or warning, not {drop!r}")
     threshold = Severity(drop)
-    config = config or ScanConfig(num_classes=num_classes, ignore_label=ignore_label,
-                                  format=format, label_datasets=tuple(label_datasets))
+    config = scan_config(config, num_classes=num_classes, ignore_label=ignore_label,
+                         format=format, label_datasets=label_datasets)
     jobs = jobs or default_jobs()
     progress = progress or _silent
     src = Path(src)
