@@ -13,7 +13,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from . import sources
 from ._version import __version__
@@ -22,7 +21,7 @@ from .codes import keep
 from .config import ScanConfig, scan_config
 from .errors import UsageError
 from .forward.api import ForwardOptions, forward_source, net_targets
-from .model import Finding, Report, SourceInfo
+from .model import Finding, ForwardBlock, NetBlock, NetLayer, Report, SourceInfo
 from .run_options import RunOptions, run_options
 from .scan import scan
 
@@ -101,8 +100,8 @@ def _options_for(source: SourceInfo, options: ForwardOptions) -> ForwardOptions:
     # A Caffe Data layer feeds class indices: without --num-classes, size the dummy
     # softmax from the labels the plain scan saw, rather than regressing on them.
     if options.num_classes is None and options.loss is None and source.format != "hdf5" \
-            and source.labels and source.labels["min"] >= 0:
-        return replace(options, num_classes=int(source.labels["max"]) + 1)
+            and source.labels is not None and source.labels.min >= 0:
+        return replace(options, num_classes=int(source.labels.max) + 1)
     return options
 
 
@@ -116,7 +115,7 @@ def _storage_damage(report: Report, source: SourceInfo) -> Finding | None:
 def with_forward(report: Report, options: ForwardOptions) -> Report:
     """Run the dummy net over every source of a finished report and add its findings."""
     findings = list(report.findings)
-    blocks: list[dict[str, Any]] = []
+    blocks: list[ForwardBlock] = []
     for source in report.sources:
         if source.format not in FORWARD_FORMATS:
             continue
@@ -126,16 +125,15 @@ def with_forward(report: Report, options: ForwardOptions) -> Report:
         if damage is not None:
             # The forward pass reads in this process, in order: on a damaged LMDB page the
             # C library would kill it, where the scan's isolated workers only reported it.
-            blocks.append({"path": source.path, "not_run": f"storage damage ({damage.code}: "
-                           f"{damage.message}); fix the storage first"})
+            blocks.append(ForwardBlock(source.path, not_run=f"storage damage ({damage.code}: "
+                                       f"{damage.message}); fix the storage first"))
             continue
         result = forward_source(source.path, source.format, source.encoding,
                                 _options_for(source, options))
         findings += result.findings
-        blocks.append({"path": source.path, **result.to_json()})
+        blocks.append(result.block(source.path))
     findings.sort(key=Finding.sort_key)
-    return replace(report, findings=tuple(findings),
-                   extra={**report.extra, "forward": report.extra.get("forward", []) + blocks})
+    return replace(report, findings=tuple(findings), forward=(report.forward or ()) + tuple(blocks))
 
 
 def _check_net(net: NetSource, opts: RunOptions) -> Report:
@@ -143,16 +141,15 @@ def _check_net(net: NetSource, opts: RunOptions) -> Report:
     targets = [t for t in net_targets(spec, precision=net.precision)
                if net.phase is None or net.phase.upper() in t.phases]
     reports: list[Report] = []
-    layers: list[dict[str, Any]] = []
+    layers: list[NetLayer] = []
     seen: set[tuple[str, str]] = set()
     for t in targets:
         path = os.path.normpath(t.path) if t.path else None
-        entry = {"layer": t.layer, "phases": list(t.phases), "path": path, "format": t.format, "notes": list(t.notes)}
-        layers.append(entry)
-        if t.format is None or t.path is None or t.options is None:
-            continue
-        if not Path(path).exists():
-            entry["notes"].append("source not found")
+        readable = t.format is not None and t.path is not None and t.options is not None
+        missing = readable and not Path(path).exists()
+        layers.append(NetLayer(t.layer, t.phases, path, t.format,
+                               t.notes + (("source not found",) if missing else ())))
+        if not readable or missing:
             continue
         if t.format == "leveldb" and not sources.get("leveldb").sniff(Path(path)) \
                 and sources.get("lmdb").sniff(Path(path)):
@@ -168,10 +165,9 @@ def _check_net(net: NetSource, opts: RunOptions) -> Report:
         reports.append(_check_paths([path], config, o if net.forward else None, opts))
     if not reports:
         raise UsageError(f"{net.path}: no data layer source datascan can read "
-                         f"({'; '.join(n for e in layers for n in e['notes']) or 'none found'})")
+                         f"({'; '.join(n for x in layers for n in x.notes) or 'none found'})")
     findings = sorted((f for r in reports for f in r.findings), key=Finding.sort_key)
-    extra: dict[str, Any] = {"net": {"path": str(net.path), "layers": layers}}
-    if net.forward:
-        extra["forward"] = [b for r in reports for b in r.extra.get("forward", [])]
+    forward = tuple(b for r in reports for b in r.forward or ()) if net.forward else None
     return Report(__version__, tuple(s for r in reports for s in r.sources), tuple(findings),
-                  sum(r.seconds for r in reports), extra)
+                  sum(r.seconds for r in reports), forward=forward,
+                  net=NetBlock(str(net.path), tuple(layers)))

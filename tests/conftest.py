@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from datascan.decode.datum import encode_datum
+from datascan.report import to_dict
 from datascan.sources import leveldb as leveldb_source
 from datascan.sources import lmdb as lmdb_source
 
@@ -80,6 +81,13 @@ def make_lmdb(tmp_path):
 @pytest.fixture
 def make_leveldb(tmp_path):
     return _maker(tmp_path, leveldb_source.write, "db_leveldb")
+
+
+def report_dict(report) -> dict:
+    """The JSON report without its run time: equal for every --jobs value and backend."""
+    d = to_dict(report)
+    d["summary"].pop("seconds")
+    return d
 
 
 def tree_state(path: Path) -> dict:

@@ -33,7 +33,7 @@ def test_forward_sees_damage_the_filter_drops(make_lmdb):
     forward = datascan.ForwardOptions(batch_size=4, num_classes=3)
     report = datascan.check([path], forward=forward, select=["DS7"], jobs=1)
     assert report.findings == ()
-    assert "storage damage (DS102" in report.extra["forward"][0]["not_run"]
+    assert "storage damage (DS102" in report.forward[0].not_run
     unfiltered = run(CheckRequest(paths=(path,), forward=forward))
     assert [f.code for f in unfiltered.findings] == ["DS102"]
 

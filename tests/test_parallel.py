@@ -22,7 +22,7 @@ from datascan.sources import leveldb as leveldb_source
 from datascan.sources import lmdb as lmdb_source
 from datascan.sources.interface import Shard, ShardResult
 from datascan.sources.lmdb_pages import HDR, Tree
-from conftest import encoded_datum, float_datum, jpeg_bytes, key, raw_datum
+from conftest import encoded_datum, float_datum, jpeg_bytes, key, raw_datum, report_dict
 
 
 def faulty_records(n=400, shape=(3, 16, 16)):
@@ -36,12 +36,6 @@ def faulty_records(n=400, shape=(3, 16, 16)):
     for i in (50, 250, 390):                                                  # DS600
         recs[i] = (key(i), raw_datum(1, shape=(1, 16, 16), seed=i))
     return recs
-
-
-def report_dict(report) -> dict:
-    d = report.to_dict()
-    d["summary"].pop("seconds")
-    return d
 
 
 def make_hdf5(path: Path, rows=12_000) -> Path:
