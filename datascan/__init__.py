@@ -1,15 +1,45 @@
 """datascan: find the records that poison a training run."""
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import sys
+from importlib import import_module
+from types import ModuleType
 
-from .config import ScanConfig  # noqa: E402
-from .errors import DatascanError  # noqa: E402
-from .model import Finding, Report, Severity, SourceInfo  # noqa: E402
-from .scan import scan  # noqa: E402
-from .forward.engine import check, check_net  # noqa: E402
-from .forward.api import ForwardOptions  # noqa: E402
-from .clean import CleanResult, clean  # noqa: E402
+from ._version import __version__
 
-__all__ = ["scan", "check", "check_net", "clean", "CleanResult", "ForwardOptions", "Report", "Finding", "Severity", "SourceInfo", "ScanConfig", "DatascanError",
-           "__version__"]
+# Public name -> the module that defines it, imported on first use (PEP 562), so that
+# `import datascan` and `datascan --version` load none of numpy, h5py, lmdb, plyvel, protobuf.
+_PUBLIC = {
+    "scan": ".scan", "check": ".engine", "check_net": ".engine", "clean": ".clean",
+    "CleanResult": ".clean", "ForwardOptions": ".forward.api", "Report": ".model",
+    "Finding": ".model", "Severity": ".model", "SourceInfo": ".model", "ScanConfig": ".config",
+    "DatascanError": ".errors",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_PUBLIC[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+class _Package(ModuleType):
+    """`datascan.scan` and `datascan.clean` are functions that share their name with their
+    modules. Importing such a module (the CLI and the engine do) makes the import system
+    set the package attribute to the module: keep the function there instead."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, ModuleType) and _PUBLIC.get(name) == "." + name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

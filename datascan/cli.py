@@ -5,12 +5,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
-from . import __version__, report as reports, sources
-from .config import ScanConfig
-from .errors import DatascanError
+from . import bars, report as reports, sources
+from ._version import __version__
+from .codes import CODES
+from .config import ScanConfig, scan_config
+from .errors import DatascanError, UsageError
 from .model import Report, Severity
-from .scan import default_jobs
+from .run_options import BACKENDS, RunOptions, default_jobs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -24,6 +28,39 @@ def _codes(text: str) -> tuple[str, ...]:
     return tuple(c.strip().upper() for c in text.split(",") if c.strip())
 
 
+class _Format(argparse.Action):
+    """--format names the report format. A storage format there is the old spelling of
+    --source-format: it still works for one release, and main() warns about it."""
+
+    def __init__(self, *args, report_formats: Sequence[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.report_formats = tuple(report_formats)
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if value in self.report_formats:
+            namespace.report_format = value
+        elif value in sources.names():
+            namespace.source_format = namespace.deprecated_format = value
+        else:
+            hint = f"choose from {', '.join(self.report_formats)}" if self.report_formats else \
+                f"--source-format names the storage format: {', '.join(sources.names())}"
+            parser.error(f"argument --format: invalid choice: {value!r} ({hint})")
+
+
+def _add_format(p: argparse.ArgumentParser, report_formats: Sequence[str]) -> None:
+    p.set_defaults(deprecated_format=None)
+    p.add_argument("--format", action=_Format, report_formats=report_formats,
+                   default=argparse.SUPPRESS, metavar="{" + ",".join(report_formats) + "}",
+                   help="the report format" if report_formats else argparse.SUPPRESS)
+
+
+def _deprecation(args: argparse.Namespace) -> str | None:
+    name = args.deprecated_format
+    return None if name is None else (
+        f"datascan: warning: --format {name} names a storage format; use --source-format {name} "
+        "(--format will mean only the report format)")
+
+
 def add_scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="LMDB, LevelDB, HDF5 file or HDF5 list")
     add_check_options(p)
@@ -33,13 +70,13 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
     """The options that say how records are checked (shared by check and clean)."""
     p.add_argument("--num-classes", type=int, help="labels must lie in [0, N)")
     p.add_argument("--ignore-label", type=int, help="a label value that is never checked")
-    p.add_argument("--format", dest="source_format", choices=sources.names(),
+    p.add_argument("--source-format", choices=sources.names(),
                    help="the storage format (default: detected)")
     p.add_argument("--label-dataset", action="append", dest="label_datasets", metavar="NAME",
                    help="HDF5 dataset(s) holding labels (default: label)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: all cores; 1 = in this process)")
-    p.add_argument("--backend", default=None, choices=("local", "threading", "loky", "dask"),
+    p.add_argument("--backend", default=None, choices=BACKENDS,
                    help="where shards run: datascan's process pool (local, the default) "
                         "or a joblib backend")
     p.add_argument("--scheduler", default=None,
@@ -55,8 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     check = sub.add_parser("check", help="scan datasets and report bad records")
     add_scan_options(check)
-    check.add_argument("--output-format", "--report", dest="report_format", default="text",
-                       choices=sorted(reports.FORMATS), help=argparse.SUPPRESS)
+    _add_format(check, tuple(reports.FORMATS))
+    check.add_argument("--output-format", "--report", dest="report_format",
+                       choices=sorted(reports.FORMATS), help=argparse.SUPPRESS)   # older spellings
+    check.set_defaults(report_format="text")
     check.add_argument("--output", "-o", help="write the report here instead of stdout")
     check.add_argument("--fail-on", choices=("error", "warning"), default="error",
                        help="exit 1 when a finding is at least this severe (default: error)")
@@ -70,6 +109,7 @@ def add_clean_parser(sub) -> None:
     clean.add_argument("src", metavar="SRC", help="the dataset to clean (never modified)")
     clean.add_argument("dst", metavar="DST", help="the cleaned copy (a directory for an HDF5 list)")
     add_check_options(clean)
+    _add_format(clean, ())        # no report here: only the old spelling of --source-format
     clean.add_argument("--drop", choices=("error", "warning"), default="error",
                        help="drop records with findings at least this severe (default: error)")
     clean.add_argument("--quarantine", metavar="QDIR", help="write the dropped records here")
@@ -97,25 +137,10 @@ def add_forward_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--phase", choices=("train", "test"), help="with --net: only this phase's layers")
 
 
-def _split_format(argv: list[str]) -> list[str]:
-    """`--format` means the report format (text|json) for `check`; a storage name means --format."""
-    out, it = [], iter(argv)
-    for arg in it:
-        if arg == "--format":
-            value = next(it, "")
-            out += ["--output-format" if value in reports.FORMATS else "--format", value]
-        elif arg.startswith("--format="):
-            value = arg.split("=", 1)[1]
-            out.append(("--output-format=" if value in reports.FORMATS else "--format=") + value)
-        else:
-            out.append(arg)
-    return out
-
-
 def config_from(args: argparse.Namespace) -> ScanConfig:
-    return ScanConfig(num_classes=args.num_classes, ignore_label=args.ignore_label,
-                      format=args.source_format,
-                      label_datasets=tuple(args.label_datasets or ("label",)))
+    """The checks `check` and `clean` were asked for."""
+    return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
+                       format=args.source_format, label_datasets=args.label_datasets or ("label",))
 
 
 def exit_code(report: Report, fail_on: str) -> int:
@@ -124,10 +149,9 @@ def exit_code(report: Report, fail_on: str) -> int:
 
 
 def _progress(args: argparse.Namespace):
-    if args.quiet or not sys.stderr.isatty():
+    if not bars.shown(not args.quiet):
         return None, None
-    from tqdm import tqdm
-    bar = tqdm(unit=" records", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
+    bar = bars.records_bar()
     return bar, bar.update
 
 
@@ -143,10 +167,7 @@ def _bar_total(bar):
 
 
 def forward_from(args: argparse.Namespace):
-    from pathlib import Path
-
-    from .errors import UsageError
-    from .forward.api import ForwardOptions
+    from .forward.api import ForwardOptions   # numpy and the dummy net: only for --forward
     if not args.forward:
         return None
     if args.batch_size is None:
@@ -161,26 +182,24 @@ def forward_from(args: argparse.Namespace):
                           precision=args.precision)
 
 
-def _run_check(args: argparse.Namespace, tick, total=None) -> Report:
-    from .errors import UsageError
-    from .forward.engine import check, check_net
-    common = dict(jobs=args.jobs or default_jobs(), backend=args.backend, select=args.select,
-                  ignore=args.ignore, progress=tick, scheduler=args.scheduler,
-                  progress_total=total)
+def request_from(args: argparse.Namespace, tick=None, total=None):
+    """The engine's CheckRequest for `datascan check`'s arguments."""
+    from .engine import CheckRequest, NetSource   # the scan, its formats and the dummy net
+    run = RunOptions(jobs=args.jobs or default_jobs(), backend=args.backend,
+                     scheduler=args.scheduler, progress=tick, progress_total=total)
+    common = dict(paths=tuple(args.paths), run=run, select=args.select, ignore=args.ignore)
     if args.net:
-        if args.paths:
-            raise UsageError("--net reads the sources from the net: give no PATH with it")
-        return check_net(args.net, forward=args.forward, precision=args.precision,
-                         phase=args.phase, **common)
-    if not args.paths:
-        raise UsageError("give at least one PATH (or --net NET.prototxt)")
-    return check(args.paths, config=config_from(args), forward=forward_from(args), **common)
+        return CheckRequest(net=NetSource(args.net, args.phase, args.forward, args.precision),
+                            **common)
+    request = CheckRequest(config=config_from(args), **common)   # no PATH: refused first
+    return replace(request, forward=forward_from(args))
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .engine import run
     bar, tick = _progress(args)
     try:
-        report = _run_check(args, tick, _bar_total(bar))
+        report = run(request_from(args, tick, _bar_total(bar)))
     finally:
         if bar is not None:
             bar.close()
@@ -211,8 +230,6 @@ def _clean(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
-    from .codes import CODES
-    from .errors import UsageError
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
     if args.num_classes is not None and args.num_classes < 1:
@@ -222,7 +239,8 @@ def validate(args: argparse.Namespace) -> None:
     for flag, prefixes in (("--select", args.select), ("--ignore", args.ignore)):
         unknown = [p for p in prefixes if not any(code.startswith(p) for code in CODES)]
         if unknown:
-            raise UsageError(f"{flag} {','.join(unknown)} matches no finding code (DS100..DS701)")
+            raise UsageError(f"{flag} {','.join(unknown)} matches no finding code "
+                             f"({min(CODES)}..{max(CODES)})")
     output = getattr(args, "output", None)
     if output:
         parent = os.path.dirname(os.path.abspath(output))
@@ -232,9 +250,11 @@ def validate(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(_split_format(list(sys.argv[1:] if argv is None else argv)))
+        args = build_parser().parse_args(argv)
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)
+    if (warning := _deprecation(args)) is not None:
+        print(warning, file=sys.stderr)
     try:
         validate(args)
         return {"check": _check, "clean": _clean}[args.command](args)

@@ -6,6 +6,7 @@ context changes how harmful it is (e.g. DS600 on encoded images, which a crop fi
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -25,7 +26,7 @@ class Code:
 _ROWS = [
     # DS1xx storage
     Code("DS100", E, "source cannot be opened or recognised",
-         "Check the path and format (--format). For HDF5 lists, every listed file must be HDF5."),
+         "Check the path and format (--source-format). For HDF5 lists, every listed file must be HDF5."),
     Code("DS101", E, "storage corruption (bad page, bad block checksum, unreadable chunk)",
          "Caffe never verifies LevelDB checksums and LMDB has none: the records named here reach "
          "training as garbage. Restore from a backup or rebuild the dataset; `datascan clean` drops them."),
@@ -122,3 +123,9 @@ def lookup(code: str) -> Code:
 
 def matches(code: str, prefixes: tuple[str, ...]) -> bool:
     return any(code.startswith(p.strip().upper()) for p in prefixes if p.strip())
+
+
+def keep(code: str, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> bool:
+    """--select / --ignore: a code is kept when it matches a selected prefix (every code
+    does when none is selected) and no ignored one."""
+    return (not select or matches(code, tuple(select))) and not matches(code, tuple(ignore))

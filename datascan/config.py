@@ -1,6 +1,7 @@
 """Scan options: typed, frozen, picklable (shipped to worker processes with each shard)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # One place for thresholds (cleanvision habit: measure, then judge against these).
@@ -33,3 +34,14 @@ class ScanConfig:
     format: str | None = None                   # override detection: lmdb | leveldb | hdf5
     label_datasets: tuple[str, ...] = ("label",)  # HDF5: datasets holding labels
     max_image_pixels: int = MAX_IMAGE_PIXELS
+
+
+def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,
+                ignore_label: int | None = None, format: str | None = None,
+                label_datasets: Sequence[str] = ("label",)) -> ScanConfig:
+    """The ScanConfig a call means: ``config`` when given, else one built from the keywords
+    that scan(), clean() and the CLI take."""
+    if config is not None:
+        return config
+    return ScanConfig(num_classes=num_classes, ignore_label=ignore_label, format=format,
+                      label_datasets=tuple(label_datasets))

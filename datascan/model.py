@@ -1,10 +1,12 @@
-"""Frozen result data: findings, source descriptions and the report."""
+"""Frozen result data: findings, source descriptions and the report with its typed sections.
+
+What they look like as JSON is report/json.py's."""
 from __future__ import annotations
 
+import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 
 class Severity(str, Enum):
@@ -47,9 +49,16 @@ class Finding:
     def sort_key(self) -> tuple:
         return (self.path, -1 if self.index is None else self.index, self.code, self.message)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": self.severity.value, "path": self.path,
-                "key": self.key, "index": self.index, "message": self.message}
+
+@dataclass(frozen=True)
+class LabelStats:
+    """A source's labels: their range, and how many records hold each one. Past MAX_LABELS
+    distinct labels (labels that are record ids) only the range is kept, and a note says so."""
+    min: int
+    max: int
+    distinct: int | None               # None: more than MAX_LABELS
+    histogram: dict[int, int] | None   # label -> records, by label; None: more than MAX_LABELS
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,14 +67,41 @@ class SourceInfo:
     format: str
     records: int
     encoding: str
-    labels: dict[str, Any] | None = None
+    labels: LabelStats | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "format": self.format,
-                               "records": self.records, "encoding": self.encoding}
-        if self.labels is not None:
-            out["labels"] = self.labels
-        return out
+
+@dataclass(frozen=True)
+class ForwardBlock:
+    """The dummy net's pass over one source: its loss per iteration, or why it did not run."""
+    path: str
+    not_run: str | None = None             # why the pass did not run; then nothing below is set
+    batch_size: int | None = None
+    precision: str = "fp32"
+    loss: str = "softmax"                  # softmax | euclidean
+    batch_losses: tuple[float | None, ...] = ()   # per iteration; None: a batch Caffe aborts on
+    skipped: int = 0                       # records the data layer would reject
+
+    @property
+    def first_nonfinite_iteration(self) -> int | None:
+        return next((i for i, x in enumerate(self.batch_losses)
+                     if x is not None and not math.isfinite(x)), None)
+
+
+@dataclass(frozen=True)
+class NetLayer:
+    """One data layer of a --net, as datascan reads it."""
+    layer: str
+    phases: tuple[str, ...]
+    path: str | None                   # its source; None when the layer names none
+    format: str | None                 # lmdb | leveldb | hdf5; None when datascan cannot read it
+    notes: tuple[str, ...] = ()        # Caffe behaviour worth telling, "source not found", ...
+
+
+@dataclass(frozen=True)
+class NetBlock:
+    """The net a --net scan read its sources from."""
+    path: str
+    layers: tuple[NetLayer, ...]
 
 
 @dataclass(frozen=True)
@@ -74,7 +110,8 @@ class Report:
     sources: tuple[SourceInfo, ...]
     findings: tuple[Finding, ...]
     seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    forward: tuple[ForwardBlock, ...] | None = None   # None: no forward pass was asked for
+    net: NetBlock | None = None                       # the net of a --net scan
 
     @property
     def records(self) -> int:
@@ -98,15 +135,3 @@ class Report:
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "datascan": self.version,
-            "sources": [s.to_dict() for s in self.sources],
-            "findings": [f.to_dict() for f in self.findings],
-            "summary": {"records": self.records, "bad_records": self.bad_records,
-                        "errors": self.errors, "warnings": self.warnings,
-                        "by_code": self.by_code(), "seconds": round(self.seconds, 3)},
-        }
-        out.update(self.extra)
-        return out

@@ -8,15 +8,17 @@ from collections import Counter
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-from . import __version__, parallel, sources
+from . import parallel, sources
+from ._version import __version__
 from .checks.dataset import dataset_findings, label_stats
-from .codes import matches
-from .config import INFO_CAP, ScanConfig
+from .codes import keep
+from .config import INFO_CAP, ScanConfig, scan_config
 from .errors import UsageError
 from .model import Finding, Report, Severity, SourceInfo
+from .run_options import Progress, RunOptions, run_options
 from .shard import ShardResult
 from .sources.interface import Plan, Shard
 from .checks.summary import ShardSummary
@@ -25,22 +27,6 @@ SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller lo
 PARTS_PER_SHARD = 2         # the format splits a source into this many parts per shard (guided)
 SHARD_SPAN = 1 << 40        # a ref's position while merging: shard_id * SHARD_SPAN + index in shard
 LOCAL = (None, "local")     # datascan's own process pool (parallel.run_local_pool)
-BACKENDS = ("local", "threading", "loky", "dask")   # ray would fit run_joblib; not installed here
-Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    jobs: int = 1
-    backend: str | None = None      # None: in-process (jobs 1) or the local pool; else a
-                                    # joblib backend: threading, loky, dask
-    scheduler: str | None = None    # dask scheduler address, tcp://HOST:PORT
-    progress: Progress | None = None                 # called with records done, as they are done
-    progress_total: Callable[[int | None], None] | None = None   # the total, once planned
-
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def plan_sources(paths: Sequence[str | os.PathLike], config: ScanConfig, jobs: int) -> list[Plan]:
@@ -196,14 +182,10 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    config = config or ScanConfig(num_classes=num_classes, ignore_label=ignore_label,
-                                  format=format, label_datasets=tuple(label_datasets))
-    if backend is not None and backend not in BACKENDS:
-        raise UsageError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    if jobs is not None and jobs < 1:
-        raise UsageError(f"jobs must be at least 1, not {jobs}")
-    opts = RunOptions(jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler,
-                      progress=progress, progress_total=progress_total)
+    config = scan_config(config, num_classes=num_classes, ignore_label=ignore_label,
+                         format=format, label_datasets=label_datasets)
+    opts = run_options(jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
+                       progress_total=progress_total)
     started = time.perf_counter()
     with _cluster(opts) as opts:
         plans = plan_sources(paths, config, opts.jobs)
@@ -215,7 +197,6 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
         for result in _execute(shards, config, opts):
             merger.add(result)
     infos, findings = merger.finish()
-    findings = [f for f in findings
-                if (not select or matches(f.code, tuple(select))) and not matches(f.code, tuple(ignore))]
+    findings = [f for f in findings if keep(f.code, select, ignore)]
     findings.sort(key=Finding.sort_key)
     return Report(__version__, tuple(infos), tuple(findings), time.perf_counter() - started)

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from datascan.decode.datum import encode_datum
+from datascan.report import to_dict
 from datascan.sources import leveldb as leveldb_source
 from datascan.sources import lmdb as lmdb_source
 
@@ -85,6 +86,13 @@ def make_leveldb(tmp_path):
     return _maker(tmp_path, leveldb_source.write, "db_leveldb")
 
 
+def report_dict(report) -> dict:
+    """The JSON report without its run time: equal for every --jobs value and backend."""
+    d = to_dict(report)
+    d["summary"].pop("seconds")
+    return d
+
+
 def tree_state(path: Path) -> dict:
     """Content and mtime of every file below path: what 'never modified' means."""
     out = {}
@@ -123,10 +131,3 @@ def corrupt_hdf5_chunk(good: Path, bad: Path, dataset: str, chunk: int):
         fh.seek(info.byte_offset + info.size // 2)
         fh.write(b"\xff" * 64)
     return info
-
-
-def report_dict(report) -> dict:
-    """The JSON report without its run time: what must not depend on how the scan ran."""
-    d = report.to_dict()
-    d["summary"].pop("seconds")
-    return d

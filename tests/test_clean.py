@@ -458,6 +458,16 @@ def test_cli_end_to_end(make_leveldb, tmp_path, capsys):
     assert f"dropped {len(errors) + len(warnings)} records" in out.out
     assert "verified" in out.out and "35 kept + 5 dropped = 40 source records" in out.out
     assert main(["clean", str(src), "--quiet"]) == 2                     # DST is required
+    capsys.readouterr()
+    assert main(["clean", str(src), str(tmp_path / "o3"), "--source-format", "leveldb", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["clean", str(src), str(tmp_path / "o4"), "--format", "leveldb", "-q"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "datascan: warning: --format leveldb names a storage format; use --source-format leveldb "
+        "(--format will mean only the report format)"]
+    assert main(["clean", str(src), str(tmp_path / "o5"), "--source-format", "lmdb", "-q"]) == 2
+    assert main(["clean", str(src), str(tmp_path / "o6"), "--format", "json", "-q"]) == 2
+    assert "--source-format names the storage format" in capsys.readouterr().err
     assert main(["clean", str(src), str(tmp_path / "o2"), "--drop", "info", "--quiet"]) == 2
 
 

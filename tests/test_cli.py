@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from datascan._version import __version__
 from datascan.cli import main
 from datascan.codes import CODES
 
@@ -74,9 +77,53 @@ def test_text_report_names_records_and_quotes_caffe(capsys):
 
 
 def test_storage_format_flag_overrides_detection(capsys):
-    code, report = run_json(capsys, FIXTURES / "demo_clean_lmdb", "--format", "lmdb")
+    code, report = run_json(capsys, FIXTURES / "demo_clean_lmdb", "--source-format", "lmdb")
     assert code == 0 and report["sources"][0]["format"] == "lmdb"
-    assert main(["check", str(FIXTURES / "demo_clean_lmdb"), "--format", "leveldb", "--quiet"]) == 2
+    assert capsys.readouterr().err == ""
+    demo = str(FIXTURES / "demo_clean_lmdb")
+    assert main(["check", demo, "--source-format", "leveldb", "--quiet"]) == 2
+    assert main(["check", demo, "--source-format", "xml", "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "LevelDB" in err[0] and "invalid choice: 'xml'" in err[1]
+
+
+DEPRECATED = ("datascan: warning: --format {0} names a storage format; use --source-format {0} "
+              "(--format will mean only the report format)")
+
+
+@pytest.mark.parametrize("storage, code", [("lmdb", 0), ("leveldb", 2)])
+def test_format_naming_storage_still_works_with_one_warning_line(capsys, storage, code):
+    demo = str(FIXTURES / "demo_clean_lmdb")
+    assert main(["check", demo, "--source-format", storage, "--format", "json", "--quiet"]) == code
+    new = capsys.readouterr()
+    assert main(["check", demo, "--format", storage, "--format", "json", "--quiet"]) == code
+    old = capsys.readouterr()
+    assert main(["check", demo, f"--format={storage}", "--quiet"]) == code
+    text = capsys.readouterr()
+    assert old.out.replace(_seconds(old.out), "") == new.out.replace(_seconds(new.out), "")
+    # one line more than --source-format gives: the warning (the error, if any, follows it)
+    assert old.err.splitlines()[0] == DEPRECATED.format(storage)
+    assert len(old.err.splitlines()) == 1 + len(new.err.splitlines()) == 1 + (code == 2)
+    assert text.err.splitlines()[0] == DEPRECATED.format(storage)
+    assert (code == 0) == text.out.startswith(f"{demo}: lmdb, 48 records")
+
+
+def _seconds(out: str) -> str:
+    return next((line for line in out.splitlines() if '"seconds"' in line), "")
+
+
+def test_format_json_is_the_report_only(capsys):
+    demo = str(FIXTURES / "demo_clean_lmdb")
+    for spelling in (["--format", "json"], ["--format=json"]):
+        assert main(["check", demo, *spelling, "--quiet"]) == 0
+        out = capsys.readouterr()
+        assert out.err == "" and json.loads(out.out)["sources"][0]["format"] == "lmdb"
+    assert main(["check", demo, "--format", "text", "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith(f"{demo}: lmdb, 48 records")
+    assert main(["check", demo, "--format", "xml", "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["datascan: error: argument --format: invalid choice: 'xml' "
+                   "(choose from text, json)"]
 
 
 def test_bad_usage_is_exit_2_one_line(capsys):
@@ -105,7 +152,8 @@ def test_every_code_is_produced_by_some_test():
     (["--select", "XX"], "matches no finding code"),
     (["--scheduler", "tcp://127.0.0.1:1"], "--backend dask"),
     (["--output", "/nonexistent/dir/r.json"], "cannot write"),
-    (["--format", "leveldb"], "LevelDB"),
+    (["--source-format", "leveldb"], "LevelDB"),
+    (["--select", "DS9"], f"({min(CODES)}..{max(CODES)})"),
 ])
 def test_options_that_cannot_be_meant_are_one_line_exit_2(capsys, args, says):
     assert main(["check", str(FIXTURES / "demo_lmdb"), "--quiet", *args]) == 2
@@ -124,3 +172,17 @@ def test_the_same_dataset_named_twice_is_scanned_once(capsys):
     demo = FIXTURES / "demo_clean_lmdb"
     code, report = run_json(capsys, demo, f"{demo}/")
     assert code == 0 and len(report["sources"]) == 1 and report["summary"]["records"] == 48
+
+
+HEAVY = ("numpy", "h5py", "lmdb", "plyvel", "google.protobuf", "joblib", "tqdm", "PIL",
+         "datascan.forward", "datascan.scan", "datascan.clean")
+
+
+def test_version_imports_nothing_heavy():
+    """`import datascan` and `datascan --version` load no storage library, numpy or protobuf."""
+    probe = ("import sys, datascan.cli\n"
+             "assert datascan.cli.main(['--version']) == 0\n"
+             f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], check=True)
+    assert out.stdout.splitlines() == [f"datascan {__version__}", ""]

@@ -1,17 +1,22 @@
 """--forward: the dummy net, the transform and the runner, on data built in the test."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from datascan.caffe.proto import message_class
 from datascan.errors import UsageError
-from datascan.forward.caffe_proto import message_class
 from datascan.forward.net import LOSS_CLAMP, DummyNet, caffe_int_labels
 from datascan.forward.runner import (caffe_batch_indices, caffe_batches, forward_findings,
                                      run_forward)
 from datascan.forward.transform import Transformer, load_mean
+from datascan.model import Report
+from datascan.report import to_dict
 
 B = 4
+EMPTY = Report("0", (), (), 0.0)
 
 
 def dataset(n: int = 12, shape=(3, 8, 8), seed: int = 0):
@@ -272,4 +277,6 @@ def test_run_forward_skips_records_the_data_layer_rejects():
     r = run_forward(recs, batch_size=4, transformer=Transformer(), num_classes=10, path="db")
     assert [i for i, _ in r.skipped] == [5]
     assert [(f.code, f.index) for f in r.findings] == [("DS700", 6)]
-    assert r.to_json()["first_nonfinite_iteration"] == 1 and r.to_json()["batch_losses"][1] == "nan"
+    block = r.block("db")
+    assert block.first_nonfinite_iteration == 1 and np.isnan(block.batch_losses[1])
+    assert to_dict(replace(EMPTY, forward=(block,)))["forward"][0]["batch_losses"][1] == "nan"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datascan.caffe.netspec import load_net
 from datascan.errors import UsageError
-from datascan.forward.netspec import load_net
 from datascan.forward.runner import caffe_batch_indices, forward_findings
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"

@@ -29,7 +29,7 @@ def test_clean_dataset_has_no_findings(make_db):
     assert report.findings == ()
     assert report.records == 12
     assert report.sources[0].encoding == "datum"
-    assert report.sources[0].labels["histogram"] == {"0": 4, "1": 4, "2": 4}
+    assert report.sources[0].labels.histogram == {0: 4, 1: 4, 2: 4}
 
 
 @pytest.mark.parametrize("value, code", [

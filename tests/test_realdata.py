@@ -50,8 +50,8 @@ def test_mnist_leveldb_labels_are_mnist():
     report = scan(realdata("pl8787-exp-caffe-mnist-leveldb", "examples", "mnist", "mnist-test-leveldb"),
                   num_classes=10)
     assert report.findings == ()
-    hist = report.sources[0].labels["histogram"]
-    assert hist["0"] == 980 and hist["1"] == 1135 and hist["9"] == 1009
+    hist = report.sources[0].labels.histogram
+    assert hist[0] == 980 and hist[1] == 1135 and hist[9] == 1009
 
 
 @pytest.mark.parametrize("db", ["encoded_lmdb", "encoded_leveldb"])

@@ -110,7 +110,7 @@ def test_capabilities_are_callables_or_none():
 def test_a_missing_backend_is_one_line_naming_what_to_install(forced, make_leveldb, monkeypatch, capsys):
     path = make_leveldb([(key(i), raw_datum(i)) for i in range(3)])
     monkeypatch.setitem(sys.modules, "plyvel", None)      # import plyvel now raises ImportError
-    argv = ["check", str(path)] + (["--format", forced] if forced else [])
+    argv = ["check", str(path)] + (["--source-format", forced] if forced else [])
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1

@@ -9,6 +9,7 @@ import pytest
 
 from datascan import scan
 from datascan.config import ScanConfig
+from datascan.model import LabelStats
 from datascan.scan import plan_sources
 from datascan.checks import summary
 from datascan.checks.summary import ShapeGroup, ShapeTable
@@ -212,9 +213,9 @@ def test_label_counts_past_the_cap_keep_their_range_for_any_split(monkeypatch):
     whole = summary.LabelCounts()
     for x in labels:
         whole.add(x)
-    assert whole.overflow and whole.stats() == {
-        "min": min(labels), "max": max(labels), "distinct": None, "histogram": None,
-        "note": "more than 50 distinct labels: histogram not kept"}
+    assert whole.overflow and whole.stats() == LabelStats(
+        min=min(labels), max=max(labels), distinct=None, histogram=None,
+        note="more than 50 distinct labels: histogram not kept")
     for cut in (1, 30, 1000, 1999):       # the parts may each be under the cap
         merged = summary.LabelCounts()
         for part in (labels[:cut], labels[cut:]):
@@ -225,7 +226,8 @@ def test_label_counts_past_the_cap_keep_their_range_for_any_split(monkeypatch):
         assert merged.stats() == whole.stats() and merged.dropped == len(labels)
     few = summary.LabelCounts()
     few.update({3: 2, 1: 5})
-    assert few.stats() == {"min": 1, "max": 3, "distinct": 2, "histogram": {"1": 5, "3": 2}}
+    assert few.stats() == LabelStats(min=1, max=3, distinct=2, histogram={1: 5, 3: 2})
+    assert list(few.stats().histogram) == [1, 3]
 
 
 def test_labels_that_are_record_ids_are_summed_up_not_listed(make_lmdb, monkeypatch, capsys):
@@ -236,8 +238,8 @@ def test_labels_that_are_record_ids_are_summed_up_not_listed(make_lmdb, monkeypa
     path = make_lmdb([(key(i), raw_datum(i, shape=(1, 4, 4))) for i in range(3000)])
     reports = [scan(path, jobs=j) for j in (1, 2)]
     assert report_dict(reports[0]) == report_dict(reports[1])
-    assert reports[0].sources[0].labels == {
-        "min": 0, "max": 2999, "distinct": None, "histogram": None,
-        "note": "more than 100 distinct labels: histogram not kept"}
+    assert reports[0].sources[0].labels == LabelStats(
+        min=0, max=2999, distinct=None, histogram=None,
+        note="more than 100 distinct labels: histogram not kept")
     assert main(["check", str(path), "--jobs", "1", "-q"]) == 0
     assert "labels 0..2999 (more than 100 distinct)" in capsys.readouterr().out

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from ..config import MAX_LABELS, MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TOTAL
-from ..model import key_text
+from ..model import LabelStats, key_text
 
 
 @dataclass
@@ -215,16 +215,15 @@ class LabelCounts:
     def __bool__(self) -> bool:
         return bool(self.counts) or self.dropped > 0
 
-    def stats(self) -> dict | None:
+    def stats(self) -> LabelStats | None:
         """The report's label block: range, distinct labels and histogram (None past MAX_LABELS)."""
         if not self:
             return None
         if self.overflow:
-            return {"min": self.lo, "max": self.hi, "distinct": None, "histogram": None,
-                    "note": f"more than {MAX_LABELS:,} distinct labels: histogram not kept"}
+            return LabelStats(self.lo, self.hi, None, None,
+                              note=f"more than {MAX_LABELS:,} distinct labels: histogram not kept")
         c = self.counts
-        return {"min": min(c), "max": max(c), "distinct": len(c),
-                "histogram": {str(k): c[k] for k in sorted(c)}}
+        return LabelStats(min(c), max(c), len(c), {k: c[k] for k in sorted(c)})
 
     def _widen(self, lo: int, hi: int) -> None:
         self.lo = lo if self.lo is None else min(self.lo, lo)

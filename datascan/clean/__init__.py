@@ -16,11 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__, sources
-from ..config import ScanConfig
+from .. import sources
+from .._version import __version__
+from ..config import ScanConfig, scan_config
 from ..errors import DatascanError, UsageError
 from ..model import Finding, Report, Severity
-from ..scan import default_jobs, scan
+from ..run_options import default_jobs
+from ..scan import scan
 from ..sources.interface import KEYED
 from . import atomic, manifest
 from .drops import Drop, Selection, check_count, filtered, load_report, select as select_drops
@@ -113,8 +115,8 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     if drop not in ("error", "warning"):
         raise UsageError(f"--drop must be error or warning, not {drop!r}")
     threshold = Severity(drop)
-    config = config or ScanConfig(num_classes=num_classes, ignore_label=ignore_label,
-                                  format=format, label_datasets=tuple(label_datasets))
+    config = scan_config(config, num_classes=num_classes, ignore_label=ignore_label,
+                         format=format, label_datasets=label_datasets)
     jobs = jobs or default_jobs()
     progress = progress or _silent
     src = Path(src)

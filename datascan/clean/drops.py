@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..codes import matches
+from ..codes import keep
 from ..model import Finding, Severity
 from .errors import CleanRefused
 
@@ -68,8 +68,7 @@ def select(findings: Iterable[Finding], threshold: Severity, records: int | None
 
 
 def filtered(findings: Iterable[Finding], select_codes, ignore_codes) -> list[Finding]:
-    return [f for f in findings if (not select_codes or matches(f.code, tuple(select_codes)))
-            and not matches(f.code, tuple(ignore_codes))]
+    return [f for f in findings if keep(f.code, select_codes, ignore_codes)]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
+from ..report.json import finding_dict
 from . import atomic
 
 SUFFIX = ".manifest.json"
@@ -45,7 +46,7 @@ def build(result) -> dict[str, Any]:
                    "by_code": dict(sorted(by_code.items()))},
         "dropped": dropped,
         "dropped_files": list(result.dropped_files),
-        "not_fixed": [f.to_dict() for f in result.unfixed],
+        "not_fixed": [finding_dict(f) for f in result.unfixed],
         "verification": result.verification.to_dict(),
         "seconds": round(result.seconds, 3),
     }

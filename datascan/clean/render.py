@@ -1,8 +1,9 @@
 """What `datascan clean` prints: what went, where it is, and the verification."""
 from __future__ import annotations
 
-import sys
 from collections import Counter
+
+from ..bars import records_bar, shown
 
 FIRST = 10
 
@@ -37,17 +38,14 @@ def summary(result) -> str:
 
 
 def progress_bars(enabled: bool):
-    """(progress, close): one tqdm bar per phase (scan, copy, quarantine, verify), on stderr."""
-    if not enabled or not sys.stderr.isatty():
+    """(progress, close): one bar per phase (scan, copy, quarantine, verify), on stderr."""
+    if not shown(enabled):
         return None, lambda: None
-    from tqdm import tqdm
     bars = []
 
     def start(phase: str, total):
-        for bar in bars:
-            bar.close()
-        bars[:] = [tqdm(desc=phase, total=total, unit=" records", unit_scale=True,
-                        file=sys.stderr, dynamic_ncols=True, leave=False)]
+        close()
+        bars[:] = [records_bar(desc=phase, total=total, leave=False)]
         return bars[0].update
 
     def close() -> None:

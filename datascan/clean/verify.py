@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model import Finding, Report, Severity
+from ..report.json import finding_dict
 
 SHOWN = 5
 
@@ -26,8 +27,8 @@ class Verification:
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "records": self.records, "kept": self.kept, "dropped": self.dropped,
                 "source_records": self.source_records, "severity": self.threshold.value,
-                "remaining": [f.to_dict() for f in self.remaining],
-                "carried_over": [f.to_dict() for f in self.carried],
+                "remaining": [finding_dict(f) for f in self.remaining],
+                "carried_over": [finding_dict(f) for f in self.carried],
                 "problems": list(self.problems)}
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..caffe.netspec import NetSpec, TransformSpec
 from ..errors import UsageError
 from .net import SEED
-from .netspec import NetSpec, TransformSpec
 from .records import hdf5_records, kv_records
 from .runner import ForwardResult, run_forward
 from .transform import Transformer

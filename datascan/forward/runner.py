@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from ..errors import UsageError
-from ..model import Finding
+from ..model import Finding, ForwardBlock
 from .judge import Locate, judge_record, suspects
 from .net import SEED, DummyNet
 from .records import Record
@@ -36,17 +35,11 @@ class ForwardResult:
     precision: str = "fp32"
     loss: str = "softmax"
 
-    def to_json(self) -> dict[str, Any]:
-        """The "forward" block of the JSON report. A non-finite loss is the string Caffe
-        prints ("nan", "inf"); null is a batch Caffe would have aborted on (not run)."""
-        return {"batch_size": self.batch_size, "precision": self.precision, "loss": self.loss,
-                "gradient_norm": "L2 of each record's share of the InnerProduct weight gradient",
-                "batch_losses": [x if x is None or np.isfinite(x) else str(x)
-                                 for x in self.batch_losses],
-                "first_nonfinite_iteration": next(
-                    (i for i, x in enumerate(self.batch_losses)
-                     if x is not None and not np.isfinite(x)), None),
-                "skipped": len(self.skipped)}
+    def block(self, path: str) -> ForwardBlock:
+        """What the report says about this pass over ``path``."""
+        return ForwardBlock(path, batch_size=self.batch_size, precision=self.precision,
+                            loss=self.loss, batch_losses=tuple(self.batch_losses),
+                            skipped=len(self.skipped))
 
 
 # ---------------------------------------------------------------------------- batching

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..caffe.netspec import TransformSpec
+from ..caffe.proto import read_blob_proto
 from ..errors import UsageError
 from ..model import Finding
-from .caffe_proto import read_blob_proto
-from .netspec import TransformSpec
 
 
 @dataclass(frozen=True)

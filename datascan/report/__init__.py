@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from ..model import Report
 from . import json, text
+from .json import to_dict
 
 FORMATS = {"text": text.render, "json": json.render}
+__all__ = ["FORMATS", "render", "to_dict"]
 
 
 def render(report: Report, fmt: str) -> str:

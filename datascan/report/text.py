@@ -21,14 +21,14 @@ def render(report: Report, first: int = FIRST) -> str:
     lines = []
     for s in report.sources:
         line = f"{s.path}: {s.format}, {s.records} records, {s.encoding}"
-        if s.labels:
-            distinct = s.labels["distinct"] if s.labels["distinct"] is not None else \
+        if s.labels is not None:
+            distinct = s.labels.distinct if s.labels.distinct is not None else \
                 f"more than {MAX_LABELS:,}"
-            line += f", labels {s.labels['min']}..{s.labels['max']} ({distinct} distinct)"
+            line += f", labels {s.labels.min}..{s.labels.max} ({distinct} distinct)"
         lines.append(line)
-    for block in report.extra.get("forward", []):
-        if block.get("not_run"):
-            lines.append(f"forward pass not run on {block['path']}: {block['not_run']}")
+    for block in report.forward or ():
+        if block.not_run:
+            lines.append(f"forward pass not run on {block.path}: {block.not_run}")
     lines.append("")
     if not report.findings:
         lines.append(f"No findings in {report.records} records ({report.seconds:.1f} s).")

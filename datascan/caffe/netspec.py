@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UsageError
-from .caffe_proto import V1_LAYER_TYPES, message_class, parse_net_text, parse_text
+from .proto import V1_LAYER_TYPES, message_class, parse_net_text, parse_text
 
 PHASES = ("TRAIN", "TEST")
 DATA_TYPES = ("Data", "HDF5Data", "ImageData", "AnnotatedData")

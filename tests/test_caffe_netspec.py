@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from datascan.caffe.netspec import load_net
+from datascan.caffe.proto import message_class, parse_net_text
 from datascan.errors import UsageError
-from datascan.forward.caffe_proto import message_class, parse_net_text
-from datascan.forward.netspec import load_net
 
 TRAIN_VAL = """
 name: "LeNet"

@@ -1,0 +1,173 @@
+"""The one entry: a request (datasets or a Caffe net, the checks, how to run) -> Report.
+
+    report = run(CheckRequest(paths=("train_lmdb",), config=ScanConfig(num_classes=10)))
+
+The rule for --forward and --select/--ignore, written here once: the plain scan runs
+unfiltered, the forward pass sees everything it found (storage damage included, even
+under --select DS7), and select/ignore are applied once, at the end, to every finding.
+``check`` and ``check_net`` are the keyword-friendly faces of ``run`` (datascan.check).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import sources
+from ._version import __version__
+from .caffe.netspec import load_net
+from .codes import keep
+from .config import ScanConfig, scan_config
+from .errors import UsageError
+from .forward.api import ForwardOptions, forward_source, net_targets
+from .model import Finding, ForwardBlock, NetBlock, NetLayer, Report, SourceInfo
+from .run_options import RunOptions, run_options
+from .scan import scan
+
+FORWARD_FORMATS = ("lmdb", "leveldb", "hdf5")
+
+
+@dataclass(frozen=True)
+class NetSource:
+    """--net: every data layer's source of a Caffe net (or solver), read as that layer reads it."""
+    path: str | os.PathLike
+    phase: str | None = None        # only this phase's layers: train | test
+    forward: bool = False           # run the dummy net, fed with each layer's own options
+    precision: str = "fp32"         # the dummy net's arithmetic (fp16: half-precision overflow)
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What to check and how: datasets (``paths``) or a ``net``, never both."""
+    paths: tuple[str | os.PathLike, ...] = ()
+    net: NetSource | None = None
+    config: ScanConfig = ScanConfig()        # with paths; a net's layers set their own
+    run: RunOptions = RunOptions()
+    forward: ForwardOptions | None = None    # with paths: the dummy net after the scan
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.net is not None and self.paths:
+            raise UsageError("--net reads the sources from the net: give no PATH with it")
+        if self.net is None and not self.paths:
+            raise UsageError("give at least one PATH (or --net NET.prototxt)")
+        if self.net is not None and self.forward is not None:
+            raise UsageError("a net's forward pass takes each data layer's own options: "
+                             "ask for it with NetSource(forward=True)")
+
+
+def run(request: CheckRequest) -> Report:
+    """Check what the request names; select/ignore are applied here, once, to every finding."""
+    if request.net is not None:
+        report = _check_net(request.net, request.run)
+    else:
+        report = _check_paths(request.paths, request.config, request.forward, request.run)
+    kept = tuple(f for f in report.findings if keep(f.code, request.select, request.ignore))
+    return replace(report, findings=kept)
+
+
+def check(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
+          config: ScanConfig | None = None, forward: ForwardOptions | None = None,
+          select: Sequence[str] = (), ignore: Sequence[str] = (), **options) -> Report:
+    """The plain scan of ``paths``, then the forward pass when ``forward`` is given.
+    ``options`` say how to run, as scan() takes them: jobs, backend, scheduler, progress,
+    progress_total."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return run(CheckRequest(paths=tuple(paths), config=scan_config(config), forward=forward,
+                            run=run_options(**options), select=tuple(select),
+                            ignore=tuple(ignore)))
+
+
+def check_net(net: str | os.PathLike, *, forward: bool = False, precision: str = "fp32",
+              phase: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
+              **options) -> Report:
+    """Scan every data layer's source of a Caffe net, as that layer would read it."""
+    return run(CheckRequest(net=NetSource(net, phase, forward, precision),
+                            run=run_options(**options), select=tuple(select),
+                            ignore=tuple(ignore)))
+
+
+def _check_paths(paths: Sequence[str | os.PathLike], config: ScanConfig,
+                 forward: ForwardOptions | None, opts: RunOptions) -> Report:
+    report = scan(list(paths), config=config, **vars(opts))     # unfiltered: see the module doc
+    return with_forward(report, forward) if forward else report
+
+
+def _options_for(source: SourceInfo, options: ForwardOptions) -> ForwardOptions:
+    # A Caffe Data layer feeds class indices: without --num-classes, size the dummy
+    # softmax from the labels the plain scan saw, rather than regressing on them.
+    if options.num_classes is None and options.loss is None and source.format != "hdf5" \
+            and source.labels is not None and source.labels.min >= 0:
+        return replace(options, num_classes=int(source.labels.max) + 1)
+    return options
+
+
+def _storage_damage(report: Report, source: SourceInfo) -> Finding | None:
+    inside = source.path.rstrip("/") + "/"
+    return next((f for f in report.findings if f.code in ("DS101", "DS102")
+                 and (f.path == source.path or f.path.startswith(inside)
+                      or source.format == "hdf5")), None)
+
+
+def with_forward(report: Report, options: ForwardOptions) -> Report:
+    """Run the dummy net over every source of a finished report and add its findings."""
+    findings = list(report.findings)
+    blocks: list[ForwardBlock] = []
+    for source in report.sources:
+        if source.format not in FORWARD_FORMATS:
+            continue
+        damage = _storage_damage(report, source)
+        if damage is None and source.records == 0:
+            continue
+        if damage is not None:
+            # The forward pass reads in this process, in order: on a damaged LMDB page the
+            # C library would kill it, where the scan's isolated workers only reported it.
+            blocks.append(ForwardBlock(source.path, not_run=f"storage damage ({damage.code}: "
+                                       f"{damage.message}); fix the storage first"))
+            continue
+        result = forward_source(source.path, source.format, source.encoding,
+                                _options_for(source, options))
+        findings += result.findings
+        blocks.append(result.block(source.path))
+    findings.sort(key=Finding.sort_key)
+    return replace(report, findings=tuple(findings), forward=(report.forward or ()) + tuple(blocks))
+
+
+def _check_net(net: NetSource, opts: RunOptions) -> Report:
+    spec = load_net(Path(net.path))
+    targets = [t for t in net_targets(spec, precision=net.precision)
+               if net.phase is None or net.phase.upper() in t.phases]
+    reports: list[Report] = []
+    layers: list[NetLayer] = []
+    seen: set[tuple[str, str]] = set()
+    for t in targets:
+        path = os.path.normpath(t.path) if t.path else None
+        readable = t.format is not None and t.path is not None and t.options is not None
+        missing = readable and not Path(path).exists()
+        layers.append(NetLayer(t.layer, t.phases, path, t.format,
+                               t.notes + (("source not found",) if missing else ())))
+        if not readable or missing:
+            continue
+        if t.format == "leveldb" and not sources.get("leveldb").sniff(Path(path)) \
+                and sources.get("lmdb").sniff(Path(path)):
+            raise UsageError(f"{net.path}: layer {t.layer!r} reads {path} as LevelDB (Caffe's "
+                             "default backend when none is set) but it is an LMDB: Caffe cannot "
+                             "open it either; add `backend: LMDB` to its data_param")
+        if (path, t.format) in seen:
+            continue
+        seen.add((path, t.format))
+        o = t.options
+        config = scan_config(num_classes=o.num_classes, ignore_label=o.ignore_label,
+                             format=t.format, label_datasets=(o.label_top,))
+        reports.append(_check_paths([path], config, o if net.forward else None, opts))
+    if not reports:
+        raise UsageError(f"{net.path}: no data layer source datascan can read "
+                         f"({'; '.join(n for x in layers for n in x.notes) or 'none found'})")
+    findings = sorted((f for r in reports for f in r.findings), key=Finding.sort_key)
+    forward = tuple(b for r in reports for b in r.forward or ()) if net.forward else None
+    return Report(__version__, tuple(s for r in reports for s in r.sources), tuple(findings),
+                  sum(r.seconds for r in reports), forward=forward,
+                  net=NetBlock(str(net.path), tuple(layers)))
