@@ -14,7 +14,7 @@ from typing import Any
 
 from .._version import __version__
 from ..report.json import finding_dict
-from . import atomic
+from .atomic import fsync_dir
 
 SUFFIX = ".manifest.json"
 
@@ -58,4 +58,4 @@ def write(tmp: Path, data: dict[str, Any]) -> None:
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
-    atomic.fsync_dir(tmp.parent)
+    fsync_dir(tmp.parent)

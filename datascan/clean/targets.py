@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sources.interface import CopiedRows, FileRows, Format, RowsUnreadable
-from . import kv
+from .kv import write_kept, write_quarantine
 from .drops import Drop, Selection, real
 from .errors import CleanRefused
 
@@ -61,12 +61,11 @@ class KVTarget:
         # A batch is held twice while it commits (Python's list, the writer's dirty pages):
         # keep it small; a commit every few MB costs nothing next to the copying.
         drops = sel.for_file(self.src)
-        copy = kv.write_kept(self.fmt, self.src, tmp, drops, progress("copy", self.records()),
-                             batch_bytes=WRITE_BATCH_BYTES)
+        copy = write_kept(self.fmt, self.src, tmp, drops, progress("copy", self.records()),
+                          batch_bytes=WRITE_BATCH_BYTES)
         if qtmp is not None:
-            kv.write_quarantine(self.fmt, self.src, qtmp, copy,
-                                progress("quarantine", len(copy.dropped)),
-                                batch_bytes=WRITE_BATCH_BYTES)
+            write_quarantine(self.fmt, self.src, qtmp, copy, progress("quarantine", len(copy.dropped)),
+                             batch_bytes=WRITE_BATCH_BYTES)
         out = Outcome(copy.records, copy.kept, scan=[tmp])
         out.drops = [_find(drops, self.src, i) for i, _ in copy.dropped]
         if qtmp is not None:
