@@ -19,14 +19,12 @@ from ._version import __version__
 from .caffe.netspec import load_net
 from .codes import keep
 from .config import ScanConfig, scan_config
-from .errors import UsageError
+from .errors import DatascanError, UsageError
 from .forward.api import ForwardOptions, forward_source, net_targets
 from .model import Finding, ForwardBlock, NetBlock, NetLayer, Report, SourceInfo
 from .run_options import RunOptions, run_options
 from .scan import scan
-
-FORWARD_FORMATS = ("lmdb", "leveldb", "hdf5")
-
+from .sources.interface import KEYED, ROWS
 
 @dataclass(frozen=True)
 class NetSource:
@@ -99,17 +97,19 @@ def _check_paths(paths: Sequence[str | os.PathLike], config: ScanConfig,
 def _options_for(source: SourceInfo, options: ForwardOptions) -> ForwardOptions:
     # A Caffe Data layer feeds class indices: without --num-classes, size the dummy
     # softmax from the labels the plain scan saw, rather than regressing on them.
-    if options.num_classes is None and options.loss is None and source.format != "hdf5" \
+    if options.num_classes is None and options.loss is None \
+            and sources.get(source.format).records == KEYED \
             and source.labels is not None and source.labels.min >= 0:
         return replace(options, num_classes=int(source.labels.max) + 1)
     return options
 
 
 def _storage_damage(report: Report, source: SourceInfo) -> Finding | None:
+    # A row source's findings name the files of its list, not the source: any damage counts.
     inside = source.path.rstrip("/") + "/"
+    rows = sources.get(source.format).records == ROWS
     return next((f for f in report.findings if f.code in ("DS101", "DS102")
-                 and (f.path == source.path or f.path.startswith(inside)
-                      or source.format == "hdf5")), None)
+                 and (f.path == source.path or f.path.startswith(inside) or rows)), None)
 
 
 def with_forward(report: Report, options: ForwardOptions) -> Report:
@@ -117,7 +117,8 @@ def with_forward(report: Report, options: ForwardOptions) -> Report:
     findings = list(report.findings)
     blocks: list[ForwardBlock] = []
     for source in report.sources:
-        if source.format not in FORWARD_FORMATS:
+        fmt = sources.get(source.format)
+        if fmt.caffe_rows is None and fmt.walk is None:     # no reader in Caffe's order
             continue
         damage = _storage_damage(report, source)
         if damage is None and source.records == 0:
@@ -136,6 +137,14 @@ def with_forward(report: Report, options: ForwardOptions) -> Report:
     return replace(report, findings=tuple(findings), forward=(report.forward or ()) + tuple(blocks))
 
 
+def _stored_as(path: Path) -> str | None:
+    """The format the dataset at `path` is stored in, None when it is not one datascan knows."""
+    try:
+        return sources.detect(path).name
+    except DatascanError:
+        return None
+
+
 def _check_net(net: NetSource, opts: RunOptions) -> Report:
     spec = load_net(Path(net.path))
     targets = [t for t in net_targets(spec, precision=net.precision)
@@ -151,11 +160,12 @@ def _check_net(net: NetSource, opts: RunOptions) -> Report:
                                t.notes + (("source not found",) if missing else ())))
         if not readable or missing:
             continue
-        if t.format == "leveldb" and not sources.get("leveldb").sniff(Path(path)) \
-                and sources.get("lmdb").sniff(Path(path)):
-            raise UsageError(f"{net.path}: layer {t.layer!r} reads {path} as LevelDB (Caffe's "
-                             "default backend when none is set) but it is an LMDB: Caffe cannot "
-                             "open it either; add `backend: LMDB` to its data_param")
+        actual = _stored_as(Path(path))
+        if actual is not None and actual != t.format:
+            raise UsageError(f"{net.path}: layer {t.layer!r} reads {path} as {t.format} "
+                             f"({'; '.join(t.notes) or 'its data_param says so'}) but it is "
+                             f"{actual}: Caffe cannot open it either; set `backend: "
+                             f"{actual.upper()}` in its data_param")
         if (path, t.format) in seen:
             continue
         seen.add((path, t.format))

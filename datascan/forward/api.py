@@ -7,7 +7,8 @@ from pathlib import Path
 from ..caffe.netspec import NetSpec, TransformSpec
 from ..errors import UsageError
 from .net import SEED
-from .records import hdf5_records, kv_records
+from .. import sources
+from .records import kv_records
 from .runner import ForwardResult, run_forward
 from .transform import Transformer
 
@@ -40,17 +41,20 @@ class ForwardOptions:
 
 def forward_source(path: str | Path, fmt: str, encoding: str,
                    options: ForwardOptions) -> ForwardResult:
-    """Run the dummy net over one source (as the plain scan planned it: format, encoding)."""
+    """Run the dummy net over one source (as the plain scan planned it: format, encoding),
+    read in Caffe's order through the format's capability: ``caffe_rows`` for a row
+    format (HDF5Data), ``walk`` (key order) for a keyed one (Data)."""
     path = Path(path)
+    source = sources.get(fmt)
     transformer = Transformer.from_spec(options.transform)
     locate = None
-    if fmt == "hdf5":
+    if source.caffe_rows is not None:
         if not transformer.identity:
             raise UsageError(f"{path}: HDF5Data does not transform data (Caffe aborts on a "
                              "transform_param there): drop --scale/--mean-*/--crop-size")
-        records, locate = hdf5_records(path, data=options.data_top, label=options.label_top)
-    elif fmt in ("lmdb", "leveldb"):
-        records = kv_records(path, fmt, encoding, force_color=options.force_color,
+        records, locate = source.caffe_rows(path, data=options.data_top, label=options.label_top)
+    elif source.walk is not None:
+        records = kv_records(path, source, encoding, force_color=options.force_color,
                              force_gray=options.force_gray)
     else:
         raise UsageError(f"{path}: --forward does not read {fmt} sources")

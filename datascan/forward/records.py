@@ -1,10 +1,10 @@
 """Records in the order Caffe's data layers read them, as the arrays those layers see.
 
-LMDB/LevelDB: key order, each Datum as its CHW uint8 ``data`` (or ``float_data`` when
-data is empty, as DataTransformer chooses), encoded images decoded like
-``cv::imdecode(..., -1)`` (native channels, BGR) or forced to colour/gray.
-HDF5: the files of a list in list order (a name listed twice is read twice, as
-HDF5Data does), rows in order, the data and label datasets named by the layer's tops.
+Keyed formats (LMDB/LevelDB, the format's ``walk``): key order, each Datum as its CHW
+uint8 ``data`` (or ``float_data`` when data is empty, as DataTransformer chooses),
+encoded images decoded like ``cv::imdecode(..., -1)`` (native channels, BGR) or forced
+to colour/gray. Row formats (HDF5) read themselves in HDF5Data's order: the format's
+``caffe_rows`` capability (sources/hdf5_caffe.py).
 
 A record the data layer could not use (unparsable, wrong length, undecodable image)
 is left out: the plain checks already report it, and the forward pass judges values.
@@ -14,43 +14,29 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UsageError
 from ..model import key_text
-from ..sources.h5layout import rows_per_block
+from ..sources.interface import Format, StorageDamage
 
 Record = tuple[int, "str | None", np.ndarray, object]   # (index, key, array, label)
 
 
-@dataclass(frozen=True)
-class RowOrigin:
-    """Where the n-th HDF5 record of a stream lives (findings name the file and its row)."""
-    starts: tuple[int, ...]       # stream index of each file's first row
-    files: tuple[str, ...]
-
-    def __call__(self, index: int) -> tuple[str, int]:
-        i = int(np.searchsorted(self.starts, index, side="right")) - 1
-        return self.files[i], index - self.starts[i]
-
-
 # ---------------------------------------------------------------------------- LMDB, LevelDB
 
-def kv_records(path: Path, fmt: str, encoding: str, *, force_color: bool = False,
+def kv_records(path: Path, fmt: Format, encoding: str, *, force_color: bool = False,
                force_gray: bool = False) -> Iterator[Record]:
     from ..decode import datum as dm
-    from ..sources import get
-    from ..sources.interface import StorageDamage
     if encoding not in (dm.DATUM,):
-        raise UsageError(f"{path}: --forward reads Caffe Datum records; this {fmt} holds "
+        raise UsageError(f"{path}: --forward reads Caffe Datum records; this {fmt.name} holds "
                          f"{encoding} records")
     if force_color and force_gray:
         raise UsageError("cannot set both force_color and force_gray")
     n = 0
-    for item in get(fmt).walk(path):
+    for item in fmt.walk(path):
         if isinstance(item, StorageDamage):   # counted like the plain scan counts it
             n += item.key is not None
             continue
@@ -105,52 +91,3 @@ def decode_image(data: bytes, *, force_color: bool = False, force_gray: bool = F
         return a[None]
     a = a[:, :, [2, 1, 0, 3][:a.shape[2]]]         # RGB(A) -> BGR(A), as OpenCV stores it
     return np.ascontiguousarray(a.transpose(2, 0, 1))
-
-
-# ---------------------------------------------------------------------------- HDF5
-
-def hdf5_files(path: Path) -> list[Path]:
-    """The file itself, or the files of a source list in Caffe's order (repeats kept)."""
-    from ..sources import h5list
-    if h5list.signature_offset(path) is not None:
-        return [path]
-    out = []
-    for name in h5list.read_names(path):
-        entry = h5list.resolve(name, path)
-        if entry.path is not None:              # missing ones are DS103 in the plain scan
-            out.append(entry.path)
-    return out
-
-
-def hdf5_records(path: Path, *, data: str = "data", label: str = "label",
-                 ) -> tuple[Iterator[Record], RowOrigin]:
-    """HDF5 rows as (stream index, None, row, label row) and the map back to (file, row)."""
-    import h5py
-    files, starts, rows = hdf5_files(Path(path)), [], 0
-    for f in files:
-        starts.append(rows)
-        with h5py.File(f, "r") as h:
-            rows += _dataset(h, data, f).shape[0]
-    origin = RowOrigin(tuple(starts), tuple(str(f) for f in files))
-
-    def stream() -> Iterator[Record]:
-        for f, start in zip(files, starts):
-            with h5py.File(f, "r") as h:
-                x, y = _dataset(h, data, f), _dataset(h, label, f)
-                if y.shape[0] != x.shape[0]:
-                    continue                     # DS601 in the plain scan; Caffe aborts
-                step = rows_per_block(int(np.prod(x.shape[1:])) * 4)
-                for a in range(0, x.shape[0], step):
-                    xs, ys = x[a:a + step], y[a:a + step]
-                    for i in range(xs.shape[0]):
-                        yield start + a + i, None, xs[i], ys[i]
-
-    return stream(), origin
-
-
-def _dataset(h, name: str, file: Path):
-    ds = h.get(name)
-    if ds is None or not hasattr(ds, "shape"):
-        raise UsageError(f"{file}: no dataset {name!r} (Caffe: Failed to find HDF5 dataset "
-                         f"{name}); the net's data layer tops name the datasets")
-    return ds

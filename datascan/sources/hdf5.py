@@ -22,6 +22,7 @@ from .interface import ROWS, Format, Plan, RowBlock, Shard, StorageDamage, stat_
 try:
     import h5py
     from .h5layout import READ_ERRORS, Column, Files, Layout, inspect, read_rows, rows_per_block
+    from .hdf5_caffe import caffe_rows
     from .hdf5_write import rows_of, write_rows
 except ImportError:     # sniff() still works; sources.get() says what to install
     h5py = None
@@ -167,4 +168,5 @@ def _unavailable(*args, **kwargs):     # no h5py: sources.get() refuses before t
 FORMAT = Format(NAME, ROWS, sniff, plan, read, single_file=lambda path: True, members=members,
                 fingerprint=fingerprint,
                 rows_of=rows_of if h5py else _unavailable,
-                copy_rows=write_rows if h5py else _unavailable)
+                copy_rows=write_rows if h5py else _unavailable,
+                caffe_rows=caffe_rows if h5py else _unavailable)

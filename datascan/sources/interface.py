@@ -45,6 +45,10 @@ attribute, never at the format's name):
     rows_of(path) -> FileRows
               a row file's row count and the datasets rows are dropped from, or why its
               rows cannot be dropped (clean)
+    caffe_rows(path, data=, label=) -> (Iterator[(index, None, row, label row)], locate)
+              a row source in the order Caffe's data layer reads it (--forward), and the
+              map from a stream index back to (file, row); keyed formats' ``walk`` is
+              already in Caffe's (key) order
     copy_rows(src, dst, drop, quarantine, tick, layout) -> CopiedRows
               a copy of a row file without the rows in `drop`, stored as the source is;
               raises RowsUnreadable when a row to keep cannot be read (clean)
@@ -170,3 +174,4 @@ class Format:
     members: Callable[[Path], list | None] | None = None
     rows_of: Callable[[Path], FileRows] | None = None
     copy_rows: Callable[..., CopiedRows] | None = None
+    caffe_rows: Callable[..., tuple] | None = None
