@@ -1,11 +1,13 @@
-"""The subset of caffe.proto that --net and --forward need, built at run time.
+"""The subset of caffe.proto datascan reads, built at run time: the one copy of Caffe's
+messages (Datum and SSD's AnnotatedDatum for the records, nets, solvers, mean files).
 
 Field numbers and defaults are those of BVLC/caffe src/caffe/proto/caffe.proto
-(proto2, package "caffe"), plus AnnotatedDataParameter from the SSD fork. Only
-what datascan reads is declared: ``parse_text`` skips every other field of a real
-net (pooling_param, weight_filler, ...) instead of failing on it. The classes
-live in a private descriptor pool so they never clash with other caffe.proto
-copies loaded in the same process (decode/proto.py, a user's caffe_pb2).
+(proto2, package "caffe"), plus AnnotatedDatum and AnnotatedDataParameter from the SSD
+fork. Only what datascan reads is declared: ``parse_text`` skips every other field of
+a real net (pooling_param, weight_filler, ...) instead of failing on it. Building the
+descriptor here avoids shipping generated *_pb2 code tied to one protobuf release and a
+hand-rolled wire parser; the classes live in a private descriptor pool so they never
+clash with another caffe.proto loaded in the same process (a user's caffe_pb2).
 """
 from __future__ import annotations
 
@@ -54,6 +56,17 @@ _MESSAGES: dict[str, list[tuple]] = {
               ("width", 3, "int32", False, None), ("data", 4, "bytes", False, None),
               ("label", 5, "int32", False, None), ("float_data", 6, "float", True, None),
               ("encoded", 7, "bool", False, "false")],
+    # SSD's AnnotatedDatum (the detection fork's convert_annoset writes it)
+    "NormalizedBBox": [("xmin", 1, "float", False, None), ("ymin", 2, "float", False, None),
+                       ("xmax", 3, "float", False, None), ("ymax", 4, "float", False, None),
+                       ("label", 5, "int32", False, None), ("difficult", 6, "bool", False, None),
+                       ("score", 7, "float", False, None), ("size", 8, "float", False, None)],
+    "Annotation": [("instance_id", 1, "int32", False, None),
+                   ("bbox", 2, ".NormalizedBBox", False, None)],
+    "AnnotationGroup": [("group_label", 1, "int32", False, None),
+                        ("annotation", 2, ".Annotation", True, None)],
+    "AnnotatedDatum": [("datum", 1, ".Datum", False, None), ("type", 2, "int32", False, None),
+                       ("annotation_group", 3, ".AnnotationGroup", True, None)],
     "NetState": [("phase", 1, ".Phase", False, "TEST"), ("level", 2, "int32", False, "0"),
                  ("stage", 3, "string", True, None)],
     "NetStateRule": [("phase", 1, ".Phase", False, None), ("min_level", 2, "int32", False, None),

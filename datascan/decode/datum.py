@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from .proto import message_class
+from ..caffe.proto import message_class
 
 # Dataset encodings, as the report names them.
 DATUM, ANNOTATED, IMAGE, IMAGE_TEXT, TEXT, UNKNOWN = (
