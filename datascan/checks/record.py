@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from posixpath import splitext
 
 from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
 from ..decode import datum as dm
@@ -14,6 +13,7 @@ from .summary import ShardSummary
 from .labels import LabelRange
 from .rawbatch import RawBatches
 from .arrays import value_problems
+from .image import SUFFIX_FORMAT, ImageDecode
 from .values import gray_fill_rows, is_gray_filled
 
 
@@ -26,6 +26,7 @@ class RecordChecker:
 
     def __post_init__(self) -> None:
         self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
+        self.images = ImageDecode()
         self.batches = RawBatches(self.summary, self.labels.problem) \
             if self.encoding == dm.DATUM else None
 
@@ -68,7 +69,7 @@ class RecordChecker:
                 self._check_image(index, ktext, value, problems)
             elif dm.classify(value) != dm.TEXT or _image_key(ktext):
                 what = "text" if dm.classify(value) == dm.TEXT else f"{len(value)} bytes"
-                problems.append(("DS400", f"not an image ({what}) where an image is expected"))
+                problems.append(self.images.not_an_image(what))
             # else: text beside the images (crnn label-N, num-samples): metadata, not a record fault
         return [Finding.of(code, self.path, msg, key=ktext, index=index) for code, msg in problems]
 
@@ -120,10 +121,9 @@ class RecordChecker:
     def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
         from ..decode.image import inspect_image   # decoders load when a set holds images
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)
-        problems.extend(img.problems)
-        named = _SUFFIX_FORMAT.get(splitext(key or "")[1].lower())
-        if img.format and named and named != img.format:
-            problems.append(("DS404", f"{img.format.upper()} data under a {named.upper()} name"))
+        problems.extend(self.images.judge(img))
+        if (p := self.images.misnamed(img, key)) is not None:
+            problems.append(p)
         self.summary.encoded += 1
         if img.channels and img.height and self.encoding != dm.ANNOTATED:
             # SSD's AnnotatedData resizes every image (resize_param): sizes may differ freely.
@@ -131,9 +131,7 @@ class RecordChecker:
             self.summary.add_shape(self.summary.channels, img.channels, index, key)
 
 
-_SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".bmp": "bmp", ".gif": "gif",
-                  ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
-_IMAGE_SUFFIXES = tuple(_SUFFIX_FORMAT)
+_IMAGE_SUFFIXES = tuple(SUFFIX_FORMAT)
 
 
 def _image_key(key: str | None) -> bool:
