@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import __version__, parallel, sources
 from .checks.dataset import dataset_findings, label_stats
-from .codes import matches
+from .codes import lookup, matches
 from .config import INFO_CAP, ScanConfig
 from .errors import UsageError
 from .model import Finding, Report, Severity, SourceInfo
@@ -167,7 +167,7 @@ def cap_info(findings: list[Finding], capped: Counter) -> list[Finding]:
                 continue
         out.append(f)
     rest.update(capped)      # what the workers already left out, per file and code
-    out += [Finding.of(code, path, f"{n} more {code} findings in this file are not listed "
+    out += [Finding.of(lookup(code), path, f"{n} more {code} findings in this file are not listed "
                        f"({INFO_CAP} are)", severity=Severity.INFO) for (path, code), n in rest.items()]
     return out
 

@@ -88,7 +88,7 @@ def corrupt_scan(data: bytes) -> bytes:
 
 def problems(result: ImageResult) -> list[tuple[str, str]]:
     """What the image check makes of the decoder's facts: (code, message) pairs."""
-    return ImageDecode().judge(result)
+    return [(code.code, message) for code, message in ImageDecode().judge(result)]
 
 
 def codes(result: ImageResult) -> set[str]:

@@ -15,6 +15,7 @@ from math import prod
 
 import numpy as np
 
+from ..codes import EXTREME, FLOAT16, LABEL_FRACTION, LABEL_NEGATIVE, LABEL_OUTSIDE, NON_FINITE
 from ..config import EXTREME_MAGNITUDE, FLOAT16_MAX
 
 
@@ -156,16 +157,16 @@ def value_problems(rows: np.ndarray, what: str) -> list[Problem]:
         bad = nonfinite_rows(rows)
         for r, nan, inf in zip(*(x.tolist() for x in bad)) if bad is not None else ():
             parts = [f"{nan} NaN"] * bool(nan) + [f"{inf} inf"] * bool(inf)
-            out.append((r, "DS300", f"{' and '.join(parts)} values in {what}"))
+            out.append((r, NON_FINITE, f"{' and '.join(parts)} values in {what}"))
         peak = peak_magnitude(rows)
     extreme: set[int] = set()
     if peak >= EXTREME_MAGNITUDE:
         for r, n, v in magnitude_rows(rows, EXTREME_MAGNITUDE) or ():
             extreme.add(r)
-            out.append((r, "DS301", f"{n} values in {what} with |x| >= {EXTREME_MAGNITUDE:g} "
+            out.append((r, EXTREME, f"{n} values in {what} with |x| >= {EXTREME_MAGNITUDE:g} "
                                     f"(e.g. {v:.4g})"))
     if peak > FLOAT16_MAX and _is_float(rows):
-        out += [(r, "DS302", f"{n} values in {what} exceed float16's {FLOAT16_MAX:g} (e.g. {v:.4g})")
+        out += [(r, FLOAT16, f"{n} values in {what} exceed float16's {FLOAT16_MAX:g} (e.g. {v:.4g})")
                 for r, n, v in magnitude_rows(rows, FLOAT16_MAX, strict=True) or ()
                 if r not in extreme]
     return out
@@ -175,11 +176,11 @@ def label_problems(rows: np.ndarray, what: str, num_classes: int | None,
                    ignore_label: int | None) -> list[Problem]:
     """With a class count: DS500 out of range, DS501 fractional. Without: DS503 negative."""
     if num_classes is None:
-        return [(r, "DS503", f"negative label {v:g} in {what}")
+        return [(r, LABEL_NEGATIVE, f"negative label {v:g} in {what}")
                 for r, _, v in negative_rows(rows, ignore_label) or ()]
-    out = [(r, "DS500", f"label {v:g} outside [0, {num_classes}) in {what}"
+    out = [(r, LABEL_OUTSIDE, f"label {v:g} outside [0, {num_classes}) in {what}"
                         + (f" ({n} values)" if n > 1 else ""))
            for r, n, v in out_of_range_rows(rows, num_classes, ignore_label) or ()]
-    out += [(r, "DS501", f"non-integer label {v:g} in {what} (SoftmaxWithLoss trains it as {int(v)})")
+    out += [(r, LABEL_FRACTION, f"non-integer label {v:g} in {what} (SoftmaxWithLoss trains it as {int(v)})")
             for r, _, v in fractional_rows(rows) or ()]
     return out

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from posixpath import splitext
 
+from ..codes import CORRUPT_IMAGE, IMAGE_BOMB, IMAGE_MODE, UNDECODABLE, WRONG_FORMAT, Code
 from ..decode.result import ImageResult
 
-Problem = tuple[str, str]
+Problem = tuple[Code, str]
 
 SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".bmp": "bmp", ".gif": "gif",
                  ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
@@ -18,14 +19,14 @@ class ImageDecode:
 
     def judge(self, img: ImageResult) -> list[Problem]:
         if img.fatal is not None:
-            return [("DS402" if img.bomb else "DS400", img.fatal)]
-        return [("DS401", w) for w in img.warnings] + [("DS403", n) for n in img.notes]
+            return [(IMAGE_BOMB if img.bomb else UNDECODABLE, img.fatal)]
+        return [(CORRUPT_IMAGE, w) for w in img.warnings] + [(IMAGE_MODE, n) for n in img.notes]
 
     def misnamed(self, img: ImageResult, name: str | None) -> Problem | None:
         named = SUFFIX_FORMAT.get(splitext(name or "")[1].lower())
         if img.format and named and named != img.format:
-            return ("DS404", f"{img.format.upper()} data under a {named.upper()} name")
+            return (WRONG_FORMAT, f"{img.format.upper()} data under a {named.upper()} name")
         return None
 
     def not_an_image(self, what: str) -> Problem:
-        return ("DS400", f"not an image ({what}) where an image is expected")
+        return (UNDECODABLE, f"not an image ({what}) where an image is expected")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..codes import LABEL_NEGATIVE, LABEL_OUTSIDE
 
 @dataclass(frozen=True)
 class LabelRange:
@@ -14,8 +15,8 @@ class LabelRange:
             return None
         if self.num_classes is None:
             if label < 0:
-                return ("DS503", f"label {label} is negative")
+                return (LABEL_NEGATIVE, f"label {label} is negative")
             return None
         if not 0 <= label < self.num_classes:
-            return ("DS500", f"label {label} outside [0, {self.num_classes})")
+            return (LABEL_OUTSIDE, f"label {label} outside [0, {self.num_classes})")
         return None

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
+from ..codes import BAD_DIMS, DATA_LENGTH, EMPTY, GRAY_FILL, LABEL_MISSING, NOT_DATUM
 from ..decode import datum as dm
 
 from ..model import Finding, key_text
@@ -61,7 +62,7 @@ class RecordChecker:
         problems: list[tuple[str, str]] = []
         ktext = key_text(key)
         if not value:
-            problems.append(("DS202", "empty value (0 bytes)"))
+            problems.append((EMPTY, "empty value (0 bytes)"))
         elif self.encoding in (dm.DATUM, dm.ANNOTATED):
             self._check_datum(index, ktext, value, problems)
         elif self.encoding in (dm.IMAGE, dm.IMAGE_TEXT):
@@ -78,7 +79,7 @@ class RecordChecker:
             s = dm.parse(value, self.encoding)
         except dm.DatumError as e:
             what = "an image file" if dm.looks_like_image(value) else f"{len(value)} bytes"
-            problems.append(("DS200", f"not a valid {self.encoding} ({what}): {e}"))
+            problems.append((NOT_DATUM, f"not a valid {self.encoding} ({what}): {e}"))
             return
         if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
             self._check_image(index, key, s.data, problems)
@@ -90,7 +91,7 @@ class RecordChecker:
             if (p := self.labels.problem(s.label)) is not None:
                 problems.append(p)
         elif s.label is None and not s.annotated:
-            problems.append(("DS502", "Datum has no label field: Caffe reads it as label 0"))
+            problems.append((LABEL_MISSING, "Datum has no label field: Caffe reads it as label 0"))
         for group in s.group_labels:
             if (p := self.labels.problem(group)) is not None:
                 problems.append((p[0], "box " + p[1]))
@@ -98,22 +99,22 @@ class RecordChecker:
     def _check_raw(self, index: int, key: str | None, s: dm.Sample, problems: list) -> None:
         c, h, w = s.channels, s.height, s.width
         if not s.data and s.float_data is None:
-            problems.append(("DS202", f"Datum {c}x{h}x{w} has no data and no float_data"))
+            problems.append((EMPTY, f"Datum {c}x{h}x{w} has no data and no float_data"))
             return
         if min(c, h, w) <= 0 or max(h, w) > MAX_DIM or c * h * w > MAX_BLOB_COUNT:
-            problems.append(("DS203", f"invalid dims channels={c} height={h} width={w}"))
+            problems.append((BAD_DIMS, f"invalid dims channels={c} height={h} width={w}"))
             return
         expected = c * h * w
         self.summary.add_shape(self.summary.shapes, (c, h, w), index, key)
         if s.data and len(s.data) != expected:
-            problems.append(("DS201", f"data holds {len(s.data)} bytes, {c}x{h}x{w} needs {expected}"))
+            problems.append((DATA_LENGTH, f"data holds {len(s.data)} bytes, {c}x{h}x{w} needs {expected}"))
         elif s.data and h >= 8:
             rows = gray_fill_rows(s.data, c, h, w)
             if is_gray_filled(rows, h):
-                problems.append(("DS303", f"bottom {rows} of {h} rows are exactly 128 in every channel"))
+                problems.append((GRAY_FILL, f"bottom {rows} of {h} rows are exactly 128 in every channel"))
         if s.float_data is not None:
             if s.float_data.size != expected:
-                problems.append(("DS201", f"float_data holds {s.float_data.size} values, "
+                problems.append((DATA_LENGTH, f"float_data holds {s.float_data.size} values, "
                                           f"{c}x{h}x{w} needs {expected}"))
             problems.extend((code, msg) for _, code, msg in
                             value_problems(s.float_data.reshape(1, -1), "float_data"))

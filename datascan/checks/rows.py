@@ -3,6 +3,7 @@ reads them); the vectorised rules are in arrays.py, this turns their hits into f
 from __future__ import annotations
 
 from ..config import INFO_CAP, ScanConfig
+from ..codes import FLOAT16
 from ..model import Finding
 from ..sources.interface import RowBlock, Shard
 from .arrays import as_rows, integer_histogram, label_problems, value_problems
@@ -32,12 +33,12 @@ class RowChecker:
                 self.counted = block.column
         out = []
         for r, code, message in problems:
-            if code == "DS302":     # info only: a float set in raw units would list every row
+            if code is FLOAT16:     # info only: a float set in raw units would list every row
                 # Listing the first INFO_CAP per column and shard keeps the first INFO_CAP
                 # of the file whatever the split; scan's merge cuts to those and counts the rest.
                 seen = self.info_rows[block.column] = self.info_rows.get(block.column, 0) + 1
                 if seen > INFO_CAP:
-                    self.summary.capped[self.shown, code] += 1
+                    self.summary.capped[self.shown, code.code] += 1
                     continue
             out.append(Finding.of(code, self.shown, message, index=block.start + r - self.start))
         if block.column == self.counted:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import sources
-from ..codes import matches
+from ..codes import STORAGE_CORRUPT, TRUNCATED, matches
 from ..config import ScanConfig
 from ..errors import UsageError
 from ..model import Finding, Report, SourceInfo
@@ -33,7 +33,7 @@ def _options_for(source: SourceInfo, options: ForwardOptions) -> ForwardOptions:
 
 def _storage_damage(report: Report, source: SourceInfo) -> Finding | None:
     inside = source.path.rstrip("/") + "/"
-    return next((f for f in report.findings if f.code in ("DS101", "DS102")
+    return next((f for f in report.findings if f.code in (STORAGE_CORRUPT.code, TRUNCATED.code)
                  and (f.path == source.path or f.path.startswith(inside)
                       or source.format == "hdf5")), None)
 
