@@ -126,6 +126,14 @@ def test_clean_image_has_no_problem(fmt, build, channels, mode):
     assert sniff(data) == fmt
 
 
+def test_classify_and_sniff_read_one_magic_table():
+    from datascan.decode.datum import IMAGE, classify
+    from datascan.decode.magic import MAGIC
+    for magic, fmt in MAGIC + ((b"RIFF\x00\x00\x00\x00WEBP", "webp"),):
+        assert sniff(magic + bytes(8)) == fmt and classify(magic + bytes(8)) == IMAGE
+    assert sniff(b"RIFF\x00\x00\x00\x00WAVE") is None and classify(b"\x00\x01") != IMAGE
+
+
 def test_clean_webp():
     if not features.check("webp"):
         pytest.skip("this Pillow build has no WebP support")

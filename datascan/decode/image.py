@@ -23,6 +23,7 @@ import simplejpeg
 from PIL import BmpImagePlugin, GifImagePlugin, TiffImagePlugin
 
 from ..config import MAX_IMAGE_PIXELS
+from .magic import sniff
 from .png import check_png
 from .result import UNSIGNED as _UNSIGNED, ImageResult, bomb as _bomb, fail as _fail
 
@@ -31,19 +32,7 @@ try:  # Pillow may be built without libwebp
 except ImportError:  # pragma: no cover - depends on the Pillow build
     WebPImagePlugin = None
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-_MAGIC = ((b"\xff\xd8\xff", "jpeg"), (PNG_SIGNATURE, "png"), (b"BM", "bmp"), (b"GIF87a", "gif"),
-          (b"GIF89a", "gif"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"))
-
-
-def sniff(data: bytes) -> str | None:
-    """Image format from the magic bytes alone (no parsing beyond them)."""
-    head = bytes(data[:12])
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return next((fmt for magic, fmt in _MAGIC if head.startswith(magic)), None)
+__all__ = ["ImageResult", "inspect_image", "sniff"]
 
 
 def inspect_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> ImageResult:
