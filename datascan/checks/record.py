@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
-from ..codes import BAD_DIMS, DATA_LENGTH, EMPTY, GRAY_FILL, LABEL_MISSING, NOT_DATUM
+from ..codes import BAD_DIMS, DATA_LENGTH, EMPTY, GRAY_FILL, NOT_DATUM
 from ..decode import datum as dm
 
 from ..model import Finding, key_text
@@ -91,7 +91,7 @@ class RecordChecker:
             if (p := self.labels.problem(s.label)) is not None:
                 problems.append(p)
         elif s.label is None and not s.annotated:
-            problems.append((LABEL_MISSING, "Datum has no label field: Caffe reads it as label 0"))
+            problems.append(self.labels.missing())
         for group in s.group_labels:
             if (p := self.labels.problem(group)) is not None:
                 problems.append((p[0], "box " + p[1]))

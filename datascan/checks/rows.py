@@ -6,7 +6,8 @@ from ..config import INFO_CAP, ScanConfig
 from ..codes import FLOAT16
 from ..model import Finding
 from ..sources.interface import RowBlock, Shard
-from .arrays import as_rows, integer_histogram, label_problems, value_problems
+from .arrays import as_rows, integer_histogram, value_problems
+from .labels import LabelRange
 from .summary import ShardSummary
 
 
@@ -23,12 +24,13 @@ class RowChecker:
         self.start = int(shard.start or 0)
         self.counted: str | None = None
         self.info_rows: dict[str, int] = {}
+        self.labels = LabelRange(config.num_classes, config.ignore_label)
 
     def check_batch(self, block: RowBlock, base: int) -> list[Finding]:
-        rows, what, cfg = as_rows(block.values), f"'{block.column}'", self.config
+        rows, what = as_rows(block.values), f"'{block.column}'"
         problems = value_problems(rows, what)
         if block.label:
-            problems += label_problems(rows, what, cfg.num_classes, cfg.ignore_label)
+            problems += self.labels.find(rows, what)
             if self.counted is None and rows.shape[1] == 1:
                 self.counted = block.column
         out = []
