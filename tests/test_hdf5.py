@@ -23,6 +23,7 @@ import pytest
 
 from datascan.checks import arrays
 from datascan.checks.labels import LabelRange
+from datascan.checks.values import Values
 from datascan.cli import main
 from datascan.config import ScanConfig
 from datascan.shard import run_shard
@@ -348,7 +349,7 @@ def test_array_checks_are_per_row_and_reusable():
         block[1, 3] = bad
         assert arrays.finite_peak(block) is None
     assert arrays.finite_peak(np.array([[3, -7]], np.int16)) == 7
-    assert [c.code for _, c, _ in arrays.value_problems(rows, "x")] == ["DS300", "DS301"]
+    assert [c.code for _, c, _ in Values().find(rows, "x")] == ["DS300", "DS301"]
     labels = np.array([[0], [2.5], [-1], [9]], np.float64)
     assert [r for r, *_ in LabelRange(5, ignore_label=-1).hits(labels)] == [3]
     assert [r for r, *_ in arrays.fractional_rows(labels)] == [1]

@@ -1,11 +1,10 @@
-"""Vectorised checks on a block of rows: pure numpy, no I/O, no findings.
+"""Vectorised measures on a block of rows: pure numpy, no I/O, no findings.
 
 Every function takes a 2-D array ``(rows, values)`` (an HDF5 row block through
 ``as_rows``, or a Datum's float_data as a single row) and says which rows have a
 problem, how many values and one example. A clean block costs one or two passes
 and no temporary the size of the block; only a dirty block pays for masks.
-Thresholds come from config.py. ``value_problems`` phrases the hits as (row, code,
-message); the caller names the record and builds the Finding. The label rule is labels.py's.
+The checks that judge them are values.py (NaN, inf, magnitudes) and labels.py.
 """
 from __future__ import annotations
 
@@ -14,9 +13,6 @@ from dataclasses import dataclass
 from math import prod
 
 import numpy as np
-
-from ..codes import EXTREME, FLOAT16, NON_FINITE, Code
-from ..config import EXTREME_MAGNITUDE, FLOAT16_MAX
 
 
 @dataclass(frozen=True)
@@ -113,31 +109,4 @@ def integer_histogram(rows: np.ndarray) -> Counter:
         return Counter()
     keys, counts = np.unique(values, return_counts=True)
     return Counter(dict(zip((int(k) for k in keys.tolist()), counts.tolist())))
-
-
-Problem = tuple[int, Code, str]   # (row within the block, code, message)
-
-
-def value_problems(rows: np.ndarray, what: str) -> list[Problem]:
-    """NaN/inf (DS300), |x| >= 1e8 (DS301) and, for float data, float16 overflow
-    (DS302, on rows without DS301). ``what`` names the array in messages."""
-    out: list[Problem] = []
-    peak = finite_peak(rows)
-    if peak is None:          # NaN or inf somewhere: find them
-        bad = nonfinite_rows(rows)
-        for r, nan, inf in zip(*(x.tolist() for x in bad)) if bad is not None else ():
-            parts = [f"{nan} NaN"] * bool(nan) + [f"{inf} inf"] * bool(inf)
-            out.append((r, NON_FINITE, f"{' and '.join(parts)} values in {what}"))
-        peak = peak_magnitude(rows)
-    extreme: set[int] = set()
-    if peak >= EXTREME_MAGNITUDE:
-        for r, n, v in magnitude_rows(rows, EXTREME_MAGNITUDE) or ():
-            extreme.add(r)
-            out.append((r, EXTREME, f"{n} values in {what} with |x| >= {EXTREME_MAGNITUDE:g} "
-                                    f"(e.g. {v:.4g})"))
-    if peak > FLOAT16_MAX and _is_float(rows):
-        out += [(r, FLOAT16, f"{n} values in {what} exceed float16's {FLOAT16_MAX:g} (e.g. {v:.4g})")
-                for r, n, v in magnitude_rows(rows, FLOAT16_MAX, strict=True) or ()
-                if r not in extreme]
-    return out
 

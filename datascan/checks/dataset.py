@@ -6,6 +6,7 @@ from collections.abc import Callable
 from ..codes import IMAGE_MODE, SHAPE_MISMATCH
 from ..model import Finding, Severity
 from ..config import MAX_SHAPE_GROUPS
+from .base import SUMMARY, Check
 from .summary import LabelCounts, ShapeTable, ShardSummary
 
 
@@ -80,8 +81,20 @@ def _channels(table: ShapeTable, path: str) -> list[Finding]:
                        "force_color/force_gray", name=lambda ch: f"{ch}-channel")
 
 
+class Shapes(Check):
+    """Every raw Datum of the source in the majority shape (DS600); encoded images of one size
+    (DS600, a warning: a crop fixes it) and of one channel count (DS403, the image-mode
+    finding seen across the set)."""
+    codes = (SHAPE_MISMATCH,)
+    shares = (IMAGE_MODE,)
+    reads = (SUMMARY,)
+
+    def find(self, path: str, s: ShardSummary) -> list[Finding]:
+        return _raw_shapes(s.shapes, path) + _mixed_sizes(s.sizes, path) + _channels(s.channels, path)
+
+
 def dataset_findings(path: str, s: ShardSummary) -> list[Finding]:
-    return _raw_shapes(s.shapes, path) + _mixed_sizes(s.sizes, path) + _channels(s.channels, path)
+    return Shapes().find(path, s)
 
 
 def label_stats(labels: LabelCounts) -> dict | None:

@@ -3,19 +3,20 @@ from __future__ import annotations
 
 from posixpath import splitext
 
-from ..codes import CORRUPT_IMAGE, IMAGE_BOMB, IMAGE_MODE, UNDECODABLE, WRONG_FORMAT, Code
+from ..codes import CORRUPT_IMAGE, IMAGE_BOMB, IMAGE_MODE, UNDECODABLE, WRONG_FORMAT
 from ..decode.result import ImageResult
-
-Problem = tuple[Code, str]
+from .base import KEYED, Check, Problem
 
 SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".bmp": "bmp", ".gif": "gif",
                  ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
 
 
-class ImageDecode:
+class ImageDecode(Check):
     """An encoded image must decode cleanly (DS400 not at all, DS401 only with corruption
     warnings, DS402 a decompression bomb, not decoded), in a mode Caffe's loader takes (DS403),
     and be the format its name says (DS404)."""
+    codes = (UNDECODABLE, CORRUPT_IMAGE, IMAGE_BOMB, IMAGE_MODE, WRONG_FORMAT)
+    reads = (KEYED,)
 
     def judge(self, img: ImageResult) -> list[Problem]:
         if img.fatal is not None:

@@ -11,12 +11,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codes import LABEL_FRACTION, LABEL_MISSING, LABEL_NEGATIVE, LABEL_OUTSIDE, Code
+from ..codes import LABEL_FRACTION, LABEL_MISSING, LABEL_NEGATIVE, LABEL_OUTSIDE
 from .arrays import RowHits, fractional_rows, row_hits
+from .base import KEYED, ROWS, Check, Problem, RowProblem
 
 
 @dataclass(frozen=True)
-class LabelRange:
+class LabelRange(Check):
+    """Labels a class-index loss can train on: inside [0, num_classes) unless the ignore_label
+    (DS500), whole (DS501), present (DS502), and without a class count not negative (DS503)."""
+    codes = (LABEL_OUTSIDE, LABEL_FRACTION, LABEL_MISSING, LABEL_NEGATIVE)
+    reads = (KEYED, ROWS)
+
     num_classes: int | None
     ignore_label: int | None
 
@@ -30,7 +36,7 @@ class LabelRange:
             bad = bad & (label != self.ignore_label)
         return bad
 
-    def problem(self, label: int) -> tuple[Code, str] | None:
+    def problem(self, label: int) -> Problem | None:
         """DS500 or DS503 for one Datum label, None for a good one."""
         if not self.outside(label):
             return None
@@ -38,7 +44,7 @@ class LabelRange:
             return (LABEL_NEGATIVE, f"label {label} is negative")
         return (LABEL_OUTSIDE, f"label {label} outside [0, {self.num_classes})")
 
-    def missing(self) -> tuple[Code, str]:
+    def missing(self) -> Problem:
         return (LABEL_MISSING, "Datum has no label field: Caffe reads it as label 0")
 
     def hits(self, rows: np.ndarray) -> RowHits | None:
@@ -55,7 +61,7 @@ class LabelRange:
             usable &= label == rows
         return row_hits(rows, self.outside(label) & usable)
 
-    def find(self, rows: np.ndarray, what: str) -> list[tuple[int, Code, str]]:
+    def find(self, rows: np.ndarray, what: str) -> list[RowProblem]:
         """(row, code, message) for a block of label rows: with a class count DS500 out of range
         and DS501 fractional; without one DS503 negative. ``what`` names the array."""
         hits = self.hits(rows) or ()

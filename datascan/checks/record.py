@@ -4,18 +4,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
-from ..codes import BAD_DIMS, DATA_LENGTH, EMPTY, GRAY_FILL, NOT_DATUM
+from ..config import ScanConfig
 from ..decode import datum as dm
-
 from ..model import Finding, key_text
 from ..sources.interface import Shard
-from .summary import ShardSummary
+from .base import Problem
+from .datum import DatumStructure
+from .image import SUFFIX_FORMAT, ImageDecode
 from .labels import LabelRange
 from .rawbatch import RawBatches
-from .arrays import value_problems
-from .image import SUFFIX_FORMAT, ImageDecode
-from .values import gray_fill_rows, is_gray_filled
+from .registry import pixel_checks
+from .summary import ShardSummary
+from .values import Values
 
 
 @dataclass
@@ -26,9 +26,10 @@ class RecordChecker:
     summary: ShardSummary
 
     def __post_init__(self) -> None:
+        self.structure, self.values, self.images = DatumStructure(), Values(), ImageDecode()
         self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
-        self.images = ImageDecode()
-        self.batches = RawBatches(self.summary, self.labels.problem) \
+        self.pixel_checks = pixel_checks()     # the registry's, read as the shard starts
+        self.batches = RawBatches.proving(self.pixel_checks, self.summary, self.labels) \
             if self.encoding == dm.DATUM else None
 
     @classmethod
@@ -59,10 +60,10 @@ class RecordChecker:
         return findings
 
     def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:
-        problems: list[tuple[str, str]] = []
+        problems: list[Problem] = []
         ktext = key_text(key)
         if not value:
-            problems.append((EMPTY, "empty value (0 bytes)"))
+            problems.append(self.structure.empty())
         elif self.encoding in (dm.DATUM, dm.ANNOTATED):
             self._check_datum(index, ktext, value, problems)
         elif self.encoding in (dm.IMAGE, dm.IMAGE_TEXT):
@@ -78,8 +79,7 @@ class RecordChecker:
         try:
             s = dm.parse(value, self.encoding)
         except dm.DatumError as e:
-            what = "an image file" if dm.looks_like_image(value) else f"{len(value)} bytes"
-            problems.append((NOT_DATUM, f"not a valid {self.encoding} ({what}): {e}"))
+            problems.append(self.structure.unparsed(self.encoding, value, e))
             return
         if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
             self._check_image(index, key, s.data, problems)
@@ -97,27 +97,21 @@ class RecordChecker:
                 problems.append((p[0], "box " + p[1]))
 
     def _check_raw(self, index: int, key: str | None, s: dm.Sample, problems: list) -> None:
-        c, h, w = s.channels, s.height, s.width
-        if not s.data and s.float_data is None:
-            problems.append((EMPTY, f"Datum {c}x{h}x{w} has no data and no float_data"))
+        if (p := self.structure.unusable(s)) is not None:
+            problems.append(p)
             return
-        if min(c, h, w) <= 0 or max(h, w) > MAX_DIM or c * h * w > MAX_BLOB_COUNT:
-            problems.append((BAD_DIMS, f"invalid dims channels={c} height={h} width={w}"))
-            return
-        expected = c * h * w
-        self.summary.add_shape(self.summary.shapes, (c, h, w), index, key)
-        if s.data and len(s.data) != expected:
-            problems.append((DATA_LENGTH, f"data holds {len(s.data)} bytes, {c}x{h}x{w} needs {expected}"))
-        elif s.data and h >= 8:
-            rows = gray_fill_rows(s.data, c, h, w)
-            if is_gray_filled(rows, h):
-                problems.append((GRAY_FILL, f"bottom {rows} of {h} rows are exactly 128 in every channel"))
+        shape = (s.channels, s.height, s.width)
+        self.summary.add_shape(self.summary.shapes, shape, index, key)
+        if (p := self.structure.data_length(s)) is not None:
+            problems.append(p)
+        elif s.data:
+            for check in self.pixel_checks:       # the registry's, as rawbatch proves them
+                problems.extend(check.pixels(s.data, shape))
         if s.float_data is not None:
-            if s.float_data.size != expected:
-                problems.append((DATA_LENGTH, f"float_data holds {s.float_data.size} values, "
-                                          f"{c}x{h}x{w} needs {expected}"))
+            if (p := self.structure.float_length(s)) is not None:
+                problems.append(p)
             problems.extend((code, msg) for _, code, msg in
-                            value_problems(s.float_data.reshape(1, -1), "float_data"))
+                            self.values.find(s.float_data.reshape(1, -1), "float_data"))
 
     def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
         from ..decode.image import inspect_image   # decoders load when a set holds images

@@ -1,13 +1,15 @@
 """Checks on HDF5 row blocks: each block is a column's rows as an array (sources/hdf5.py
-reads them); the vectorised rules are in arrays.py, this turns their hits into findings."""
+reads them); this runs the checks that read rows (values.py, labels.py) on each block and
+turns their problems into findings."""
 from __future__ import annotations
 
 from ..config import INFO_CAP, ScanConfig
 from ..codes import FLOAT16
 from ..model import Finding
 from ..sources.interface import RowBlock, Shard
-from .arrays import as_rows, integer_histogram, value_problems
+from .arrays import as_rows, integer_histogram
 from .labels import LabelRange
+from .values import Values
 from .summary import ShardSummary
 
 
@@ -24,11 +26,11 @@ class RowChecker:
         self.start = int(shard.start or 0)
         self.counted: str | None = None
         self.info_rows: dict[str, int] = {}
-        self.labels = LabelRange(config.num_classes, config.ignore_label)
+        self.values, self.labels = Values(), LabelRange(config.num_classes, config.ignore_label)
 
     def check_batch(self, block: RowBlock, base: int) -> list[Finding]:
         rows, what = as_rows(block.values), f"'{block.column}'"
-        problems = value_problems(rows, what)
+        problems = self.values.find(rows, what)
         if block.label:
             problems += self.labels.find(rows, what)
             if self.counted is None and rows.shape[1] == 1:

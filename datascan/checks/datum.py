@@ -1,0 +1,43 @@
+"""The Datum structure check: a value Caffe's Data layer can read as a Datum at all."""
+from __future__ import annotations
+
+from ..codes import BAD_DIMS, DATA_LENGTH, EMPTY, NOT_DATUM
+from ..config import MAX_BLOB_COUNT, MAX_DIM
+from ..decode import datum as dm
+from .base import KEYED, Check, Problem
+
+
+class DatumStructure(Check):
+    """The value parses (DS200), holds something (DS202), has dims Caffe accepts (DS203) and
+    data of channels x height x width (DS201)."""
+    codes = (NOT_DATUM, DATA_LENGTH, EMPTY, BAD_DIMS)
+    reads = (KEYED,)
+
+    def empty(self) -> Problem:
+        return (EMPTY, "empty value (0 bytes)")
+
+    def unparsed(self, encoding: str, value: bytes, error: dm.DatumError) -> Problem:
+        what = "an image file" if dm.looks_like_image(value) else f"{len(value)} bytes"
+        return (NOT_DATUM, f"not a valid {encoding} ({what}): {error}")
+
+    def unusable(self, s: dm.Sample) -> Problem | None:
+        """No data at all, or dims Caffe rejects: nothing else about the Datum is checked."""
+        c, h, w = s.channels, s.height, s.width
+        if not s.data and s.float_data is None:
+            return (EMPTY, f"Datum {c}x{h}x{w} has no data and no float_data")
+        if min(c, h, w) <= 0 or max(h, w) > MAX_DIM or c * h * w > MAX_BLOB_COUNT:
+            return (BAD_DIMS, f"invalid dims channels={c} height={h} width={w}")
+        return None
+
+    def data_length(self, s: dm.Sample) -> Problem | None:
+        c, h, w = s.channels, s.height, s.width
+        if s.data and len(s.data) != c * h * w:
+            return (DATA_LENGTH, f"data holds {len(s.data)} bytes, {c}x{h}x{w} needs {c * h * w}")
+        return None
+
+    def float_length(self, s: dm.Sample) -> Problem | None:
+        c, h, w = s.channels, s.height, s.width
+        if s.float_data is not None and s.float_data.size != c * h * w:
+            return (DATA_LENGTH, f"float_data holds {s.float_data.size} values, "
+                                 f"{c}x{h}x{w} needs {c * h * w}")
+        return None
