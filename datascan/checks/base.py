@@ -1,9 +1,5 @@
-"""What a check is: one class per check, declaring the codes it emits and what it reads.
-
-    class GrayFill(Check):
-        codes = (GRAY_FILL,)
-        reads = (KEYED,)
-        reads_pixels = True
+"""What a check is: one class per check, declaring the codes it emits (``codes``, constants
+of codes.py) and the kinds of record it reads (``reads``), its logic next to them.
 
 Every code in codes.py is declared by exactly one check (``codes``); a check that also emits
 another check's code, judging the same fact from another side, names it in ``shares``

@@ -30,14 +30,15 @@ class DatumStructure(Check):
         return None
 
     def data_length(self, s: dm.Sample) -> Problem | None:
-        c, h, w = s.channels, s.height, s.width
-        if s.data and len(s.data) != c * h * w:
-            return (DATA_LENGTH, f"data holds {len(s.data)} bytes, {c}x{h}x{w} needs {c * h * w}")
-        return None
+        return _length(s, "data", len(s.data), "bytes") if s.data else None
 
     def float_length(self, s: dm.Sample) -> Problem | None:
-        c, h, w = s.channels, s.height, s.width
-        if s.float_data is not None and s.float_data.size != c * h * w:
-            return (DATA_LENGTH, f"float_data holds {s.float_data.size} values, "
-                                 f"{c}x{h}x{w} needs {c * h * w}")
+        return None if s.float_data is None else \
+            _length(s, "float_data", s.float_data.size, "values")
+
+
+def _length(s: dm.Sample, field: str, held: int, unit: str) -> Problem | None:
+    c, h, w = s.channels, s.height, s.width
+    if held == c * h * w:
         return None
+    return (DATA_LENGTH, f"{field} holds {held} {unit}, {c}x{h}x{w} needs {c * h * w}")
