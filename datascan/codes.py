@@ -70,7 +70,8 @@ DATA_LENGTH = _row("DS201", E, "data length differs from channels x height x wid
 EMPTY = _row("DS202", E, "empty record (no data, no float_data)",
     "An empty value trains as zeros or fails \"Check failed: datum_channels > 0\". Drop it.")
 BAD_DIMS = _row("DS203", E, "invalid dims (non-positive or absurd channels/height/width)",
-    "Caffe CHECK-fails on these (\"datum_channels > 0\", \"blob size exceeds INT_MAX\"). Rewrite the record.")
+    "Caffe CHECK-fails on these (\"datum_channels > 0\", \"blob size exceeds INT_MAX\"). "
+    "Rewrite the record.")
 # DS3xx values
 NON_FINITE = _row("DS300", E, "NaN or inf values",
     "The first batch holding this record makes the loss NaN and every weight NaN after the "
@@ -80,14 +81,16 @@ EXTREME = _row("DS301", W, "extreme magnitude (|x| >= 1e8)",
     "diffs around e+8 before \"loss = nan\"). Check the scaling of this record.")
 FLOAT16 = _row("DS302", I, "value would overflow float16 (|x| > 65504)",
     "Harmless in float32 training; in half precision it becomes inf and then NaN.")
-GRAY_FILL = _row("DS303", W, "bottom rows are flat gray 128: a truncated image decoded by convert_imageset",
+GRAY_FILL = _row("DS303", W,
+    "bottom rows are flat gray 128: a truncated image decoded by convert_imageset",
     "OpenCV fills the missing rows of a truncated JPEG with 128 and convert_imageset stores it "
     "silently (log: \"Premature end of JPEG file\"). Re-encode the source image and rebuild.")
 # DS4xx images
 UNDECODABLE = _row("DS400", E, "image does not decode",
     "Caffe logs \"Could not decode datum\" and fails later, e.g. \"Check failed: img_height >= "
     "crop_size (0 vs. 227)\" or \"cv_cropped_image.data\". Replace the image.")
-CORRUPT_IMAGE = _row("DS401", E, "image decodes only with corruption warnings (bad CRC, corrupt data, truncated)",
+CORRUPT_IMAGE = _row("DS401", E,
+    "image decodes only with corruption warnings (bad CRC, corrupt data, truncated)",
     "libjpeg/libpng print \"Premature end of JPEG file\", \"Corrupt JPEG data\" or \"libpng error: "
     "IDAT: CRC error\" and the loader half-decodes it (gray rows, garbage). Replace the image.")
 IMAGE_BOMB = _row("DS402", E, "image claims a huge size (decompression bomb)",
@@ -119,14 +122,16 @@ SHAPE_MISMATCH = _row("DS600", E, "shape differs from the dataset's majority",
     "(\"Check failed: height <= img_height\", \"channels == datum_channels\") unless crop_size fits "
     "every record. Resize the record, or crop.")
 ROWS_DISAGREE = _row("DS601", E, "HDF5 datasets of one file disagree on the first dimension",
-    "HDF5Data aborts: \"Check failed: hdf_blobs_[i]->shape(0) == num\". Make every dataset hold one row per sample.")
+    "HDF5Data aborts: \"Check failed: hdf_blobs_[i]->shape(0) == num\". Make every dataset hold one "
+    "row per sample.")
 BAD_DTYPE = _row("DS602", E, "dtype the data layer cannot use",
     "HDF5Data reads only float and integer classes (\"Unsupported datatype class\" otherwise); "
     "integer data is converted to float silently. Store float32.")
 # DS7xx forward
 FORWARD_NONFINITE = _row("DS700", E, "record makes the dummy net's loss or gradient non-finite",
     "This record turns the training loss NaN (\"loss = nan\") in the batch named. Drop or repair it.")
-FORWARD_BLOWUP = _row("DS701", E, "record's gradient reaches 1e8 or its loss reaches Caffe's 87.3365 clamp",
+FORWARD_BLOWUP = _row("DS701", E,
+    "record's gradient reaches 1e8 or its loss reaches Caffe's 87.3365 clamp",
     "This record blows up the first update (\"loss = 87.3365\", diffs around e+8 in debug_info). "
     "Check its scaling and label.")
 
