@@ -1,8 +1,10 @@
-"""THE list of checks. A new check is one class in checks/ and one line here (and its codes
-in codes.py); tests/test_checks.py holds every code to exactly one check of this list.
+"""THE list of checks; tests/test_checks.py holds every code of codes.py to exactly one check
+of this list.
 
-The drivers read this list when a shard starts: record.py runs every pixel check on raw
-Datums, and rawbatch.py proves a batch clean only while each of them has a batched proof.
+A new pixel check is one class in checks/, its codes in codes.py and one line here: the
+drivers read this list when a shard starts, record.py runs every pixel check on raw Datums
+and rawbatch.py proves a batch clean only while each of them has a batched proof. A check of
+another kind is also called by the code that runs on its records (the comments below).
 """
 from __future__ import annotations
 
