@@ -30,15 +30,16 @@ class DatumStructure(Check):
         return None
 
     def data_length(self, s: dm.Sample) -> Problem | None:
-        return _length(s, "data", len(s.data), "bytes") if s.data else None
+        if not s.data or len(s.data) == s.channels * s.height * s.width:   # (per record)
+            return None
+        return _length(s, "data", len(s.data), "bytes")
 
     def float_length(self, s: dm.Sample) -> Problem | None:
-        return None if s.float_data is None else \
-            _length(s, "float_data", s.float_data.size, "values")
+        if s.float_data is None or s.float_data.size == s.channels * s.height * s.width:
+            return None
+        return _length(s, "float_data", s.float_data.size, "values")
 
 
-def _length(s: dm.Sample, field: str, held: int, unit: str) -> Problem | None:
+def _length(s: dm.Sample, field: str, held: int, unit: str) -> Problem:
     c, h, w = s.channels, s.height, s.width
-    if held == c * h * w:
-        return None
     return (DATA_LENGTH, f"{field} holds {held} {unit}, {c}x{h}x{w} needs {c * h * w}")

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from posixpath import splitext
+from typing import TYPE_CHECKING
 
 from ..codes import CORRUPT_IMAGE, IMAGE_BOMB, IMAGE_MODE, UNDECODABLE, WRONG_FORMAT
-from ..decode.result import ImageResult
 from .base import KEYED, Check, Problem
+
+if TYPE_CHECKING:   # the decoders load only when a set holds images (record.py)
+    from ..decode.result import ImageResult
 
 SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".bmp": "bmp", ".gif": "gif",
                  ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
