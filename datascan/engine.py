@@ -17,7 +17,7 @@ from pathlib import Path
 from . import sources
 from ._version import __version__
 from .caffe.netspec import load_net
-from .codes import keep
+from .codes import STORAGE_CORRUPT, TRUNCATED, keep
 from .config import ScanConfig, scan_config
 from .errors import DatascanError, UsageError
 from .forward.api import ForwardOptions, forward_source, net_targets
@@ -108,7 +108,7 @@ def _storage_damage(report: Report, source: SourceInfo) -> Finding | None:
     # A row source's findings name the files of its list, not the source: any damage counts.
     inside = source.path.rstrip("/") + "/"
     rows = sources.get(source.format).records == ROWS
-    return next((f for f in report.findings if f.code in ("DS101", "DS102")
+    return next((f for f in report.findings if f.code in (STORAGE_CORRUPT.code, TRUNCATED.code)
                  and (f.path == source.path or f.path.startswith(inside) or rows)), None)
 
 

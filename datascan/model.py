@@ -6,17 +6,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from enum import Enum
 
-
-class Severity(str, Enum):
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        return {"info": 0, "warning": 1, "error": 2}[self.value]
+from .codes import Code, Severity  # Severity lives with the codes; re-exported here
 
 
 def key_text(key: bytes | None) -> str | None:
@@ -39,12 +30,12 @@ class Finding:
     message: str
 
     @classmethod
-    def of(cls, code: str, path: str, message: str, *, key: bytes | str | None = None,
+    def of(cls, code: Code, path: str, message: str, *, key: bytes | str | None = None,
            index: int | None = None, severity: Severity | None = None) -> Finding:
-        from .codes import lookup
+        """A finding of a code (a codes.py constant), with the code's severity unless given."""
         if isinstance(key, bytes):
             key = key_text(key)
-        return cls(code, severity or lookup(code).severity, path, key, index, message)
+        return cls(code.code, severity or code.severity, path, key, index, message)
 
     def sort_key(self) -> tuple:
         return (self.path, -1 if self.index is None else self.index, self.code, self.message)

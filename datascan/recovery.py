@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from . import sources
 from .checks.summary import ShardSummary
+from .codes import STORAGE_CORRUPT
 from .model import Finding, key_text
 from .shard import ShardResult
 from .sources import kv
@@ -90,7 +91,7 @@ def _recover_keys(shard: Shard, damage, died: Outcome) -> Job:
             parts.append((None, before.result, 0))
         if out.reading is not None:
             # The record was read and killed the process that checked it.
-            parts.append((None, Finding.of("DS101", shard.source, "checking this record "
+            parts.append((None, Finding.of(STORAGE_CORRUPT, shard.source, "checking this record "
                                            f"killed the worker ({out.cause()})", key=out.reading), 1))
             lo = kv.after(out.reading)
             continue
@@ -131,7 +132,7 @@ def _recover_rows(shard: Shard, died: Outcome) -> Job:
 
 
 def _loss(shard: Shard, message: str) -> Finding:
-    return Finding.of("DS101", shard.file or shard.source, message)
+    return Finding.of(STORAGE_CORRUPT, shard.file or shard.source, message)
 
 
 def _range(shard: Shard) -> str:

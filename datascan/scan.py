@@ -14,7 +14,7 @@ from pathlib import Path
 from . import parallel, sources
 from ._version import __version__
 from .checks.dataset import dataset_findings, label_stats
-from .codes import keep
+from .codes import keep, lookup
 from .config import INFO_CAP, ScanConfig, scan_config
 from .errors import UsageError
 from .model import Finding, Report, Severity, SourceInfo
@@ -153,7 +153,7 @@ def cap_info(findings: list[Finding], capped: Counter) -> list[Finding]:
                 continue
         out.append(f)
     rest.update(capped)      # what the workers already left out, per file and code
-    out += [Finding.of(code, path, f"{n} more {code} findings in this file are not listed "
+    out += [Finding.of(lookup(code), path, f"{n} more {code} findings in this file are not listed "
                        f"({INFO_CAP} are)", severity=Severity.INFO) for (path, code), n in rest.items()]
     return out
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from . import sources
 from .checks import checker_for
 from .checks.summary import ShardSummary
+from .codes import CANNOT_OPEN, STORAGE_CORRUPT
 from .config import ScanConfig
 from .model import Finding
 from .sources import kv
@@ -68,13 +69,13 @@ class Ticker:
 
 def _damage(shard: Shard, d: StorageDamage, n: int) -> list[Finding]:
     if not d.opened:
-        return [Finding.of("DS100", shard.shown, d.message)]
+        return [Finding.of(CANNOT_OPEN, shard.shown, d.message)]
     if d.rows is not None:
         base = int(shard.start or 0)
-        return [Finding.of("DS101", shard.shown, d.message, index=r - base) for r in d.rows]
+        return [Finding.of(STORAGE_CORRUPT, shard.shown, d.message, index=r - base) for r in d.rows]
     # A record that could not be read (it has a key) still counts as a record of the
     # source; a range that could not be walked has none.
-    return [Finding.of("DS101", shard.shown, d.message, key=d.key, index=n)]
+    return [Finding.of(STORAGE_CORRUPT, shard.shown, d.message, key=d.key, index=n)]
 
 
 def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,

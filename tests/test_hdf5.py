@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 
 from datascan.checks import arrays
+from datascan.checks.labels import LabelRange
+from datascan.checks.values import Values
 from datascan.cli import main
 from datascan.config import ScanConfig
 from datascan.shard import run_shard
@@ -333,11 +335,11 @@ def test_array_checks_are_per_row_and_reusable():
         block[1, 3] = bad
         assert arrays.finite_peak(block) is None
     assert arrays.finite_peak(np.array([[3, -7]], np.int16)) == 7
-    assert [c for _, c, _ in arrays.value_problems(rows, "x")] == ["DS300", "DS301"]
+    assert [c.code for _, c, _ in Values().find(rows, "x")] == ["DS300", "DS301"]
     labels = np.array([[0], [2.5], [-1], [9]], np.float64)
-    assert [r for r, *_ in arrays.out_of_range_rows(labels, 5, ignore_label=-1)] == [3]
+    assert [r for r, *_ in LabelRange(5, ignore_label=-1).hits(labels)] == [3]
     assert [r for r, *_ in arrays.fractional_rows(labels)] == [1]
-    assert [r for r, *_ in arrays.negative_rows(labels)] == [2]
+    assert [r for r, *_ in LabelRange(None, None).hits(labels)] == [2]
     assert arrays.integer_histogram(labels) == Counter({0: 1, -1: 1, 9: 1})
     assert arrays.as_rows(np.zeros((0, 3, 2))).shape == (0, 6)
 

@@ -16,6 +16,7 @@ import pytest
 import simplejpeg
 from PIL import Image, features
 
+from datascan.checks.image import ImageDecode
 from datascan.decode.image import ImageResult, inspect_image, sniff
 
 CAFFE_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "caffe-ref" / "images"
@@ -85,12 +86,17 @@ def corrupt_scan(data: bytes) -> bytes:
     return bytes(out)
 
 
+def problems(result: ImageResult) -> list[tuple[str, str]]:
+    """What the image check makes of the decoder's facts: (code, message) pairs."""
+    return [(code.code, message) for code, message in ImageDecode().judge(result)]
+
+
 def codes(result: ImageResult) -> set[str]:
-    return {code for code, _ in result.problems}
+    return {code for code, _ in problems(result)}
 
 
 def messages(result: ImageResult) -> str:
-    return " | ".join(message for _, message in result.problems)
+    return " | ".join(message for _, message in problems(result))
 
 
 # ----------------------------------------------------------------------------------- clean images
@@ -114,24 +120,32 @@ CLEAN = [
 def test_clean_image_has_no_problem(fmt, build, channels, mode):
     data = build()
     result = inspect_image(data)
-    assert result.problems == ()
+    assert problems(result) == []
     assert (result.format, result.channels, result.mode) == (fmt, channels, mode)
     assert (result.height, result.width) == Image.open(io.BytesIO(data)).size[::-1]
     assert sniff(data) == fmt
+
+
+def test_classify_and_sniff_read_one_magic_table():
+    from datascan.decode.datum import IMAGE, classify
+    from datascan.decode.magic import MAGIC
+    for magic, fmt in MAGIC + ((b"RIFF\x00\x00\x00\x00WEBP", "webp"),):
+        assert sniff(magic + bytes(8)) == fmt and classify(magic + bytes(8)) == IMAGE
+    assert sniff(b"RIFF\x00\x00\x00\x00WAVE") is None and classify(b"\x00\x01") != IMAGE
 
 
 def test_clean_webp():
     if not features.check("webp"):
         pytest.skip("this Pillow build has no WebP support")
     result = inspect_image(encode(pixels(30, 50), "WEBP"))
-    assert (result.format, result.channels, result.height, result.width, result.problems) == (
-        "webp", 3, 30, 50, ())
+    assert (result.format, result.channels, result.height, result.width, problems(result)) == (
+        "webp", 3, 30, 50, [])
 
 
 def test_grayscale_jpeg_is_not_a_problem_by_itself():
     result = inspect_image(jpeg("L", h=20, w=30))
     assert (result.channels, result.mode, result.height, result.width) == (1, "L", 20, 30)
-    assert result.problems == ()
+    assert problems(result) == []
 
 
 def test_accepts_bytearray_and_memoryview():
@@ -155,7 +169,7 @@ def test_sniff_magic_bytes():
 
 def test_empty_value_is_ds400():
     result = inspect_image(b"")
-    assert result.problems == (("DS400", "empty value"),)
+    assert problems(result) == [("DS400", "empty value")]
     assert (result.format, result.channels) == (None, 0)
 
 
@@ -176,7 +190,7 @@ def test_truncated_jpeg_is_ds401():
 def test_jpeg_without_eoi_is_ds401_but_trailing_garbage_is_fine():
     data = jpeg()
     assert codes(inspect_image(data[:-2])) == {"DS401"}
-    assert inspect_image(data + b"\x00garbage after EOI" * 10).problems == ()
+    assert problems(inspect_image(data + b"\x00garbage after EOI" * 10)) == []
 
 
 def test_corrupt_entropy_data_is_flagged():
@@ -210,7 +224,7 @@ def test_png_cut_before_iend_is_flagged_and_cut_in_idat_is_ds400():
 
 
 def test_png_trailing_data_after_iend_is_not_a_problem():
-    assert inspect_image(png() + b"trailing bytes").problems == ()
+    assert problems(inspect_image(png() + b"trailing bytes")) == []
 
 
 def test_png_bad_adler32_with_valid_crcs_is_flagged():
@@ -226,7 +240,7 @@ def test_png_bad_adler32_with_valid_crcs_is_flagged():
     result = inspect_image(data)
     assert codes(result) == {"DS401"} and "Adler-32" in messages(result)
     extra = png_raw(10, 10, 8, 2, raw, after_idat=chunk(b"IDAT", b"junk"))
-    assert inspect_image(png_raw(10, 10, 8, 2, raw)).problems == ()
+    assert problems(inspect_image(png_raw(10, 10, 8, 2, raw))) == []
     assert codes(inspect_image(extra)) == {"DS401"} and "extra data" in messages(inspect_image(extra))
 
 
@@ -243,7 +257,7 @@ def test_interlaced_png_rows_are_accounted():
     data = png_raw(5, 3, 8, 0, raw, interlace=1)
     assert Image.open(io.BytesIO(data)).size == (5, 3)
     Image.open(io.BytesIO(data)).load()
-    assert inspect_image(data).problems == ()
+    assert problems(inspect_image(data)) == []
     assert codes(inspect_image(png_raw(5, 3, 8, 0, raw[:-1], interlace=1))) == {"DS400"}
     # the same bytes read as non-interlaced: 3 rows of 6 = 18 bytes, 4 too many
     assert codes(inspect_image(png_raw(5, 3, 8, 0, raw))) == {"DS401"}
@@ -261,6 +275,7 @@ def test_huge_png_header_is_ds402_without_decoding():
     tracemalloc.stop()
     assert codes(result) == {"DS402"}
     assert (result.height, result.width, result.channels) == (100_000, 100_000, 0)
+    assert result.bomb and result.warnings == result.notes == ()   # facts, not verdicts
     assert "100000x100000" in messages(result)
     assert peak < 1 << 20      # nothing decoded: 100,000 x 100,000 pixels would be 30 GB
 
@@ -283,8 +298,8 @@ def test_max_pixels_is_ours_not_pillows(monkeypatch):
     gif = encode(Image.fromarray(pixels(40, 40)).convert("P"), "GIF")
     assert codes(inspect_image(gif, max_pixels=1000)) == {"DS402"}
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow's global must not matter
-    assert inspect_image(gif).problems == ()
-    assert inspect_image(encode(pixels(40, 40), "BMP")).problems == ()
+    assert problems(inspect_image(gif)) == []
+    assert problems(inspect_image(encode(pixels(40, 40), "BMP"))) == []
     assert Image.MAX_IMAGE_PIXELS == 100
 
 
@@ -294,6 +309,7 @@ def test_16bit_png_is_ds403():
     gray16 = encode(Image.fromarray(pixels()[..., 0].astype(np.uint16) * 257), "PNG")
     result = inspect_image(gray16)
     assert codes(result) == {"DS403"} and result.mode == "I;16" and result.channels == 1
+    assert result.bits == 16 and result.fatal is None and not result.bomb
     assert "unsigned byte" in messages(result)
     rgb16 = png_raw(4, 3, 16, 2, b"".join(b"\x00" + bytes(24) for _ in range(3)))
     result = inspect_image(rgb16)
@@ -315,7 +331,7 @@ def test_alpha_and_palette_transparency_are_ds403():
 def test_cmyk_jpeg_is_ds403_only_and_still_checked_for_corruption():
     data = jpeg("CMYK", h=64, w=64)
     result = inspect_image(data)
-    assert result.problems[0][0] == "DS403" and codes(result) == {"DS403"}
+    assert problems(result)[0][0] == "DS403" and codes(result) == {"DS403"}
     assert (result.mode, result.channels, result.height, result.width) == ("CMYK", 3, 64, 64)
     assert codes(inspect_image(data[:len(data) // 2])) == {"DS401", "DS403"}
 
@@ -429,7 +445,7 @@ def test_everything_jpeginfo_or_pngcheck_rejects_is_flagged(tmp_path):
         if exception == "cmyk":  # jpeginfo: "Unsupported color conversion request"; Caffe decodes it
             assert codes(result) == {"DS403"}, result
         elif exception == "after-iend":  # pngcheck: "additional data after IEND"; libpng never reads it
-            assert result.problems == (), result
+            assert problems(result) == [], result
         else:
             assert flagged, (path.name, result)
     assert rejected >= 20

@@ -15,6 +15,7 @@ import pytest
 
 from datascan import recovery, scan
 from datascan import shard as shard_runner
+from datascan.codes import NON_FINITE
 from datascan.model import Finding
 from datascan.config import ScanConfig
 from datascan.scan import guided, plan_sources
@@ -226,7 +227,7 @@ def test_a_row_range_whose_worker_dies_is_halved_down_to_the_bad_rows():
         if sub.start <= 37 < sub.stop:
             return recovery.Outcome(exitcode=-11)
         return recovery.Outcome(ShardResult(sub, sub.stop - sub.start, [
-            Finding.of("DS300", "d.h5", "nan", index=0)]))
+            Finding.of(NON_FINITE, "d.h5", "nan", index=0)]))
 
     result = drive(recovery.shard_job(shard), outcome_of)
     assert result.records == 640

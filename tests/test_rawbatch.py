@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from datascan import scan
+from datascan.checks import registry
+from datascan.checks.labels import LabelRange
 from datascan.checks.rawbatch import Layout, RawBatches
 from datascan.checks.record import RecordChecker
 from datascan.config import ScanConfig
@@ -85,7 +87,7 @@ def test_batches_find_exactly_what_one_record_at_a_time_finds(num_classes, size)
 
 def test_only_records_that_are_provably_clean_take_the_batch_path():
     records = mixed_records(1000)
-    batches = RawBatches(ShardSummary(), lambda label: None if 0 <= label < 10 else "bad")
+    batches = RawBatches(registry.pixel_checks(), ShardSummary(), LabelRange(10, None))
     fast, shapes = batches.prove([v for _, v in records])
     slow = set(np.flatnonzero(~fast).tolist())
     # 11 is clean, but only the per-record check can tell (channel 0's bottom row is

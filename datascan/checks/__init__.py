@@ -1,4 +1,5 @@
-"""Checks judge what the sources read. The shard runner (shard.py) picks the checker for a
+"""Checks judge what the sources read: one class per check (base.py), declaring its codes,
+all listed in registry.py. The shard runner (shard.py) picks the checker that runs them for a
 format's kind of record: (key, value) batches go to record.RecordChecker, HDF5 row blocks
 to rows.RowChecker. Dataset-wide checks (dataset.py) run on the merged summaries."""
 from __future__ import annotations

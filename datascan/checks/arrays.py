@@ -1,11 +1,10 @@
-"""Vectorised checks on a block of rows: pure numpy, no I/O, no findings.
+"""Vectorised measures on a block of rows: pure numpy, no I/O, no findings.
 
 Every function takes a 2-D array ``(rows, values)`` (an HDF5 row block through
 ``as_rows``, or a Datum's float_data as a single row) and says which rows have a
 problem, how many values and one example. A clean block costs one or two passes
 and no temporary the size of the block; only a dirty block pays for masks.
-Thresholds come from config.py. ``value_problems`` and ``label_problems`` phrase the
-hits as (row, code, message); the caller names the record and builds the Finding.
+The checks that judge them are values.py (NaN, inf, magnitudes) and labels.py.
 """
 from __future__ import annotations
 
@@ -14,8 +13,6 @@ from dataclasses import dataclass
 from math import prod
 
 import numpy as np
-
-from ..config import EXTREME_MAGNITUDE, FLOAT16_MAX
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ def as_rows(block: np.ndarray) -> np.ndarray:
     return block.reshape(block.shape[0], prod(block.shape[1:]))
 
 
-def _hits(values: np.ndarray, mask: np.ndarray) -> RowHits | None:
+def row_hits(values: np.ndarray, mask: np.ndarray) -> RowHits | None:
     counts = np.count_nonzero(mask, axis=1)
     rows = np.flatnonzero(counts)
     if rows.size == 0:
@@ -92,11 +89,7 @@ def magnitude_rows(rows: np.ndarray, threshold: float, *, strict: bool = False) 
         mask = (rows >= threshold) | (rows <= -threshold)
     if _is_float(rows):
         mask &= np.isfinite(rows)
-    return _hits(rows, mask)
-
-
-def _finite(rows: np.ndarray) -> np.ndarray | bool:
-    return np.isfinite(rows) if _is_float(rows) else True
+    return row_hits(rows, mask)
 
 
 def fractional_rows(rows: np.ndarray) -> RowHits | None:
@@ -104,33 +97,7 @@ def fractional_rows(rows: np.ndarray) -> RowHits | None:
     if not _is_float(rows) or rows.size == 0:
         return None
     mask = (rows != np.trunc(rows)) & np.isfinite(rows)
-    return _hits(rows, mask)
-
-
-def out_of_range_rows(rows: np.ndarray, num_classes: int,
-                      ignore_label: int | None = None) -> RowHits | None:
-    """Rows whose labels, truncated to int as SoftmaxWithLoss does, fall outside
-    [0, num_classes) and are not the ignore_label."""
-    if rows.size == 0:
-        return None
-    label = np.trunc(rows) if _is_float(rows) else rows
-    mask = ((label < 0) | (label >= num_classes)) & _finite(rows)
-    if ignore_label is not None:
-        mask &= label != ignore_label
-    return _hits(rows, mask)
-
-
-def negative_rows(rows: np.ndarray, ignore_label: int | None = None) -> RowHits | None:
-    """Rows with whole negative labels other than ignore_label (used when the class
-    count is unknown; fractional values are regression targets and left alone)."""
-    if rows.size == 0 or rows.dtype.kind == "u":
-        return None
-    mask = rows < 0
-    if _is_float(rows):
-        mask &= (rows == np.trunc(rows)) & np.isfinite(rows)
-    if ignore_label is not None:
-        mask &= rows != ignore_label
-    return _hits(rows, mask)
+    return row_hits(rows, mask)
 
 
 def integer_histogram(rows: np.ndarray) -> Counter:
@@ -143,43 +110,3 @@ def integer_histogram(rows: np.ndarray) -> Counter:
     keys, counts = np.unique(values, return_counts=True)
     return Counter(dict(zip((int(k) for k in keys.tolist()), counts.tolist())))
 
-
-Problem = tuple[int, str, str]   # (row within the block, code, message)
-
-
-def value_problems(rows: np.ndarray, what: str) -> list[Problem]:
-    """NaN/inf (DS300), |x| >= 1e8 (DS301) and, for float data, float16 overflow
-    (DS302, on rows without DS301). ``what`` names the array in messages."""
-    out: list[Problem] = []
-    peak = finite_peak(rows)
-    if peak is None:          # NaN or inf somewhere: find them
-        bad = nonfinite_rows(rows)
-        for r, nan, inf in zip(*(x.tolist() for x in bad)) if bad is not None else ():
-            parts = [f"{nan} NaN"] * bool(nan) + [f"{inf} inf"] * bool(inf)
-            out.append((r, "DS300", f"{' and '.join(parts)} values in {what}"))
-        peak = peak_magnitude(rows)
-    extreme: set[int] = set()
-    if peak >= EXTREME_MAGNITUDE:
-        for r, n, v in magnitude_rows(rows, EXTREME_MAGNITUDE) or ():
-            extreme.add(r)
-            out.append((r, "DS301", f"{n} values in {what} with |x| >= {EXTREME_MAGNITUDE:g} "
-                                    f"(e.g. {v:.4g})"))
-    if peak > FLOAT16_MAX and _is_float(rows):
-        out += [(r, "DS302", f"{n} values in {what} exceed float16's {FLOAT16_MAX:g} (e.g. {v:.4g})")
-                for r, n, v in magnitude_rows(rows, FLOAT16_MAX, strict=True) or ()
-                if r not in extreme]
-    return out
-
-
-def label_problems(rows: np.ndarray, what: str, num_classes: int | None,
-                   ignore_label: int | None) -> list[Problem]:
-    """With a class count: DS500 out of range, DS501 fractional. Without: DS503 negative."""
-    if num_classes is None:
-        return [(r, "DS503", f"negative label {v:g} in {what}")
-                for r, _, v in negative_rows(rows, ignore_label) or ()]
-    out = [(r, "DS500", f"label {v:g} outside [0, {num_classes}) in {what}"
-                        + (f" ({n} values)" if n > 1 else ""))
-           for r, n, v in out_of_range_rows(rows, num_classes, ignore_label) or ()]
-    out += [(r, "DS501", f"non-integer label {v:g} in {what} (SoftmaxWithLoss trains it as {int(v)})")
-            for r, _, v in fractional_rows(rows) or ()]
-    return out

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..codes import IMAGE_MODE, SHAPE_MISMATCH
 from ..model import Finding, Severity
 from ..config import MAX_SHAPE_GROUPS
+from .base import SUMMARY, Check
 from .summary import LabelCounts, ShapeTable, ShardSummary
 
 
@@ -47,39 +49,52 @@ def _minorities(table: ShapeTable, path: str, code: str, severity: Severity | No
 def _raw_shapes(table: ShapeTable, path: str) -> list[Finding]:
     why = ": Caffe's Data layer aborts on the batch mixing them"
     if not table.overflow:
-        return _minorities(table, path, "DS600", Severity.ERROR, lambda s, m, n:
+        return _minorities(table, path, SHAPE_MISMATCH, Severity.ERROR, lambda s, m, n:
                            f"shape {_fmt(s)}, while {n} records are {_fmt(m)}{why}")
-    return [Finding.of("DS600", path, f"{table.records} Datums come in more than {MAX_SHAPE_GROUPS} "
-                       f"shapes ({_span(table, ('channels', 'height', 'width'))}), too many to name "
-                       f"the records of each{why}", severity=Severity.ERROR)]
+    return [Finding.of(SHAPE_MISMATCH, path, f"{table.records} Datums come in more than "
+                       f"{MAX_SHAPE_GROUPS} shapes ({_span(table, ('channels', 'height', 'width'))}), "
+                       f"too many to name the records of each{why}", severity=Severity.ERROR)]
 
 
 def _mixed_sizes(table: ShapeTable, path: str) -> list[Finding]:
     """Encoded images: name the odd ones out when there is a majority size, else say it once."""
     if not table.overflow and (len(table) < 2 or _majority(table)[1].count * 2 > table.records):
-        return _minorities(table, path, "DS600", Severity.WARNING, lambda s, m, n:
+        return _minorities(table, path, SHAPE_MISMATCH, Severity.WARNING, lambda s, m, n:
                            f"image size {_fmt(s)}, while {n} records are {_fmt(m)} (fine only "
                            "with crop_size <= the smallest side, or resizing)")
     (h0, w0), _ = table.ranges()
     sizes = f"more than {MAX_SHAPE_GROUPS}" if table.overflow else len(table)
     many = ", too many to name the records of each" if table.overflow else ""
-    return [Finding.of("DS600", path, f"images come in {sizes} sizes ({_span(table, ('height', 'width'))})"
-                       f"{many}: Caffe's Data layer needs crop_size <= {min(h0, w0)} or resized images",
-                       severity=Severity.WARNING)]
+    return [Finding.of(SHAPE_MISMATCH, path, f"images come in {sizes} sizes "
+                       f"({_span(table, ('height', 'width'))}){many}: Caffe's Data layer needs "
+                       f"crop_size <= {min(h0, w0)} or resized images", severity=Severity.WARNING)]
 
 
 def _channels(table: ShapeTable, path: str) -> list[Finding]:
     if table.overflow:
-        return [Finding.of("DS403", path, f"images come in more than {MAX_SHAPE_GROUPS} channel counts "
-                           f"({_span(table, ('channels',))}): Caffe needs one, or force_color/force_gray")]
-    return _minorities(table, path, "DS403", None, lambda ch, major, n:
+        return [Finding.of(IMAGE_MODE, path, f"images come in more than {MAX_SHAPE_GROUPS} channel "
+                           f"counts ({_span(table, ('channels',))}): Caffe needs one, or "
+                           "force_color/force_gray")]
+    return _minorities(table, path, IMAGE_MODE, None, lambda ch, major, n:
                        f"{ch}-channel image in a {major}-channel set: Caffe stops with \"Check "
                        f"failed: channels == img_channels ({major} vs. {ch})\" unless "
                        "force_color/force_gray", name=lambda ch: f"{ch}-channel")
 
 
+class Shapes(Check):
+    """Every raw Datum of the source in the majority shape (DS600); encoded images of one size
+    (DS600, a warning: a crop fixes it) and of one channel count (DS403, the image-mode
+    finding seen across the set)."""
+    codes = (SHAPE_MISMATCH,)
+    shares = (IMAGE_MODE,)
+    reads = (SUMMARY,)
+
+    def find(self, path: str, s: ShardSummary) -> list[Finding]:
+        return _raw_shapes(s.shapes, path) + _mixed_sizes(s.sizes, path) + _channels(s.channels, path)
+
+
 def dataset_findings(path: str, s: ShardSummary) -> list[Finding]:
-    return _raw_shapes(s.shapes, path) + _mixed_sizes(s.sizes, path) + _channels(s.channels, path)
+    return Shapes().find(path, s)
 
 
 def label_stats(labels: LabelCounts) -> dict | None:

@@ -7,22 +7,28 @@ field 7 (encoded: false). `Layout.learn` reads that layout off one record the pr
 parser accepted. A record with the same length whose bytes outside the pixels and the label
 are equal to the learnt ones *is* that Datum with other pixels and another label: it parses
 to the same fields, so it gets the same checks. The pixels are uint8 (no NaN to find) and
-only DS303 (gray rows) looks at them; the label only needs its range checked.
+only the pixel checks (checks/base.py: reads_pixels) look at them; the label only needs its
+range checked (labels.py).
 
 The batch path therefore only has to prove a record clean. It sends every record it cannot
-prove clean (another layout, a label out of range, a bottom row of gray 128s, a negative
-label's 10-byte varint) through the per-record checks, so the findings, their messages and
-the dataset summary are exactly what the per-record path gives.
+prove clean (another layout, a label out of range, a negative label's 10-byte varint, pixels
+a pixel check's ``clean_rows`` does not clear, such as a bottom row of gray 128s) through the
+per-record checks, so the findings, their messages and the dataset summary are exactly what
+the per-record path gives. It can only prove what it is told how to prove: while a registered
+pixel check has no ``clean_rows``, ``RawBatches.proving`` refuses and every record takes the
+per-record path, where that check runs.
 """
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..decode import datum as dm
+from .base import Check
+from .labels import LabelRange
 
 LEARN_TRIES = 4          # records of one length tried before it is left to the per-record path
 MAX_LAYOUTS = 16         # record lengths tried per shard (a raw set of mixed sizes has several)
@@ -51,6 +57,12 @@ class Layout:
     def length(self) -> int:
         return self.label_at + self.label_len + self.tail.size
 
+    @property
+    def pixels(self) -> slice:
+        """Where the pixels are in a record of this layout."""
+        start = len(self.head)
+        return slice(start, self.label_at - 1)
+
     @classmethod
     def learn(cls, value: bytes) -> Layout | None:
         """The layout of `value` if it is a plain raw uint8 Datum the parser accepts."""
@@ -72,8 +84,7 @@ class Layout:
                    len(label) - 1, np.frombuffer(tail, np.uint8))
 
     def match(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(mask of rows proven to be this layout with no gray bottom row, their labels)."""
-        c, h, w = self.shape
+        """(mask of rows proven to be this layout, their labels)."""
         at, n = self.label_at, len(self.head)
         ok = (rows[:, :n] == self.head).all(axis=1)
         ok &= rows[:, at - 1] == 0x28
@@ -87,20 +98,26 @@ class Layout:
             second = rows[:, at + 1].astype(np.int64)
             ok &= (first >= 0x80) & (second < 0x80)
             labels = (first & 0x7F) | (second << 7)
-        if h >= 8:  # DS303 needs every channel's bottom row gray: channel 0's decides most
-            bottom = rows[:, n + (h - 1) * w:n + h * w]
-            ok &= ~(bottom == 128).all(axis=1)
         return ok, labels
 
 
 class RawBatches:
     """Proves records of a raw Datum dataset clean a batch at a time (see the module doc)."""
 
-    def __init__(self, summary, label_problem: Callable[[int], object]):
-        self.summary, self.label_problem = summary, label_problem
+    def __init__(self, pixel_checks: Sequence[Check], summary, labels: LabelRange):
+        assert all(c.proves_batches() for c in pixel_checks), "use RawBatches.proving"
+        self.pixel_checks, self.summary, self.labels = pixel_checks, summary, labels
         self.layouts: dict[int, Layout] = {}
         self.tries: dict[int, int] = {}      # record length -> records it was tried on
         self.label_ok: dict[int, bool] = {}
+
+    @classmethod
+    def proving(cls, pixel_checks: Sequence[Check], summary, labels: LabelRange) -> RawBatches | None:
+        """A prover for these pixel checks (the registry's), or None when one of them has no
+        batched proof: a record proven clean without it would never be looked at."""
+        if not all(check.proves_batches() for check in pixel_checks):
+            return None
+        return cls(pixel_checks, summary, labels)
 
     @property
     def useless(self) -> bool:
@@ -129,7 +146,7 @@ class RawBatches:
         seen = np.flatnonzero(np.bincount(labels)).tolist()
         for x in seen:
             if x not in self.label_ok:
-                self.label_ok[x] = self.label_problem(x) is None
+                self.label_ok[x] = not self.labels.outside(x)
         bad = [x for x in seen if not self.label_ok[x]]
         if not bad:
             return np.ones(labels.shape, bool)
@@ -154,6 +171,9 @@ class RawBatches:
             group = values if idx.size == len(values) else [values[i] for i in idx.tolist()]
             rows = np.frombuffer(b"".join(group), np.uint8).reshape(idx.size, length)
             ok, labels = layout.match(rows)
+            pixels = rows[:, layout.pixels]
+            for check in self.pixel_checks:
+                ok &= check.clean_rows(pixels, layout.shape)
             ok &= self._labels_ok(labels)
             labels = labels[ok]
             if labels.size:

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from posixpath import splitext
 
-from ..config import MAX_BLOB_COUNT, MAX_DIM, ScanConfig
+from ..config import ScanConfig
 from ..decode import datum as dm
-
 from ..model import Finding, key_text
 from ..sources.interface import Shard
-from .summary import ShardSummary
+from .base import Problem
+from .datum import DatumStructure
+from .image import SUFFIX_FORMAT, ImageDecode
 from .labels import LabelRange
 from .rawbatch import RawBatches
-from .arrays import value_problems
-from .values import gray_fill_rows, is_gray_filled
+from .registry import pixel_checks
+from .summary import ShardSummary
+from .values import Values
 
 
 @dataclass
@@ -25,8 +26,10 @@ class RecordChecker:
     summary: ShardSummary
 
     def __post_init__(self) -> None:
+        self.structure, self.values, self.images = DatumStructure(), Values(), ImageDecode()
         self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
-        self.batches = RawBatches(self.summary, self.labels.problem) \
+        self.pixel_checks = pixel_checks()     # the registry's, read as the shard starts
+        self.batches = RawBatches.proving(self.pixel_checks, self.summary, self.labels) \
             if self.encoding == dm.DATUM else None
 
     @classmethod
@@ -57,10 +60,10 @@ class RecordChecker:
         return findings
 
     def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:
-        problems: list[tuple[str, str]] = []
+        problems: list[Problem] = []
         ktext = key_text(key)
         if not value:
-            problems.append(("DS202", "empty value (0 bytes)"))
+            problems.append(self.structure.empty())
         elif self.encoding in (dm.DATUM, dm.ANNOTATED):
             self._check_datum(index, ktext, value, problems)
         elif self.encoding in (dm.IMAGE, dm.IMAGE_TEXT):
@@ -68,7 +71,7 @@ class RecordChecker:
                 self._check_image(index, ktext, value, problems)
             elif dm.classify(value) != dm.TEXT or _image_key(ktext):
                 what = "text" if dm.classify(value) == dm.TEXT else f"{len(value)} bytes"
-                problems.append(("DS400", f"not an image ({what}) where an image is expected"))
+                problems.append(self.images.not_an_image(what))
             # else: text beside the images (crnn label-N, num-samples): metadata, not a record fault
         return [Finding.of(code, self.path, msg, key=ktext, index=index) for code, msg in problems]
 
@@ -76,8 +79,7 @@ class RecordChecker:
         try:
             s = dm.parse(value, self.encoding)
         except dm.DatumError as e:
-            what = "an image file" if dm.looks_like_image(value) else f"{len(value)} bytes"
-            problems.append(("DS200", f"not a valid {self.encoding} ({what}): {e}"))
+            problems.append(self.structure.unparsed(self.encoding, value, e))
             return
         if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
             self._check_image(index, key, s.data, problems)
@@ -89,41 +91,34 @@ class RecordChecker:
             if (p := self.labels.problem(s.label)) is not None:
                 problems.append(p)
         elif s.label is None and not s.annotated:
-            problems.append(("DS502", "Datum has no label field: Caffe reads it as label 0"))
+            problems.append(self.labels.missing())
         for group in s.group_labels:
             if (p := self.labels.problem(group)) is not None:
                 problems.append((p[0], "box " + p[1]))
 
     def _check_raw(self, index: int, key: str | None, s: dm.Sample, problems: list) -> None:
-        c, h, w = s.channels, s.height, s.width
-        if not s.data and s.float_data is None:
-            problems.append(("DS202", f"Datum {c}x{h}x{w} has no data and no float_data"))
+        if (p := self.structure.unusable(s)) is not None:
+            problems.append(p)
             return
-        if min(c, h, w) <= 0 or max(h, w) > MAX_DIM or c * h * w > MAX_BLOB_COUNT:
-            problems.append(("DS203", f"invalid dims channels={c} height={h} width={w}"))
-            return
-        expected = c * h * w
-        self.summary.add_shape(self.summary.shapes, (c, h, w), index, key)
-        if s.data and len(s.data) != expected:
-            problems.append(("DS201", f"data holds {len(s.data)} bytes, {c}x{h}x{w} needs {expected}"))
-        elif s.data and h >= 8:
-            rows = gray_fill_rows(s.data, c, h, w)
-            if is_gray_filled(rows, h):
-                problems.append(("DS303", f"bottom {rows} of {h} rows are exactly 128 in every channel"))
+        shape = (s.channels, s.height, s.width)
+        self.summary.add_shape(self.summary.shapes, shape, index, key)
+        if (p := self.structure.data_length(s)) is not None:
+            problems.append(p)
+        elif s.data:
+            for check in self.pixel_checks:       # the registry's, as rawbatch proves them
+                problems.extend(check.pixels(s.data, shape))
         if s.float_data is not None:
-            if s.float_data.size != expected:
-                problems.append(("DS201", f"float_data holds {s.float_data.size} values, "
-                                          f"{c}x{h}x{w} needs {expected}"))
+            if (p := self.structure.float_length(s)) is not None:
+                problems.append(p)
             problems.extend((code, msg) for _, code, msg in
-                            value_problems(s.float_data.reshape(1, -1), "float_data"))
+                            self.values.find(s.float_data.reshape(1, -1), "float_data"))
 
     def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
         from ..decode.image import inspect_image   # decoders load when a set holds images
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)
-        problems.extend(img.problems)
-        named = _SUFFIX_FORMAT.get(splitext(key or "")[1].lower())
-        if img.format and named and named != img.format:
-            problems.append(("DS404", f"{img.format.upper()} data under a {named.upper()} name"))
+        problems.extend(self.images.judge(img))
+        if (p := self.images.misnamed(img, key)) is not None:
+            problems.append(p)
         self.summary.encoded += 1
         if img.channels and img.height and self.encoding != dm.ANNOTATED:
             # SSD's AnnotatedData resizes every image (resize_param): sizes may differ freely.
@@ -131,9 +126,7 @@ class RecordChecker:
             self.summary.add_shape(self.summary.channels, img.channels, index, key)
 
 
-_SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".bmp": "bmp", ".gif": "gif",
-                  ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
-_IMAGE_SUFFIXES = tuple(_SUFFIX_FORMAT)
+_IMAGE_SUFFIXES = tuple(SUFFIX_FORMAT)
 
 
 def _image_key(key: str | None) -> bool:

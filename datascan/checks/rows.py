@@ -1,11 +1,15 @@
 """Checks on HDF5 row blocks: each block is a column's rows as an array (sources/hdf5.py
-reads them); the vectorised rules are in arrays.py, this turns their hits into findings."""
+reads them); this runs the checks that read rows (values.py, labels.py) on each block and
+turns their problems into findings."""
 from __future__ import annotations
 
 from ..config import INFO_CAP, ScanConfig
+from ..codes import FLOAT16
 from ..model import Finding
 from ..sources.interface import RowBlock, Shard
-from .arrays import as_rows, integer_histogram, label_problems, value_problems
+from .arrays import as_rows, integer_histogram
+from .labels import LabelRange
+from .values import Values
 from .summary import ShardSummary
 
 
@@ -22,22 +26,23 @@ class RowChecker:
         self.start = int(shard.start or 0)
         self.counted: str | None = None
         self.info_rows: dict[str, int] = {}
+        self.values, self.labels = Values(), LabelRange(config.num_classes, config.ignore_label)
 
     def check_batch(self, block: RowBlock, base: int) -> list[Finding]:
-        rows, what, cfg = as_rows(block.values), f"'{block.column}'", self.config
-        problems = value_problems(rows, what)
+        rows, what = as_rows(block.values), f"'{block.column}'"
+        problems = self.values.find(rows, what)
         if block.label:
-            problems += label_problems(rows, what, cfg.num_classes, cfg.ignore_label)
+            problems += self.labels.find(rows, what)
             if self.counted is None and rows.shape[1] == 1:
                 self.counted = block.column
         out = []
         for r, code, message in problems:
-            if code == "DS302":     # info only: a float set in raw units would list every row
+            if code is FLOAT16:     # info only: a float set in raw units would list every row
                 # Listing the first INFO_CAP per column and shard keeps the first INFO_CAP
                 # of the file whatever the split; scan's merge cuts to those and counts the rest.
                 seen = self.info_rows[block.column] = self.info_rows.get(block.column, 0) + 1
                 if seen > INFO_CAP:
-                    self.summary.capped[self.shown, code] += 1
+                    self.summary.capped[self.shown, code.code] += 1
                     continue
             out.append(Finding.of(code, self.shown, message, index=block.start + r - self.start))
         if block.column == self.counted:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import sources
 from .._version import __version__
+from ..codes import STORAGE_CORRUPT, TRUNCATED
 from ..config import ScanConfig, scan_config
 from ..errors import DatascanError, UsageError
 from ..model import Finding, Report, Severity
@@ -153,8 +154,8 @@ def _refuse_storage_damage(src: Path, target, findings: Sequence[Finding]) -> No
     A format that locates damaged pages (its ``damage`` capability) is one whose library
     can die on them; its DS101 without a key is such a page."""
     for f in findings:
-        truncated = f.code == "DS102"
-        damaged_page = f.code == "DS101" and isinstance(target, KVTarget) and \
+        truncated = f.code == TRUNCATED.code
+        damaged_page = f.code == STORAGE_CORRUPT.code and isinstance(target, KVTarget) and \
             target.fmt.damage is not None and f.key is None
         if truncated or damaged_page:
             raise CleanRefused(f"{src}: {f.code} {f.message.split(':')[0]}: storage damage that "

@@ -8,13 +8,11 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from ..caffe.proto import message_class
+from .magic import looks_like_image
 
 # Dataset encodings, as the report names them.
 DATUM, ANNOTATED, IMAGE, IMAGE_TEXT, TEXT, UNKNOWN = (
     "datum", "annotated_datum", "image", "image+text", "text", "unknown")
-
-_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"GIF87a", b"GIF89a",
-                b"II*\x00", b"MM\x00*")
 
 
 class DatumError(ValueError):
@@ -33,10 +31,6 @@ class Sample:
     encoded: bool
     annotated: bool = False
     group_labels: tuple[int, ...] = ()   # AnnotatedDatum box class labels
-
-
-def looks_like_image(value: bytes) -> bool:
-    return value.startswith(_IMAGE_MAGIC) or (value[:4] == b"RIFF" and value[8:12] == b"WEBP")
 
 
 def _is_text(value: bytes) -> bool:

@@ -1,8 +1,10 @@
-"""Check one encoded image: does it decode cleanly, how big is it, will Caffe's loader take it?
+"""Decode one encoded image strictly and say what was found: does it decode, with which
+corruption warnings, how big is it, what about its mode will Caffe's loader not take?
 
-``inspect_image`` never raises and never prints. DS400 does not decode, DS401 decodes only with
-corruption warnings, DS402 header claims more than ``max_pixels`` (nothing decoded), DS403 a mode
-Caffe's ``imdecode(IMREAD_UNCHANGED)`` path rejects or mangles (16-bit, alpha, CMYK).
+``inspect_image`` never raises and never prints. It returns facts (result.py): why it does not
+decode, a header claiming more than ``max_pixels`` (nothing decoded), the decoder's corruption
+warnings, and notes on a mode Caffe's ``imdecode(IMREAD_UNCHANGED)`` path rejects or mangles
+(16-bit, alpha, CMYK). checks/image.py turns them into findings.
 
 JPEG (the hot path): libjpeg-turbo via simplejpeg, ``strict=True`` (every libjpeg warning raises),
 at 1/8 scale: every coefficient is still Huffman-decoded, so corrupt entropy data and truncation are
@@ -21,6 +23,7 @@ import simplejpeg
 from PIL import BmpImagePlugin, GifImagePlugin, TiffImagePlugin
 
 from ..config import MAX_IMAGE_PIXELS
+from .magic import sniff
 from .png import check_png
 from .result import UNSIGNED as _UNSIGNED, ImageResult, bomb as _bomb, fail as _fail
 
@@ -29,19 +32,7 @@ try:  # Pillow may be built without libwebp
 except ImportError:  # pragma: no cover - depends on the Pillow build
     WebPImagePlugin = None
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-_MAGIC = ((b"\xff\xd8\xff", "jpeg"), (PNG_SIGNATURE, "png"), (b"BM", "bmp"), (b"GIF87a", "gif"),
-          (b"GIF89a", "gif"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"))
-
-
-def sniff(data: bytes) -> str | None:
-    """Image format from the magic bytes alone (no parsing beyond them)."""
-    head = bytes(data[:12])
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return next((fmt for magic, fmt in _MAGIC if head.startswith(magic)), None)
+__all__ = ["ImageResult", "inspect_image", "sniff"]
 
 
 def inspect_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> ImageResult:
@@ -91,7 +82,7 @@ def _jpeg(data: bytes, max_pixels: int) -> ImageResult:
     bomb = _bomb("jpeg", width, height, max_pixels, mode)
     if bomb:
         return bomb
-    problems = []
+    warned = []
     try:
         simplejpeg.decode_jpeg(data, colorspace=out, strict=True, **_JPEG_FAST)
     except Exception as strict_exc:
@@ -100,11 +91,10 @@ def _jpeg(data: bytes, max_pixels: int) -> ImageResult:
         except Exception as exc:
             return _fail("jpeg", f"JPEG does not decode: {exc}", height=height, width=width,
                          mode=mode)
-        problems.append(("DS401", f"corrupt JPEG (libjpeg: {strict_exc})"))
-    if mode == "CMYK":
-        problems.append(("DS403", f"{space} JPEG: decoders disagree on its colours (Adobe "
-                         "inverted CMYK); OpenCV gives 3 channels. Convert it to RGB"))
-    return ImageResult("jpeg", channels, height, width, mode, tuple(problems))
+        warned.append(f"corrupt JPEG (libjpeg: {strict_exc})")
+    notes = (f"{space} JPEG: decoders disagree on its colours (Adobe inverted CMYK); OpenCV "
+             "gives 3 channels. Convert it to RGB",) if mode == "CMYK" else ()
+    return ImageResult("jpeg", channels, height, width, mode, warnings=tuple(warned), notes=notes)
 
 
 # ------------------------------------------------------------------ BMP, GIF, TIFF, WEBP (Pillow)
@@ -142,7 +132,7 @@ def _fd2_captured(active: bool):
 
 
 def _pillow(fmt: str, data: bytes, max_pixels: int) -> ImageResult:
-    """Open and fully load with Pillow, its Python warnings (and libtiff's) captured as DS401."""
+    """Open and fully load with Pillow, its Python warnings (and libtiff's) captured as warnings."""
     with warnings.catch_warnings(record=True) as caught, _fd2_captured(fmt == "tiff") as printed:
         warnings.simplefilter("always")
         try:
@@ -159,16 +149,18 @@ def _pillow(fmt: str, data: bytes, max_pixels: int) -> ImageResult:
     if error:
         return _fail(fmt, error + "".join(f"; {line}" for line in printed[:3]))
     mode, kind = image.mode, fmt.upper()
-    problems = [("DS401", f"decoder warning: {w}") for w in [w.message for w in caught] + printed]
+    warned = tuple(f"decoder warning: {w}" for w in [w.message for w in caught] + printed)
     transparent = mode == "P" and "transparency" in image.info
     channels = 1 if mode in _GRAY else 4 if mode in _ALPHA or mode == "CMYK" or transparent else 3
     bits = image.tag_v2.get(258, 8) if fmt == "tiff" else 8
-    if mode in _GRAY - {"1", "L"} or max(bits if isinstance(bits, tuple) else (bits,)) > 8:
-        problems.append(("DS403", f"{mode} {kind} is not 8-bit: {_UNSIGNED}"))
+    bits = max(bits if isinstance(bits, tuple) else (bits,))
+    notes = []
+    if mode in _GRAY - {"1", "L"} or bits > 8:
+        notes.append(f"{mode} {kind} is not 8-bit: {_UNSIGNED}")
     if mode in _ALPHA:
-        problems.append(("DS403", f"{mode} {kind} has alpha: OpenCV decodes it as 4 channels"))
+        notes.append(f"{mode} {kind} has alpha: OpenCV decodes it as 4 channels")
     elif transparent:
-        problems.append(("DS403", f"palette {kind} with transparency: OpenCV decodes 4 channels"))
+        notes.append(f"palette {kind} with transparency: OpenCV decodes 4 channels")
     elif mode in ("CMYK", "LAB", "HSV"):
-        problems.append(("DS403", f"{mode} {kind}: Caffe's loader expects gray or RGB"))
-    return ImageResult(fmt, channels, height, width, mode, tuple(problems))
+        notes.append(f"{mode} {kind}: Caffe's loader expects gray or RGB")
+    return ImageResult(fmt, channels, height, width, mode, bits, warnings=warned, notes=tuple(notes))

@@ -136,13 +136,14 @@ def check_png(data: bytes, max_pixels: int) -> ImageResult:
         detail = "".join(f"; {p}" for p in chunk_problems)
         return fail("png", f"PNG does not decode: {fatal}{detail}", height=height, width=width,
                      mode=mode)
-    problems = [("DS401", f"corrupt PNG: {p}") for p in chunk_problems + [warning] if p]
+    warned = tuple(f"corrupt PNG: {p}" for p in chunk_problems + [warning] if p)
     channels = 1 if color == 0 else 4 if color in (4, 6) or trns and color in (2, 3) else 3
+    notes = []
     if depth == 16:
-        problems.append(("DS403", f"16-bit PNG: {UNSIGNED}"))
+        notes.append(f"16-bit PNG: {UNSIGNED}")
     if color in (4, 6):
-        problems.append(("DS403", f"{mode} PNG has alpha: OpenCV decodes it as 4 channels"))
+        notes.append(f"{mode} PNG has alpha: OpenCV decodes it as 4 channels")
     elif trns and color in (2, 3):
-        problems.append(("DS403", f"{mode} PNG with transparency (tRNS): "
-                         "OpenCV decodes it as 4 channels"))
-    return ImageResult("png", channels, height, width, mode, tuple(problems))
+        notes.append(f"{mode} PNG with transparency (tRNS): OpenCV decodes it as 4 channels")
+    return ImageResult("png", channels, height, width, mode, depth, warnings=warned,
+                       notes=tuple(notes))

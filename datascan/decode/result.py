@@ -1,4 +1,5 @@
-"""What checking one encoded image found, and the two ways a check gives up early."""
+"""What decoding one encoded image found: facts, no verdicts (checks/image.py judges them),
+and the two ways the decoders give up early."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,17 +14,21 @@ class ImageResult:
     height: int
     width: int
     mode: str               # Pillow-like mode ("L", "RGB", "RGBA", "CMYK", "I;16", "P", ...) or ""
-    problems: tuple[tuple[str, str], ...]   # (code, message), code in DS400..DS403
-    gray_fill_rows: int = 0  # for raw decoded pixels (DS303); not computed here
+    bits: int = 8           # bits per sample as stored (the largest); 0 when not decoded
+    fatal: str | None = None        # why it does not decode; nothing past it was looked at
+    bomb: bool = False              # the header claims more than max_pixels: not decoded (fatal says so)
+    warnings: tuple[str, ...] = ()  # corruption the decoder warned about while decoding it anyway
+    notes: tuple[str, ...] = ()     # what about its mode Caffe's loader rejects or mangles
 
 
-def fail(fmt: str | None, message: str, code: str = "DS400", height: int = 0,
-          width: int = 0, mode: str = "") -> ImageResult:
-    return ImageResult(fmt, 0, height, width, mode, ((code, message),))
+def fail(fmt: str | None, message: str, height: int = 0, width: int = 0,
+         mode: str = "") -> ImageResult:
+    return ImageResult(fmt, 0, height, width, mode, bits=0, fatal=message)
 
 
 def bomb(fmt: str, width: int, height: int, max_pixels: int, mode: str = "") -> ImageResult | None:
     if width * height > max_pixels:
-        return fail(fmt, f"header claims {width}x{height} = {width * height} pixels "
-                     f"(limit {max_pixels}); not decoded", "DS402", height, width, mode)
+        return ImageResult(fmt, 0, height, width, mode, bits=0, bomb=True,
+                           fatal=f"header claims {width}x{height} = {width * height} pixels "
+                                 f"(limit {max_pixels}); not decoded")
     return None

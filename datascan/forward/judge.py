@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..codes import FORWARD_BLOWUP, FORWARD_NONFINITE
 from ..config import EXTREME_MAGNITUDE, FLOAT16_MAX
 from ..model import Finding
 from .net import LOSS_CLAMP, BatchOutcome, DummyNet
@@ -71,10 +72,10 @@ def judge_record(o: BatchOutcome, pos: int, iteration: int, indices, keys, data:
     where = (f"iteration {iteration} (batch of {b}: records {_span(indices)}, this one at "
              f"position {pos})")
     if nonfinite:
-        code, effect = "DS700", ("Caffe's loss is nan at this iteration and every weight is NaN "
-                                 "after its update")
+        code, effect = FORWARD_NONFINITE, ("Caffe's loss is nan at this iteration and every "
+                                           "weight is NaN after its update")
     else:
-        code, effect = "DS701", "this record blows up the update of this iteration"
+        code, effect = FORWARD_BLOWUP, "this record blows up the update of this iteration"
     if o.out_of_range[pos] and not nonfinite and len(reasons) == 1:
         effect = "a Release-build Caffe does not check labels (DCHECK)"
     rec_path, rec_index = locate(int(indices[pos])) if locate else (path, int(indices[pos]))

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..caffe.netspec import TransformSpec
 from ..caffe.proto import read_blob_proto
+from ..codes import FORWARD_NONFINITE
 from ..errors import UsageError
 from ..model import Finding
 
@@ -147,7 +148,7 @@ class Transformer:
         if problem is None:
             return None
         path = self.mean.path if self.mean is not None else "mean_value"
-        return Finding.of("DS700", path, problem)
+        return Finding.of(FORWARD_NONFINITE, path, problem)
 
     # -------------------------------------------------------------- transform
 

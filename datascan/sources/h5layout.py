@@ -15,6 +15,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..codes import BAD_DTYPE, CANNOT_OPEN, LABEL_MISSING, LINK_OUTSIDE, ROWS_DISAGREE, STORAGE_CORRUPT
 from ..config import ScanConfig
 from ..model import Finding, Severity
 from . import h5list
@@ -96,7 +97,7 @@ def inspect(file: Path, shown: str, config: ScanConfig, files: Files) -> Layout:
         try:
             names = list(group)
         except READ_ERRORS as e:
-            note("DS101", f"group '{prefix or '/'}' cannot be read ({e})")
+            note(STORAGE_CORRUPT, f"group '{prefix or '/'}' cannot be read ({e})")
             continue
         for name in names:
             full = prefix + name
@@ -109,7 +110,7 @@ def inspect(file: Path, shown: str, config: ScanConfig, files: Files) -> Layout:
                     target = Path(link.filename)
                     target = target if target.is_absolute() else where.parent / target
                     ok = h5list.inside(target, home) and h5list.is_hdf5(target)
-                    note("DS105", f"'{full}' is an external link to {link.filename}:{link.path}, "
+                    note(LINK_OUTSIDE, f"'{full}' is an external link to {link.filename}:{link.path}, "
                          + ("inside the dataset's directory: scanned" if ok
                             else f"outside {home} or missing: not scanned"))
                     if not ok:
@@ -127,19 +128,19 @@ def inspect(file: Path, shown: str, config: ScanConfig, files: Files) -> Layout:
                     if col is not None:
                         out.columns.append(col)
             except READ_ERRORS as e:
-                note("DS101", f"object '{full}' cannot be read ({e})")
+                note(STORAGE_CORRUPT, f"object '{full}' cannot be read ({e})")
     firsts = {c.name: c.shape[0] for c in out.columns}
     if len(set(firsts.values())) > 1:
         listed = ", ".join(f"'{n}' {r}" for n, r in list(firsts.items())[:8])
-        note("DS601", f"datasets disagree on the first dimension ({listed}): HDF5Data aborts "
+        note(ROWS_DISAGREE, f"datasets disagree on the first dimension ({listed}): HDF5Data aborts "
              "(\"Check failed: hdf_blobs_[i]->shape(0) == num\"); rows not scanned")
         out.columns = []
     elif not out.columns and not out.findings:
-        note("DS100", "holds no numeric dataset for HDF5Data to read")
+        note(CANNOT_OPEN, "holds no numeric dataset for HDF5Data to read")
     elif labels_asked(config) and not any(c.label for c in out.columns):
         names = " or ".join(repr(n) for n in config.label_datasets)
         held = ", ".join(repr(c.name) for c in out.columns[:8])
-        note("DS502", f"no label dataset: none is named {names} (it holds {held}), so no label "
+        note(LABEL_MISSING, f"no label dataset: none is named {names} (it holds {held}), so no label "
              "is checked; name the labels with --label-dataset", Severity.WARNING)
     out.rows = next(iter(firsts.values())) if out.columns else 0
     return out
@@ -154,7 +155,7 @@ def _column(ds: h5py.Dataset, full: str, file: Path, home: Path, config: ScanCon
             note) -> Column | None:
     cls = ds.id.get_type().get_class()
     if cls not in NUMERIC:
-        note("DS602", f"'{full}' holds {ds.dtype} data: HDF5Data reads only float and integer "
+        note(BAD_DTYPE, f"'{full}' holds {ds.dtype} data: HDF5Data reads only float and integer "
              "classes (\"Unsupported datatype class\")")
         return None
     dcpl = ds.id.get_create_plist()
@@ -165,18 +166,18 @@ def _column(ds: h5py.Dataset, full: str, file: Path, home: Path, config: ScanCon
         refs = [r if r.is_absolute() else file.parent / r for r in refs]
         bad = [r for r in refs if not (h5list.inside(r, home) and r.is_file())]
         kind = "a virtual dataset" if ds.is_virtual else "stored in external raw files"
-        note("DS105", f"'{full}' is {kind} ({', '.join(sorted({str(r) for r in refs}))[:300]}): "
+        note(LINK_OUTSIDE, f"'{full}' is {kind} ({', '.join(sorted({str(r) for r in refs}))[:300]}): "
              + (f"{bad[0]} is outside {home} or missing: not scanned" if bad
                 else "inside the dataset's directory: scanned"))
         if bad:
             return None
     if not ds.shape:
-        note("DS601", f"'{full}' is scalar: HDF5Data needs a first dimension; not scanned",
+        note(ROWS_DISAGREE, f"'{full}' is scalar: HDF5Data needs a first dimension; not scanned",
              Severity.WARNING)
         return None
     label = full.rsplit("/", 1)[-1] in config.label_datasets
     if cls == h5py.h5t.INTEGER and not label:
-        note("DS602", f"'{full}' holds {ds.dtype} data: HDF5Data converts it to float silently",
+        note(BAD_DTYPE, f"'{full}' holds {ds.dtype} data: HDF5Data converts it to float silently",
              Severity.INFO)
     missing = [f"{fname.decode(errors='replace') or 'unnamed'} (id {fid})"
                for fid, _, _, fname in map(dcpl.get_filter, range(dcpl.get_nfilters()))

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..codes import CANNOT_OPEN, LIST_MISSING, LIST_MOVED
 from ..model import Finding
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -141,17 +142,17 @@ def resolve(name: str, list_path: Path) -> Entry:
 def listed_files(path: Path) -> tuple[list[Path], list[Finding]]:
     """Each distinct file a list names, and DS100/DS103/DS104 for the list itself."""
     names = read_names(path)
-    problems = [] if names else [Finding.of("DS100", str(path), "the list names no HDF5 file "
+    problems = [] if names else [Finding.of(CANNOT_OPEN, str(path), "the list names no HDF5 file "
                                             "(Caffe: \"Must have at least 1 HDF5 filename listed\")")]
     files: dict[str, Path] = {}
     for name in dict.fromkeys(names):      # Caffe reads a repeated name twice; scan it once
         entry = resolve(name, path)
         if entry.path is None:
-            problems.append(Finding.of("DS103", str(path), f"'{name}' is not found (nor "
+            problems.append(Finding.of(LIST_MISSING, str(path), f"'{name}' is not found (nor "
                                        f"'{base_name(name)}' beside the list)"))
             continue
         if entry.beside:
-            problems.append(Finding.of("DS104", str(path), f"'{name}' is not found where written; "
+            problems.append(Finding.of(LIST_MOVED, str(path), f"'{name}' is not found where written; "
                                        f"scanning {entry.path} beside the list"))
         files.setdefault(os.path.realpath(entry.path), entry.path)
     return list(files.values()), problems

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codes import CANNOT_OPEN, TRUNCATED
 from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import Finding
@@ -57,7 +58,7 @@ def _targets(path: Path, findings: list[Finding]) -> list[tuple[Path, str]]:
     if h5list.signature_offset(path) is not None:
         return [(path, str(path))]
     if not h5list.is_text(path):
-        findings.append(Finding.of("DS100", str(path), "neither an HDF5 file (no HDF5 signature) "
+        findings.append(Finding.of(CANNOT_OPEN, str(path), "neither an HDF5 file (no HDF5 signature) "
                                    "nor a text list of HDF5 files"))
         return []
     files, problems = h5list.listed_files(path)
@@ -67,18 +68,18 @@ def _targets(path: Path, findings: list[Finding]) -> list[tuple[Path, str]]:
 
 def _probe(file: Path, shown: str, config: ScanConfig, findings: list[Finding]) -> Layout | None:
     if h5list.signature_offset(file) is None:
-        findings.append(Finding.of("DS100", shown, "not an HDF5 file (no HDF5 signature)"))
+        findings.append(Finding.of(CANNOT_OPEN, shown, "not an HDF5 file (no HDF5 signature)"))
         return None
     cut = h5list.truncation(file)
     if cut:
-        findings.append(Finding.of("DS102", shown, f"file is {cut[0]} bytes but its superblock "
+        findings.append(Finding.of(TRUNCATED, shown, f"file is {cut[0]} bytes but its superblock "
                                    f"says it ends at byte {cut[1]}"))
         return None
     try:
         with Files() as files:
             layout = inspect(file, shown, config, files)
     except READ_ERRORS as e:
-        findings.append(Finding.of("DS100", shown, f"cannot be opened as HDF5 ({e})"))
+        findings.append(Finding.of(CANNOT_OPEN, shown, f"cannot be opened as HDF5 ({e})"))
         return None
     findings.extend(layout.findings)
     return layout

@@ -15,6 +15,7 @@ except ImportError:     # sniff() still works; sources.get() says what to instal
     lmdb = None
 
 from ..config import ScanConfig
+from ..codes import TRUNCATED
 from ..errors import SourceOpenError
 from ..model import Finding
 from . import kv, lmdb_pages
@@ -64,7 +65,7 @@ def _truncation(path: Path, meta: lmdb_pages.Meta) -> Finding | None:
     size = data_file(path).stat().st_size
     need = (meta.last_pg + 1) * meta.psize
     if size < need:
-        return Finding.of("DS102", str(path), f"data.mdb is {size} bytes but its meta page "
+        return Finding.of(TRUNCATED, str(path), f"data.mdb is {size} bytes but its meta page "
                           f"needs {need} ({meta.last_pg + 1} pages of {meta.psize}): a "
                           "half-copied file; not mapped (that would kill the reader with SIGBUS)")
     return None
@@ -81,7 +82,7 @@ def open_env(path: Path) -> lmdb.Environment:
 def _empty(path: Path) -> Finding | None:
     size = data_file(path).stat().st_size
     if size < 2 * 4096:    # not even the two meta pages: a copy that stopped early
-        return Finding.of("DS102", str(path), f"data.mdb is {size} bytes, shorter than LMDB's "
+        return Finding.of(TRUNCATED, str(path), f"data.mdb is {size} bytes, shorter than LMDB's "
                           "two meta pages: a half-copied or never-written file")
     return None
 
