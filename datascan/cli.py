@@ -101,7 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 1 when a finding is at least this severe (default: error)")
     add_forward_options(check)
     add_clean_parser(sub)
+    add_report_parser(sub)
     return parser
+
+
+def add_report_parser(sub) -> None:
+    rep = sub.add_parser("report", help="render a saved JSON report (as HTML by default)")
+    rep.add_argument("json_report", metavar="REPORT.json", help="a report written by --format json")
+    rep.add_argument("--format", dest="report_format", choices=sorted(reports.FORMATS),
+                     default="html", help="the report format (default: html)")
+    rep.add_argument("--output", "-o", help="write the report here instead of stdout")
+    rep.add_argument("--fail-on", choices=("error", "warning"), default="error",
+                     help="the gate the page's verdict is for (default: error)")
+    rep.add_argument("--no-pictures", action="store_true",
+                     help="do not read the records again from their sources")
+    rep.set_defaults(deprecated_format=None)
 
 
 def add_clean_parser(sub) -> None:
@@ -203,12 +217,32 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    text = reports.render(report, args.report_format)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
+    _write(reports.render(report, args.report_format, view_from(args)), args.output)
+    return exit_code(report, args.fail_on)
+
+
+def view_from(args: argparse.Namespace, **known) -> reports.View:
+    """How the report is shown: the gate, and the options the run was given."""
+    argv = getattr(args, "argv", ())
+    paths = set(getattr(args, "paths", ()))
+    options = tuple(a for a in argv[1:] if a not in paths)
+    return reports.View(fail_on=args.fail_on, options=options,
+                        num_classes=getattr(args, "num_classes", None), **known)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
     else:
         sys.stdout.write(text)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report.load import load
+    report = load(args.json_report)
+    view = view_from(args, options_known=False, pictures=not args.no_pictures)
+    _write(reports.render(report, args.report_format, view), args.output)
     return exit_code(report, args.fail_on)
 
 
@@ -230,6 +264,16 @@ def _clean(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
+    if args.command != "report":
+        validate_scan(args)
+    output = getattr(args, "output", None)
+    if output:
+        parent = os.path.dirname(os.path.abspath(output))
+        if os.path.isdir(output) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+            raise UsageError(f"--output {output}: cannot write a report there")
+
+
+def validate_scan(args: argparse.Namespace) -> None:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
     if args.num_classes is not None and args.num_classes < 1:
@@ -241,23 +285,20 @@ def validate(args: argparse.Namespace) -> None:
         if unknown:
             raise UsageError(f"{flag} {','.join(unknown)} matches no finding code "
                              f"({min(CODES)}..{max(CODES)})")
-    output = getattr(args, "output", None)
-    if output:
-        parent = os.path.dirname(os.path.abspath(output))
-        if os.path.isdir(output) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-            raise UsageError(f"--output {output}: cannot write a report there")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
+        args.argv = tuple(argv)
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)
     if (warning := _deprecation(args)) is not None:
         print(warning, file=sys.stderr)
     try:
         validate(args)
-        return {"check": _check, "clean": _clean}[args.command](args)
+        return {"check": _check, "clean": _clean, "report": _report}[args.command](args)
     except DatascanError as e:
         print(f"datascan: error: {e}", file=sys.stderr)
         return EXIT_ERROR

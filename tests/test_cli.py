@@ -123,7 +123,7 @@ def test_format_json_is_the_report_only(capsys):
     assert main(["check", demo, "--format", "xml", "--quiet"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == ["datascan: error: argument --format: invalid choice: 'xml' "
-                   "(choose from text, json)"]
+                   "(choose from text, json, html)"]
 
 
 def test_bad_usage_is_exit_2_one_line(capsys):

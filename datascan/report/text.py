@@ -17,7 +17,7 @@ def _where(f) -> str:
     return "  ".join(parts)
 
 
-def render(report: Report, first: int = FIRST) -> str:
+def render(report: Report, view=None, first: int = FIRST) -> str:
     lines = []
     for s in report.sources:
         line = f"{s.path}: {s.format}, {s.records} records, {s.encoding}"
