@@ -211,3 +211,14 @@ def test_thumbnails_decode_outside_the_browser_too(tmp_path):
     assert len(uris) == 6
     for _, data in uris:
         Image.open(io.BytesIO(base64.b64decode(data))).load()
+
+
+def test_pictures_stop_at_their_byte_budget(monkeypatch):
+    import datascan.report.page as page_module
+    from datascan.config import ScanConfig
+    from datascan.engine import check
+    report = check(DEMO, config=ScanConfig(num_classes=10), jobs=1)
+    monkeypatch.setattr(page_module, "PICTURE_BYTES", 12_000)
+    page = render(report, "html", View())
+    drawn = page.count("data:image/")
+    assert 0 < drawn < 6 and "the page&#39;s pictures reached" in page

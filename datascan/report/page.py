@@ -17,6 +17,7 @@ from .view import View
 from .words import key_shown, num_classes_of, plural
 
 ROWS_PER_CODE, ROWS_TOTAL = 200, 5_000
+PICTURE_BYTES = 5_000_000    # thumbnails' share of the page at most (base64 included)
 MESSAGES = 12             # most frequent messages listed per code
 BARS = 120                # histogram bars at most (labels are binned past it)
 
@@ -42,9 +43,9 @@ def check_page(report: Report, view: View) -> NS:
         (f" and {len(report.sources) - 3} more" if len(report.sources) > 3 else "")
     meta = [("datascan", report.version), ("scan time", f"{report.seconds:.1f} s"),
             ("rendered", time.strftime("%Y-%m-%d %H:%M"))]
-    meta.append(("options", " ".join(view.options) or "(none)") if view.options_known else
+    meta.append(("options", " ".join(_scan_options(view.options)) or "(none)") if view.options_known else
                 ("options", "not recorded in the JSON report"))
-    budget = [ROWS_TOTAL]
+    budget = [ROWS_TOTAL, PICTURE_BYTES]
     return NS(
         title=paths or "report", verdict=verdict(report, view.fail_on), meta=meta,
         cards=[(f"{report.records:,}", "records", ""),
@@ -59,6 +60,20 @@ def check_page(report: Report, view: View) -> NS:
                                  for p in pics.problems] or [],
         groups=[_group(code, found, pics, chosen, budget) for code, found in sorted(groups.items())],
     )
+
+
+def _scan_options(argv) -> list[str]:
+    """The options that decided the findings, without those that only say where the report
+    goes (--format, --output, --quiet)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--format", "--output", "-o"):
+            skip = True
+        elif a not in ("--quiet", "-q") and not a.startswith(("--format=", "--output=")):
+            out.append(a)
+    return out
 
 
 def _pictures(report: Report, view: View):
@@ -81,12 +96,16 @@ def _group(code: str, found: list[Finding], pics, chosen, budget: list[int]) -> 
         f"{ROWS_PER_CODE} per code and {ROWS_TOTAL:,} in all; --format json lists every one)")
     messages = Counter(f.message for f in found)
     top = messages.most_common(MESSAGES) if len(messages) < len(found) else []
-    thumbs, seen = [], set()
+    thumbs, undrawn = [], {}
     for f in found:
         rid = record_id(f)
-        if rid in pics.by_record and rid not in seen:
-            seen.add(rid)
-            thumbs.append(_thumb(f, pics.by_record[rid]))
+        if rid in pics.by_record and rid not in undrawn:
+            t = _thumb(f, pics.by_record[rid], budget)
+            undrawn[rid] = "" if t.src else f"no picture: {t.caption}"
+            if t.src:
+                thumbs.append(t)
+    for r, f in zip(rows, found):
+        r.undrawn = undrawn.get(record_id(f), "")
     left = chosen.left_out.get(code, 0)
     return NS(code=code, severity=worst.value, title=row.title, hint=row.hint,
               count_text=plural(len(found), "finding"), rows=rows, rows_more=more,
@@ -97,13 +116,17 @@ def _group(code: str, found: list[Finding], pics, chosen, budget: list[int]) -> 
               if left else "")
 
 
-def _thumb(f: Finding, pic: Picture) -> NS:
+def _thumb(f: Finding, pic: Picture, budget: list[int]) -> NS:
     t = NS(key=key_shown(f.key) if f.key is not None else f.path.rsplit("/", 1)[-1], index=f.index,
            caption=pic.caption, src=None, outline=None, mime=None, shown_w=0, shown_h=0)
     made = pic.thumbnail()
     if made is None:
         return t
     data, mime, w, h = made
+    if len(data) * 4 // 3 > budget[1]:
+        t.caption = f"not drawn: the page's pictures reached {PICTURE_BYTES // 1_000_000} MB"
+        return t
+    budget[1] -= len(data) * 4 // 3
     scale = min(THUMB / w, THUMB / h)
     t.shown_w, t.shown_h = max(1, round(w * scale)), max(1, round(h * scale))
     t.src, t.mime = f"data:{mime};base64,{base64.b64encode(data).decode()}", mime
