@@ -150,8 +150,10 @@ def _source(s, report: Report, num_classes: int | None) -> NS:
     return NS(path=s.path, format=s.format, records=f"{s.records:,}", encoding=s.encoding,
               labels=labels, bad=f"{bad:,}", findings=f"{len(mine):,}",
               histogram=_histogram(s.labels, num_classes) if s.labels else None,
-              shapes=[NS(title=t, column=c, rows=[(k, f"{n:,}") for k, n in rows])
-                      for t, c, rows in getattr(s, "shapes", ()) or ()])
+              shapes=[NS(title=t.what, column=t.what.split(" (")[0],
+                         rows=[(k, f"{n:,}") for k, n in t.counts] +
+                              ([("other shapes", f"{t.other:,}")] if t.other else []))
+                      for t in s.shapes])
 
 
 def _histogram(labels: LabelStats, num_classes: int | None) -> NS | None:
