@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=sorted(reports.FORMATS), help=argparse.SUPPRESS)   # older spellings
     check.set_defaults(report_format="text")
     check.add_argument("--output", "-o", help="write the report here instead of stdout")
+    add_listing_options(check)
     check.add_argument("--fail-on", choices=("error", "warning"), default="error",
                        help="exit 1 when a finding is at least this severe (default: error)")
     add_forward_options(check)
@@ -115,7 +116,18 @@ def add_report_parser(sub) -> None:
                      help="the gate the page's verdict is for (default: error)")
     rep.add_argument("--no-pictures", action="store_true",
                      help="do not read the records again from their sources")
+    add_listing_options(rep)
     rep.set_defaults(deprecated_format=None)
+
+
+def add_listing_options(p: argparse.ArgumentParser) -> None:
+    """How many findings the text report lists."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--max-findings", type=int, default=reports.MAX_FINDINGS, metavar="N",
+                   help=f"text report: list at most N findings per code "
+                        f"(default {reports.MAX_FINDINGS})")
+    g.add_argument("--all", dest="max_findings", action="store_const", const=None,
+                   help="text report: list every finding")
 
 
 def add_clean_parser(sub) -> None:
@@ -226,8 +238,10 @@ def view_from(args: argparse.Namespace, **known) -> reports.View:
     argv = getattr(args, "argv", ())
     paths = set(getattr(args, "paths", ()))
     options = tuple(a for a in argv[1:] if a not in paths)
-    return reports.View(fail_on=args.fail_on, options=options,
-                        num_classes=getattr(args, "num_classes", None), **known)
+    colour = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR") \
+        and os.environ.get("TERM") != "dumb"
+    return reports.View(fail_on=args.fail_on, options=options, max_findings=args.max_findings,
+                        num_classes=getattr(args, "num_classes", None), color=colour, **known)
 
 
 def _write(text: str, output: str | None) -> None:
@@ -266,6 +280,9 @@ def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
     if args.command != "report":
         validate_scan(args)
+    if getattr(args, "max_findings", None) is not None and args.max_findings < 0:
+        raise UsageError(f"--max-findings must be at least 0, not {args.max_findings} "
+                         "(--all lists every finding)")
     output = getattr(args, "output", None)
     if output:
         parent = os.path.dirname(os.path.abspath(output))
@@ -288,8 +305,11 @@ def validate_scan(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:       # `datascan` alone: what it does and its commands, not a terse error
+        sys.stderr.write(build_parser().format_help())
+        return EXIT_ERROR
     try:
-        argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
         args.argv = tuple(argv)
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..model import Report
 from . import json, text
 from .json import to_dict
-from .view import View
+from .view import MAX_FINDINGS, View
 
 
 def _html(report: Report, view: View) -> str:
@@ -13,7 +13,7 @@ def _html(report: Report, view: View) -> str:
 
 
 FORMATS = {"text": text.render, "json": json.render, "html": _html}
-__all__ = ["FORMATS", "View", "render", "to_dict"]
+__all__ = ["FORMATS", "MAX_FINDINGS", "View", "render", "to_dict"]
 
 
 def render(report: Report, fmt: str, view: View = View()) -> str:
