@@ -13,10 +13,11 @@ from ._version import __version__
 from .codes import CODES
 from .config import ScanConfig, scan_config
 from .errors import DatascanError, UsageError
-from .model import Report, Severity
 from .run_options import BACKENDS, RunOptions, default_jobs
+from .cli_views import (EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, add_listing_options,
+                        add_report_parser, add_show_parsers, exit_code, explain_command,
+                        report_command, view_from, write_report)
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,31 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_forward_options(check)
     add_clean_parser(sub)
     add_report_parser(sub)
+    add_show_parsers(sub, add_check_options)
     return parser
-
-
-def add_report_parser(sub) -> None:
-    rep = sub.add_parser("report", help="render a saved JSON report (as HTML by default)")
-    rep.add_argument("json_report", metavar="REPORT.json", help="a report written by --format json")
-    rep.add_argument("--format", dest="report_format", choices=sorted(reports.FORMATS),
-                     default="html", help="the report format (default: html)")
-    rep.add_argument("--output", "-o", help="write the report here instead of stdout")
-    rep.add_argument("--fail-on", choices=("error", "warning"), default="error",
-                     help="the gate the page's verdict is for (default: error)")
-    rep.add_argument("--no-pictures", action="store_true",
-                     help="do not read the records again from their sources")
-    add_listing_options(rep)
-    rep.set_defaults(deprecated_format=None)
-
-
-def add_listing_options(p: argparse.ArgumentParser) -> None:
-    """How many findings the text report lists."""
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--max-findings", type=int, default=reports.MAX_FINDINGS, metavar="N",
-                   help=f"text report: list at most N findings per code "
-                        f"(default {reports.MAX_FINDINGS})")
-    g.add_argument("--all", dest="max_findings", action="store_const", const=None,
-                   help="text report: list every finding")
 
 
 def add_clean_parser(sub) -> None:
@@ -167,11 +145,6 @@ def config_from(args: argparse.Namespace) -> ScanConfig:
     """The checks `check` and `clean` were asked for."""
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
                        format=args.source_format, label_datasets=args.label_datasets or ("label",))
-
-
-def exit_code(report: Report, fail_on: str) -> int:
-    threshold = Severity(fail_on).rank
-    return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in report.findings) else EXIT_CLEAN
 
 
 def _progress(args: argparse.Namespace):
@@ -229,35 +202,14 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    _write(reports.render(report, args.report_format, view_from(args)), args.output)
+    write_report(reports.render(report, args.report_format, view_from(args)), args.output)
     return exit_code(report, args.fail_on)
 
 
-def view_from(args: argparse.Namespace, **known) -> reports.View:
-    """How the report is shown: the gate, and the options the run was given."""
-    argv = getattr(args, "argv", ())
-    paths = set(getattr(args, "paths", ()))
-    options = tuple(a for a in argv[1:] if a not in paths)
-    colour = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR") \
-        and os.environ.get("TERM") != "dumb"
-    return reports.View(fail_on=args.fail_on, options=options, max_findings=args.max_findings,
-                        num_classes=getattr(args, "num_classes", None), color=colour, **known)
-
-
-def _write(text: str, output: str | None) -> None:
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
-
-
-def _report(args: argparse.Namespace) -> int:
-    from .report.load import load
-    report = load(args.json_report)
-    view = view_from(args, options_known=False, pictures=not args.no_pictures)
-    _write(reports.render(report, args.report_format, view), args.output)
-    return exit_code(report, args.fail_on)
+def _show(args: argparse.Namespace) -> int:
+    from .show import show
+    sys.stdout.write(show(args.src, args.record, config_from(args), args.output))
+    return EXIT_CLEAN
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -278,7 +230,7 @@ def _clean(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
-    if args.command != "report":
+    if args.command in ("check", "clean", "show"):
         validate_scan(args)
     if getattr(args, "max_findings", None) is not None and args.max_findings < 0:
         raise UsageError(f"--max-findings must be at least 0, not {args.max_findings} "
@@ -318,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(warning, file=sys.stderr)
     try:
         validate(args)
-        return {"check": _check, "clean": _clean, "report": _report}[args.command](args)
+        return {"check": _check, "clean": _clean, "report": report_command, "show": _show,
+                "explain": explain_command}[args.command](args)
     except DatascanError as e:
         print(f"datascan: error: {e}", file=sys.stderr)
         return EXIT_ERROR

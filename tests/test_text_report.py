@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import key, raw_datum
 from datascan.cli import main
 from datascan.model import Finding, LabelStats, Report, Severity, SourceInfo
 from datascan.report import View, text
@@ -17,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def finding(i: int, code="DS500", message=None, path="train_lmdb", key_text=None, sev=Severity.ERROR):
     return Finding(code, sev, path, key_text if key_text is not None else f"{i:08d}", i,
-                   message or f"label 12 outside [0, 10)")
+                   message or "label 12 outside [0, 10)")
 
 
 def report(findings, records=5000, labels=None, path="train_lmdb"):

@@ -135,7 +135,6 @@ def _thumb(f: Finding, pic: Picture, budget: list[int]) -> NS:
         first, last = pic.outline
         t.outline = (round(first / rows * t.shown_h), max(2, round((last - first + 1) / rows
                                                                    * t.shown_h) - 1))
-        t.caption += f"; rows {first}..{last} are flat gray 128 (outlined)"
     return t
 
 

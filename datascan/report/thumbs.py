@@ -111,8 +111,8 @@ def raw_pixels(chw: np.ndarray) -> Picture:
         rgb = np.repeat(chw[0][:, :, None], 3, axis=2)
     note = "" if c in (1, 3) else f" (first 3 of {c} channels)" if c > 3 else " (channel 0)"
     rgb = np.ascontiguousarray(rgb)
-    return Picture(f"raw Datum {c}x{h}x{w}, BGR bytes shown as RGB{note}", rgb,
-                   _gray_rows(rgb, tolerance=0))
+    gray = _gray_rows(rgb, tolerance=0)
+    return Picture(f"raw Datum {c}x{h}x{w}, BGR bytes shown as RGB{note}{_said(gray)}", rgb, gray)
 
 
 def encoded_image(data: bytes) -> Picture:
@@ -129,8 +129,13 @@ def encoded_image(data: bytes) -> Picture:
                        stored=data, stored_format=fmt)
     how = "decoded as the loader gets it, corruption included" if facts.warnings else "decoded"
     outline = _gray_rows(rgb, tolerance=2) if fmt == "jpeg" and facts.warnings else None
-    return Picture(f"{fmt.upper()} {facts.width}x{facts.height} {facts.mode}, {how}", rgb,
-                   outline, stored=data, stored_format=fmt)
+    return Picture(f"{fmt.upper()} {facts.width}x{facts.height} {facts.mode}, {how}{_said(outline)}",
+                   rgb, outline, stored=data, stored_format=fmt)
+
+
+def _said(outline: tuple[int, int] | None) -> str:
+    return "" if outline is None else \
+        f"; rows {outline[0]}..{outline[1]} are flat gray 128 (outlined)"
 
 
 def _decode(data: bytes, fmt: str) -> np.ndarray | None:
