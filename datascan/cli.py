@@ -13,10 +13,11 @@ from ._version import __version__
 from .codes import CODES
 from .config import ScanConfig, scan_config
 from .errors import DatascanError, UsageError
-from .model import Report, Severity
 from .run_options import BACKENDS, RunOptions, default_jobs
+from .cli_views import (EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, add_listing_options,
+                        add_report_parser, add_show_parsers, exit_code, explain_command,
+                        report_command, view_from, write_report)
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,10 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=sorted(reports.FORMATS), help=argparse.SUPPRESS)   # older spellings
     check.set_defaults(report_format="text")
     check.add_argument("--output", "-o", help="write the report here instead of stdout")
+    add_listing_options(check)
     check.add_argument("--fail-on", choices=("error", "warning"), default="error",
                        help="exit 1 when a finding is at least this severe (default: error)")
     add_forward_options(check)
     add_clean_parser(sub)
+    add_report_parser(sub)
+    add_show_parsers(sub, add_check_options)
     return parser
 
 
@@ -141,11 +145,6 @@ def config_from(args: argparse.Namespace) -> ScanConfig:
     """The checks `check` and `clean` were asked for."""
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
                        format=args.source_format, label_datasets=args.label_datasets or ("label",))
-
-
-def exit_code(report: Report, fail_on: str) -> int:
-    threshold = Severity(fail_on).rank
-    return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in report.findings) else EXIT_CLEAN
 
 
 def _progress(args: argparse.Namespace):
@@ -203,13 +202,14 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    text = reports.render(report, args.report_format)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
+    write_report(reports.render(report, args.report_format, view_from(args)), args.output)
     return exit_code(report, args.fail_on)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from .show import show
+    sys.stdout.write(show(args.src, args.record, config_from(args), args.output))
+    return EXIT_CLEAN
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -230,6 +230,19 @@ def _clean(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
+    if args.command in ("check", "clean", "show"):
+        validate_scan(args)
+    if getattr(args, "max_findings", None) is not None and args.max_findings < 0:
+        raise UsageError(f"--max-findings must be at least 0, not {args.max_findings} "
+                         "(--all lists every finding)")
+    output = getattr(args, "output", None)
+    if output:
+        parent = os.path.dirname(os.path.abspath(output))
+        if os.path.isdir(output) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+            raise UsageError(f"--output {output}: cannot write a report there")
+
+
+def validate_scan(args: argparse.Namespace) -> None:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
     if args.num_classes is not None and args.num_classes < 1:
@@ -241,23 +254,24 @@ def validate(args: argparse.Namespace) -> None:
         if unknown:
             raise UsageError(f"{flag} {','.join(unknown)} matches no finding code "
                              f"({min(CODES)}..{max(CODES)})")
-    output = getattr(args, "output", None)
-    if output:
-        parent = os.path.dirname(os.path.abspath(output))
-        if os.path.isdir(output) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-            raise UsageError(f"--output {output}: cannot write a report there")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:       # `datascan` alone: what it does and its commands, not a terse error
+        sys.stderr.write(build_parser().format_help())
+        return EXIT_ERROR
     try:
         args = build_parser().parse_args(argv)
+        args.argv = tuple(argv)
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)
     if (warning := _deprecation(args)) is not None:
         print(warning, file=sys.stderr)
     try:
         validate(args)
-        return {"check": _check, "clean": _clean}[args.command](args)
+        return {"check": _check, "clean": _clean, "report": report_command, "show": _show,
+                "explain": explain_command}[args.command](args)
     except DatascanError as e:
         print(f"datascan: error: {e}", file=sys.stderr)
         return EXIT_ERROR

@@ -53,12 +53,22 @@ class LabelStats:
 
 
 @dataclass(frozen=True)
+class ShapeCounts:
+    """One of a source's shape tables (Datum shapes, image sizes, image channels): records per
+    shape, most first, at most SHAPES_SHOWN; ``other`` records are in shapes not listed."""
+    what: str
+    counts: tuple[tuple[str, int], ...]
+    other: int = 0
+
+
+@dataclass(frozen=True)
 class SourceInfo:
     path: str
     format: str
     records: int
     encoding: str
     labels: LabelStats | None = None
+    shapes: tuple[ShapeCounts, ...] = ()   # for people (text, html); not in the JSON contract
 
 
 @dataclass(frozen=True)

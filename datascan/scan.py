@@ -17,7 +17,7 @@ from .checks.dataset import dataset_findings, label_stats
 from .codes import keep, lookup
 from .config import INFO_CAP, ScanConfig, scan_config
 from .errors import UsageError
-from .model import Finding, Report, Severity, SourceInfo
+from .model import Finding, Report, Severity, ShapeCounts, SourceInfo
 from .run_options import Progress, RunOptions, run_options
 from .shard import ShardResult
 from .sources.interface import Plan, Shard
@@ -136,8 +136,28 @@ class Merger:
                     g.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
             findings.extend(dataset_findings(plan.source, summary))
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
-                                    label_stats(summary.labels)))
+                                    label_stats(summary.labels), shape_counts(summary)))
         return infos, findings
+
+
+SHAPES_SHOWN = 20
+
+
+def shape_counts(summary: ShardSummary) -> tuple[ShapeCounts, ...]:
+    """The summary's shape tables as the reports show them (bounded: SHAPES_SHOWN each)."""
+    out = []
+    for what, table in (("Datum shape (CxHxW)", summary.shapes), ("image size (HxW)", summary.sizes),
+                        ("image channels", summary.channels)):
+        if not table.records:
+            continue
+        ranked = sorted(((_shape_text(k), g.count) for k, g in table.items()), key=lambda x: -x[1])
+        shown = tuple(ranked[:SHAPES_SHOWN])
+        out.append(ShapeCounts(what, shown, table.records - sum(n for _, n in shown)))
+    return tuple(out)
+
+
+def _shape_text(shape) -> str:
+    return "x".join(map(str, shape)) if isinstance(shape, tuple) else str(shape)
 
 
 def cap_info(findings: list[Finding], capped: Counter) -> list[Finding]:

@@ -72,7 +72,7 @@ def test_fail_on_select_ignore_and_output(capsys, tmp_path):
 def test_text_report_names_records_and_quotes_caffe(capsys):
     assert main(["check", str(FIXTURES / "demo_lmdb"), "--num-classes", "10", "--quiet"]) == 1
     out = capsys.readouterr().out
-    assert "key 00000017_img_017.jpg  #17" in out
+    assert f"{FIXTURES / 'demo_lmdb'}:00000017_img_017.jpg:#17: DS300 error " in out
     assert "Incorrect data field size" in out and "What to do" in out
 
 
@@ -123,7 +123,7 @@ def test_format_json_is_the_report_only(capsys):
     assert main(["check", demo, "--format", "xml", "--quiet"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == ["datascan: error: argument --format: invalid choice: 'xml' "
-                   "(choose from text, json)"]
+                   "(choose from text, json, html)"]
 
 
 def test_bad_usage_is_exit_2_one_line(capsys):

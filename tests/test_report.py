@@ -71,4 +71,4 @@ def test_text_reads_the_typed_sections():
     assert out.splitlines()[:2] == [
         "train_lmdb: lmdb, 12 records, datum, labels 0..2 (3 distinct)",
         "forward pass not run on val_lmdb: storage damage (DS102: short)"]
-    assert "train_lmdb  key 00000007  #7" in out and "DS300 error" in out
+    assert "train_lmdb:00000007:#7: DS300 error 2 NaN values in data" in out.splitlines()

@@ -11,7 +11,8 @@ from ..model import Finding, ForwardBlock, LabelStats, NetBlock, Report, SourceI
 GRADIENT_NORM = "L2 of each record's share of the InnerProduct weight gradient"
 
 
-def render(report: Report) -> str:
+def render(report: Report, view: object = None) -> str:
+    """The JSON report; a view (how to show it) changes nothing here."""
     return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -1,0 +1,90 @@
+"""The CLI's reading side: how a report is shown (text limits, colour, the gate), and the
+commands that read rather than scan: `report`, `explain` (and `show`'s parser)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import report as reports
+from .model import Report, Severity
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    threshold = Severity(fail_on).rank
+    return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in report.findings) else EXIT_CLEAN
+
+
+def add_report_parser(sub) -> None:
+    rep = sub.add_parser("report", help="render a saved JSON report (as HTML by default)")
+    rep.add_argument("json_report", metavar="REPORT.json", help="a report written by --format json")
+    rep.add_argument("--format", dest="report_format", choices=sorted(reports.FORMATS),
+                     default="html", help="the report format (default: html)")
+    rep.add_argument("--output", "-o", help="write the report here instead of stdout")
+    rep.add_argument("--fail-on", choices=("error", "warning"), default="error",
+                     help="the gate the page's verdict is for (default: error)")
+    rep.add_argument("--no-pictures", action="store_true",
+                     help="do not read the records again from their sources")
+    add_listing_options(rep)
+    rep.set_defaults(deprecated_format=None)
+
+
+def add_listing_options(p: argparse.ArgumentParser) -> None:
+    """How many findings the text report lists."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--max-findings", type=int, default=reports.MAX_FINDINGS, metavar="N",
+                   help=f"text report: list at most N findings per code "
+                        f"(default {reports.MAX_FINDINGS})")
+    g.add_argument("--all", dest="max_findings", action="store_const", const=None,
+                   help="text report: list every finding")
+
+
+def add_show_parsers(sub, add_check_options) -> None:
+    show = sub.add_parser("show", help="what datascan knows about one record, and its picture")
+    show.add_argument("src", metavar="SRC", help="the dataset")
+    show.add_argument("record", metavar="KEY|#INDEX", help="the record's key, or #position")
+    show.add_argument("--output", "-o", metavar="FILE",
+                      help="write its picture here (PNG, as decoded) and the image as stored "
+                           "beside it (FILE.stored.jpg, ...)")
+    add_check_options(show)
+    explain = sub.add_parser("explain", help="what a finding code means and what to do")
+    explain.add_argument("code", nargs="?", metavar="CODE", help="e.g. DS303 (none: list them)")
+    for p in (show, explain):
+        p.set_defaults(deprecated_format=None)
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    from .show import explain, explain_all
+    sys.stdout.write(explain(args.code) if args.code else explain_all())
+    return EXIT_CLEAN
+
+
+def view_from(args: argparse.Namespace, **known) -> reports.View:
+    """How the report is shown: the gate, and the options the run was given."""
+    argv = getattr(args, "argv", ())
+    paths = set(getattr(args, "paths", ()))
+    options = tuple(a for a in argv[1:] if a not in paths)
+    colour = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR") \
+        and os.environ.get("TERM") != "dumb"
+    return reports.View(fail_on=args.fail_on, options=options, max_findings=args.max_findings,
+                        num_classes=getattr(args, "num_classes", None), color=colour, **known)
+
+
+def write_report(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from .report.load import load
+    report = load(args.json_report)
+    view = view_from(args, options_known=False, pictures=not args.no_pictures)
+    write_report(reports.render(report, args.report_format, view), args.output)
+    return exit_code(report, args.fail_on)
+
+

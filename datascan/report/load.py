@@ -1,0 +1,84 @@
+"""A saved JSON report read back into the typed Report (`datascan report`): the inverse of
+json.to_dict, field by field. A file that is not a datascan report is one clear error."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..codes import CODES
+from ..errors import UsageError
+from ..model import (Finding, ForwardBlock, LabelStats, NetBlock, NetLayer, Report, Severity,
+                     SourceInfo)
+
+
+def load(path: str | Path) -> Report:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read the report ({e.strerror or e})") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: not a JSON report ({e})") from None
+    try:
+        return from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise UsageError(f"{path}: not a datascan JSON report ({type(e).__name__}: {e})") from None
+
+
+def from_dict(data: dict[str, Any]) -> Report:
+    if not isinstance(data, dict) or "datascan" not in data:
+        raise ValueError("no 'datascan' version field")
+    findings = tuple(_finding(f) for f in data.get("findings", ()))
+    summary = data.get("summary", {})
+    return Report(version=str(data["datascan"]),
+                  sources=tuple(_source(s) for s in data.get("sources", ())),
+                  findings=findings, seconds=float(summary.get("seconds", 0.0)),
+                  forward=None if "forward" not in data else
+                  tuple(_forward(b) for b in data["forward"]),
+                  net=_net(data["net"]) if data.get("net") else None)
+
+
+def _finding(f: dict) -> Finding:
+    code = str(f["code"])
+    if code not in CODES:
+        raise ValueError(f"unknown finding code {code!r}")
+    index = f.get("index")
+    return Finding(code, Severity(f["severity"]), str(f["path"]),
+                   None if f.get("key") is None else str(f["key"]),
+                   None if index is None else int(index), str(f.get("message", "")))
+
+
+def _source(s: dict) -> SourceInfo:
+    labels = s.get("labels")
+    stats = None
+    if labels is not None:
+        histogram = labels.get("histogram")
+        stats = LabelStats(min=int(labels["min"]), max=int(labels["max"]),
+                           distinct=labels.get("distinct"),
+                           histogram=None if histogram is None else
+                           {int(k): int(v) for k, v in histogram.items()},
+                           note=labels.get("note"))
+    return SourceInfo(str(s["path"]), str(s["format"]), int(s["records"]),
+                      str(s.get("encoding", "unknown")), stats)
+
+
+def _loss(x) -> float | None:
+    return None if x is None else float(x) if not isinstance(x, str) else \
+        {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}[x]
+
+
+def _forward(b: dict) -> ForwardBlock:
+    if b.get("not_run") is not None:
+        return ForwardBlock(str(b["path"]), not_run=str(b["not_run"]))
+    return ForwardBlock(str(b["path"]), batch_size=b.get("batch_size"),
+                        precision=b.get("precision", "fp32"), loss=b.get("loss", "softmax"),
+                        batch_losses=tuple(_loss(x) for x in b.get("batch_losses", ())),
+                        skipped=int(b.get("skipped", 0)))
+
+
+def _net(n: dict) -> NetBlock:
+    return NetBlock(str(n["path"]), tuple(
+        NetLayer(x["layer"], tuple(x.get("phases", ())), x.get("path"), x.get("format"),
+                 tuple(x.get("notes", ()))) for x in n.get("layers", ())))

@@ -1,0 +1,194 @@
+"""What the check report's page shows, built from the typed report: plain data for
+templates/check.html.j2, bounded whatever the report holds (ROWS_PER_CODE rows of each code,
+ROWS_TOTAL in all, pictures as records.py bounds them; the rest summarised and said so)."""
+from __future__ import annotations
+
+import base64
+import time
+from collections import Counter
+from types import SimpleNamespace as NS
+
+from ..codes import lookup
+from ..model import Finding, LabelStats, Report, Severity
+from .records import (PER_CODE, TOTAL, Chosen, Pictures, choose, pictures as read_pictures,
+                      record_id)
+from .thumbs import THUMB, Picture
+from .view import View
+from .words import key_shown, num_classes_of, plural
+
+ROWS_PER_CODE, ROWS_TOTAL = 200, 5_000
+PICTURE_BYTES = 5_000_000    # thumbnails' share of the page at most (base64 included)
+MESSAGES = 12             # most frequent messages listed per code
+BARS = 120                # histogram bars at most (labels are binned past it)
+
+
+def verdict(report: Report, fail_on: str) -> NS:
+    threshold = Severity(fail_on).rank
+    failing = sum(1 for f in report.findings if f.severity.rank >= threshold)
+    if failing:
+        return NS(passed=False, text=f"FAIL: {plural(failing, 'finding')} at --fail-on {fail_on} "
+                                     "(exit 1)")
+    return NS(passed=True, text=f"PASS at --fail-on {fail_on} (exit 0)")
+
+
+def check_page(report: Report, view: View) -> NS:
+    groups: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        groups.setdefault(f.code, []).append(f)
+    pics, chosen = _pictures(report, view)
+    num_classes = view.num_classes or num_classes_of(
+        f.message for f in groups.get("DS500", ())[:1])
+    info = sum(1 for f in report.findings if f.severity is Severity.INFO)
+    paths = ", ".join(s.path for s in report.sources[:3]) + \
+        (f" and {len(report.sources) - 3} more" if len(report.sources) > 3 else "")
+    meta = [("datascan", report.version), ("scan time", f"{report.seconds:.1f} s"),
+            ("rendered", time.strftime("%Y-%m-%d %H:%M"))]
+    meta.append(("options", " ".join(_scan_options(view.options)) or "(none)") if view.options_known else
+                ("options", "not recorded in the JSON report"))
+    budget = [ROWS_TOTAL, PICTURE_BYTES]
+    return NS(
+        title=paths or "report", verdict=verdict(report, view.fail_on), meta=meta,
+        cards=[(f"{report.records:,}", "records", ""),
+               (f"{report.bad_records:,}", "bad records", "err" if report.bad_records else ""),
+               (f"{report.errors:,}", "error findings", "err" if report.errors else ""),
+               (f"{report.warnings:,}", "warning findings", "warn" if report.warnings else ""),
+               (f"{info:,}", "info findings", "info" if info else "")],
+        clean_text=f"{plural(report.records, 'record')} in "
+                   f"{plural(len(report.sources), 'source')}: nothing to fix.",
+        sources=[_source(s, report, num_classes) for s in report.sources],
+        notes=pics.problems and [f"Pictures of records are not shown for {p}"
+                                 for p in pics.problems] or [],
+        groups=[_group(code, found, pics, chosen, budget) for code, found in sorted(groups.items())],
+    )
+
+
+def _scan_options(argv) -> list[str]:
+    """The options that decided the findings, without those that only say where the report
+    goes (--format, --output, --quiet)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--format", "--output", "-o"):
+            skip = True
+        elif a not in ("--quiet", "-q") and not a.startswith(("--format=", "--output=")):
+            out.append(a)
+    return out
+
+
+def _pictures(report: Report, view: View):
+    if not view.pictures:
+        return Pictures({}, ("this report (pictures were not asked for)",)), \
+            Chosen(())
+    chosen = choose(report.findings)
+    return read_pictures(report, chosen), chosen
+
+
+def _group(code: str, found: list[Finding], pics, chosen, budget: list[int]) -> NS:
+    row = lookup(code)
+    worst = max((f.severity for f in found), key=lambda s: s.rank)
+    n = min(len(found), ROWS_PER_CODE, budget[0])
+    budget[0] -= n
+    rows = [NS(path=f.path, key_shown=key_shown(f.key), index=f.index, message=f.message)
+            for f in found[:n]]
+    more = "" if n == len(found) else (
+        f"and {len(found) - n:,} more {code} findings not listed here (the page lists at most "
+        f"{ROWS_PER_CODE} per code and {ROWS_TOTAL:,} in all; --format json lists every one)")
+    messages = Counter(f.message for f in found)
+    top = messages.most_common(MESSAGES) if len(messages) < len(found) else []
+    thumbs, undrawn = [], {}
+    for f in found:
+        rid = record_id(f)
+        if rid in pics.by_record and rid not in undrawn:
+            t = _thumb(f, pics.by_record[rid], budget)
+            undrawn[rid] = "" if t.src else f"no picture: {t.caption}"
+            if t.src:
+                thumbs.append(t)
+    for r, f in zip(rows, found):
+        r.undrawn = undrawn.get(record_id(f), "")
+    left = chosen.left_out.get(code, 0)
+    return NS(code=code, severity=worst.value, title=row.title, hint=row.hint,
+              count_text=plural(len(found), "finding"), rows=rows, rows_more=more,
+              thumbs=thumbs, messages=top,
+              messages_title=f"{len(messages):,} distinct messages; the most frequent",
+              thumbs_more=f"and {plural(left, 'more record')} of {code} not drawn (pictures are "
+                          f"bounded: {PER_CODE} per code, {TOTAL} in all)"
+              if left else "")
+
+
+def _thumb(f: Finding, pic: Picture, budget: list[int]) -> NS:
+    t = NS(key=key_shown(f.key) if f.key is not None else f.path.rsplit("/", 1)[-1], index=f.index,
+           caption=pic.caption, src=None, outline=None, mime=None, shown_w=0, shown_h=0)
+    made = pic.thumbnail()
+    if made is None:
+        return t
+    data, mime, w, h = made
+    if len(data) * 4 // 3 > budget[1]:
+        t.caption = f"not drawn: the page's pictures reached {PICTURE_BYTES // 1_000_000} MB"
+        return t
+    budget[1] -= len(data) * 4 // 3
+    scale = min(THUMB / w, THUMB / h)
+    t.shown_w, t.shown_h = max(1, round(w * scale)), max(1, round(h * scale))
+    t.src, t.mime = f"data:{mime};base64,{base64.b64encode(data).decode()}", mime
+    if pic.outline is not None and pic.pixels is not None:
+        rows = pic.pixels.shape[0]
+        first, last = pic.outline
+        t.outline = (round(first / rows * t.shown_h), max(2, round((last - first + 1) / rows
+                                                                   * t.shown_h) - 1))
+    return t
+
+
+def _source(s, report: Report, num_classes: int | None) -> NS:
+    mine = [f for f in report.findings if f.path == s.path or f.path.startswith(s.path + "/")]
+    bad = len({(f.path, f.index, f.key) for f in mine if f.severity is not Severity.INFO
+               and (f.index is not None or f.key is not None)})
+    labels = ""
+    if s.labels is not None:
+        distinct = "many" if s.labels.distinct is None else f"{s.labels.distinct:,}"
+        labels = f"{s.labels.min}..{s.labels.max} ({distinct} distinct)"
+    return NS(path=s.path, format=s.format, records=f"{s.records:,}", encoding=s.encoding,
+              labels=labels, bad=f"{bad:,}", findings=f"{len(mine):,}",
+              histogram=_histogram(s.labels, num_classes) if s.labels else None,
+              shapes=[NS(title=t.what, column=t.what.split(" (")[0],
+                         rows=[(k, f"{n:,}") for k, n in t.counts] +
+                              ([("other shapes", f"{t.other:,}")] if t.other else []))
+                      for t in s.shapes])
+
+
+def _histogram(labels: LabelStats, num_classes: int | None) -> NS | None:
+    if not labels.histogram:
+        return None
+    width, height = 720, 120
+    items = sorted(labels.histogram.items())
+    if len(items) > BARS:                       # bin the labels: BARS ranges of equal width
+        lo, hi = items[0][0], items[-1][0]
+        step = -(-(hi - lo + 1) // BARS)
+        binned: Counter = Counter()
+        for label, n in items:
+            binned[lo + (label - lo) // step * step] += n
+        items, span = sorted(binned.items()), step
+    else:
+        span = 1
+    top = max(n for _, n in items)
+    w = min(width / len(items), 36)
+
+    def bad(label: int) -> bool:
+        last = label + span - 1
+        return label < 0 or (num_classes is not None and last >= num_classes)
+
+    bars = []
+    for i, (label, n) in enumerate(items):
+        h = max(1.0, n / top * (height - 4))
+        name = str(label) if span == 1 else f"{label}..{label + span - 1}"
+        bars.append(NS(x=f"{i * w + 0.5:.1f}", y=f"{height - h:.1f}", w=f"{max(w - 1, 0.5):.1f}",
+                       h=f"{h:.1f}", bad=bad(label),
+                       title=f"label {name}: {plural(n, 'record')}" +
+                             (" (out of range)" if bad(label) else "")))
+    every = max(1, len(items) // 12)
+    ticks = [NS(x=f"{(i + 0.5) * w:.1f}", text=str(label)) for i, (label, _) in enumerate(items)
+             if i % every == 0]
+    outside = sum(n for label, n in items if bad(label))
+    caption = f"labels {labels.min}..{labels.max}, {plural(len(labels.histogram), 'distinct label')}"
+    if num_classes is not None:
+        caption += f"; {plural(outside, 'record')} outside [0, {num_classes}) in red"
+    return NS(width=width, height=height, bars=bars, ticks=ticks, caption=caption)
