@@ -61,6 +61,9 @@ LIST_MOVED = _row("DS104", W, "list entry resolved beside the list, not at its w
 LINK_OUTSIDE = _row("DS105", W, "link or external storage points outside the dataset",
     "External links, external raw storage and virtual datasets are read only when they resolve "
     "inside the dataset's own directory. Copy the data into the file (h5repack) to scan it.")
+NO_RECORDS = _row("DS106", E, "dataset holds no records",
+    "Caffe cannot train on it (an LMDB left by a convert_imageset run that failed, a LevelDB "
+    "whose writes never reached it). Rebuild the dataset, or check that the path is the right one.")
 # DS2xx record decoding
 NOT_DATUM = _row("DS200", E, "value is not a valid Datum",
     "Caffe ignores the parse result (`datum.ParseFromString`) and trains on an empty or partial "

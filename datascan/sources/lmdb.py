@@ -46,6 +46,8 @@ def read_meta(path: Path) -> lmdb_pages.Meta:
     f = data_file(path)
     try:
         fh = open(f, "rb")
+    except PermissionError as e:
+        raise SourceOpenError(f"{f}: {e.strerror}") from None
     except OSError as e:
         raise SourceOpenError(f"{path}: not an LMDB ({e.strerror}: {f.name})") from None
     with fh:
