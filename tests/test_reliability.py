@@ -269,3 +269,64 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(make_lmdb, reader):
     # (on this project's VM it does not), so either ending is quiet.
     status = {"true": ["status 2"], "head -n 1": ["status 1", "status 2"]}[reader]
     assert out.stderr.strip() in status, out.stderr
+
+
+# --------------------------------------------------- 5. LevelDB on read-only or small storage
+
+@pytest.fixture
+def mounts(tmp_path):
+    """mount(kind, path, **opts): a read-only bind mount of path, or a small tmpfs; unmounted after."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount (a read-only bind mount, a small tmpfs)")
+    done: list[Path] = []
+
+    def mount(kind: str, where: Path, source: Path | None = None, size: str = "2m") -> Path:
+        where.mkdir(parents=True, exist_ok=True)
+        cmd = (["mount", "--bind", str(source), str(where)] if kind == "ro-bind"
+               else ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)])
+        if subprocess.run(cmd, capture_output=True).returncode != 0:
+            pytest.skip(f"cannot mount here: {' '.join(cmd)}")
+        done.append(where)
+        if kind == "ro-bind" and subprocess.run(["mount", "-o", "remount,bind,ro", str(where)],
+                                                capture_output=True).returncode != 0:
+            pytest.skip("cannot remount read-only here")
+        return where
+
+    yield mount
+    for where in reversed(done):
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def _big_leveldb(make_leveldb, n=3000):
+    # Random bytes do not compress: ~7 MB of tables, more than the 2 MB TMPDIR below.
+    return make_leveldb([(key(i), raw_datum(i % 3, shape=(3, 28, 28), seed=i)) for i in range(n)])
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_leveldb_on_a_read_only_mount_scans_with_a_tiny_tmpdir(make_leveldb, mounts, tmp_path, jobs):
+    src = _big_leveldb(make_leveldb)
+    assert sum(f.stat().st_size for f in src.iterdir()) > 4 << 20
+    ro = mounts("ro-bind", tmp_path / "ro", src)
+    tmp = mounts("tmpfs", tmp_path / "tmp", size="2m")
+    before = sorted(os.listdir(ro))
+    out = run("check", ro, "--jobs", jobs, "--quiet", "--format", "json", "--num-classes", "3",
+              env={**os.environ, "TMPDIR": str(tmp)})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["summary"]["records"] == 3000
+    assert list(tmp.iterdir()) == [] and sorted(os.listdir(ro)) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("datascan-snap-")]
+
+
+def test_no_room_for_the_log_is_one_line_and_leaves_nothing(mounts, tmp_path):
+    import plyvel
+    src = tmp_path / "log_ldb"                        # ~3 MB of records, all in the .log
+    db = plyvel.DB(str(src), create_if_missing=True, write_buffer_size=64 << 20)
+    for i in range(1500):
+        db.put(key(i), raw_datum(i % 3, shape=(3, 28, 28), seed=i))
+    db.close()
+    assert next(src.glob("*.log")).stat().st_size > 2 << 20
+    tmp = mounts("tmpfs", tmp_path / "tmp", size="1m")
+    out = run("check", src, "--quiet", env={**os.environ, "TMPDIR": str(tmp)})
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith(f"datascan: error: {src}: no room in {tmp} for the LevelDB snapshot")
+    assert out.stderr.count("\n") == 1 and list(tmp.iterdir()) == []
