@@ -15,7 +15,7 @@ from pathlib import Path
 from . import parallel, sources
 from ._version import __version__
 from .checks.dataset import dataset_findings, label_stats
-from .codes import CANNOT_OPEN, NO_RECORDS, keep, lookup
+from .codes import CANNOT_OPEN, CHANGED, NO_RECORDS, keep, lookup
 from .config import INFO_CAP, ScanConfig, scan_config
 from .errors import SourceOpenError, UnrecognizedSource, UsageError
 from .model import Finding, Report, Severity, SourceInfo
@@ -166,6 +166,7 @@ class Merger:
                                   for f in found)
                 offset += records
             summary = self.summaries[plan.source]
+            found_here = _once(found_here, CHANGED.code, len(self.shards[plan.source]))
             findings.extend(cap_info(found_here, summary.capped))
             for table in summary.tables():
                 for g in table.values():
@@ -177,6 +178,16 @@ class Merger:
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
                                     label_stats(summary.labels)))
         return infos, findings
+
+
+def _once(findings: list[Finding], code: str, parts: int) -> list[Finding]:
+    """One finding of ``code`` per source (the first), saying in how many parts it was found."""
+    these = [f for f in findings if f.code == code]
+    if len(these) < 2:
+        return findings
+    first = min(these, key=Finding.sort_key)
+    return [f for f in findings if f.code != code] + \
+        [replace(first, message=f"{first.message} (seen in {len(these)} of {parts} parts of the scan)")]
 
 
 def cap_info(findings: list[Finding], capped: Counter) -> list[Finding]:

@@ -81,6 +81,7 @@ class Shard:
     encoding: str = "unknown"   # decided once at plan time from a sample (keyed formats)
     view: str | None = None     # a private copy-free view the planner made (LevelDB's shared
                                 # snapshot); a worker that cannot see it reads the source
+    version: int | None = None  # the version the planner saw (LMDB's transaction id)
 
     @property
     def shown(self) -> str:
@@ -141,6 +142,13 @@ def unreadable(path: Path) -> str | None:
     except OSError as e:
         return e.strerror or str(e)
     return None
+
+
+@dataclass(frozen=True)
+class Changed:
+    """The reader found the dataset at another version than the planner saw (a writer
+    committed): what it read does not belong to the same state as the other shards."""
+    message: str
 
 
 def stat_files(files, ctime: bool = True) -> dict[str, list[int]]:
