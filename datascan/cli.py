@@ -8,16 +8,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from . import bars, report as reports, sources
+from . import bars, exits, report as reports, sources
 from ._version import __version__
 from .codes import CODES
 from .config import ScanConfig, scan_config
 from .errors import DatascanError, UsageError
 from .run_options import BACKENDS, RunOptions, default_jobs
-from .cli_views import (EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, add_listing_options,
-                        add_report_parser, add_show_parsers, exit_code, explain_command,
-                        report_command, view_from, write_report)
-
+from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
+                        explain_command, report_command, view_from, write_report)
+from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,10 +75,10 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-dataset", action="append", dest="label_datasets", metavar="NAME",
                    help="HDF5 dataset(s) holding labels (default: label)")
     p.add_argument("--jobs", type=int, default=None,
-                   help="worker processes (default: all cores; 1 = in this process)")
+                   help="worker processes (default: all cores)")
     p.add_argument("--backend", default=None, choices=BACKENDS,
-                   help="where shards run: datascan's process pool (local, the default) "
-                        "or a joblib backend")
+                   help="where shards run: datascan's process pool (local, the default), "
+                        "inprocess (no isolation: debugging only) or a joblib backend")
     p.add_argument("--scheduler", default=None,
                    help="with --backend dask: the scheduler address, tcp://HOST:PORT")
     p.add_argument("--select", type=_codes, default=(), help="only codes with these prefixes")
@@ -199,11 +198,24 @@ def _check(args: argparse.Namespace) -> int:
     bar, tick = _progress(args)
     try:
         report = run(request_from(args, tick, _bar_total(bar)))
+    except KeyboardInterrupt as e:     # a partial report, when one was asked for in a file
+        if args.output and getattr(e, "partial_report", None) is not None:
+            _write_report(e.partial_report, args)
+        raise
     finally:
         if bar is not None:
             bar.close()
-    write_report(reports.render(report, args.report_format, view_from(args)), args.output)
+    _write_report(report, args)
+    if report.unread:                  # a path named could not be read: the run is not whole
+        return EXIT_ERROR
     return exit_code(report, args.fail_on)
+
+
+def _write_report(report, args: argparse.Namespace) -> None:
+    text = reports.render(report, args.report_format, view_from(args))
+    if report.partial and args.report_format == "text":
+        text = "PARTIAL REPORT: the scan was interrupted; records not read are not in it\n" + text
+    write_report(text, args.output)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -268,13 +280,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(e.code or 0)
     if (warning := _deprecation(args)) is not None:
         print(warning, file=sys.stderr)
-    try:
-        validate(args)
-        return {"check": _check, "clean": _clean, "report": report_command, "show": _show,
-                "explain": explain_command}[args.command](args)
-    except DatascanError as e:
-        print(f"datascan: error: {e}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("datascan: interrupted", file=sys.stderr)
-        return EXIT_ERROR
+    with exits.signals():
+        try:
+            validate(args)
+            return {"check": _check, "clean": _clean, "report": report_command, "show": _show,
+                    "explain": explain_command}[args.command](args)
+        except DatascanError as e:
+            return exits.fail(str(e))
+        except KeyboardInterrupt as e:   # SIGINT -> 130, SIGTERM/SIGHUP -> 128 + signal
+            return exits.interrupted(e)
+        except BrokenPipeError:          # `| head`, `| true`, quitting less: end quietly
+            return exits.broken_pipe()
+        except Exception as e:           # one line, never exit 1 (that means findings)
+            return exits.unexpected(e)

@@ -8,8 +8,8 @@ import sys
 
 from . import report as reports
 from .model import Report, Severity
+from .exits import EXIT_CLEAN, EXIT_FINDINGS
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def exit_code(report: Report, fail_on: str) -> int:
@@ -74,10 +74,18 @@ def view_from(args: argparse.Namespace, **known) -> reports.View:
 
 def write_report(text: str, output: str | None) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        # Written beside, then renamed: an interrupted write never leaves half a report.
+        tmp = f"{output}.datascan-tmp-{os.getpid()}"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, output)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     else:
         sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def report_command(args: argparse.Namespace) -> int:

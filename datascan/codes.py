@@ -61,6 +61,15 @@ LIST_MOVED = _row("DS104", W, "list entry resolved beside the list, not at its w
 LINK_OUTSIDE = _row("DS105", W, "link or external storage points outside the dataset",
     "External links, external raw storage and virtual datasets are read only when they resolve "
     "inside the dataset's own directory. Copy the data into the file (h5repack) to scan it.")
+NO_RECORDS = _row("DS106", E, "dataset holds no records",
+    "Caffe cannot train on it (an LMDB left by a convert_imageset run that failed, a LevelDB "
+    "whose writes never reached it). Rebuild the dataset, or check that the path is the right one.")
+CHANGED = _row("DS107", E, "dataset changed during the scan",
+    "A writer committed while the scan read: its parts saw different transactions, so counts and "
+    "findings mix two states of the dataset. Scan again when the writer is done (or scan a copy).")
+NO_READER_TABLE = _row("DS108", I, "read without LMDB's reader table",
+    "lock.mdb cannot be opened for writing (read-only media), so the scan is not isolated from a "
+    "live writer; the transaction id is still compared (DS107). Fine for a dataset nobody writes.")
 # DS2xx record decoding
 NOT_DATUM = _row("DS200", E, "value is not a valid Datum",
     "Caffe ignores the parse result (`datum.ParseFromString`) and trains on an empty or partial "

@@ -20,3 +20,13 @@ class UsageError(DatascanError):
 
 class BackendMissing(DatascanError):
     """The dataset's format is known but the library that reads it is not installed."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP), raised in the main thread by the CLI's handler so that every
+    ``finally`` runs as for Ctrl-C: workers stopped, snapshots and temporaries removed.
+    A KeyboardInterrupt, so whatever cleans up after Ctrl-C cleans up after it too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

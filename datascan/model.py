@@ -113,6 +113,8 @@ class Report:
     seconds: float
     forward: tuple[ForwardBlock, ...] | None = None   # None: no forward pass was asked for
     net: NetBlock | None = None                       # the net of a --net scan
+    unread: tuple[str, ...] = ()    # paths named that could not be read at all (each has a DS100)
+    partial: bool = False           # interrupted: not every record was read
 
     @property
     def records(self) -> int:

@@ -3,15 +3,15 @@
 Three ways to run a list of shards, one contract: every shard yields exactly one
 ShardResult (findings with shard-local indexes), in any order.
 
-* in-process (``--jobs 1``): no isolation. A page that kills the LMDB library kills
-  the scan, as it would kill any reader; use two or more jobs on a dataset you suspect.
-* the local pool (the default for ``--jobs N > 1``, pool.py): a worker that dies costs
-  its shard's damaged page, not the scan.
+* the local pool (the default for every ``--jobs``, one included; pool.py): a worker
+  that dies costs its shard's damaged page, not the scan.
+* in-process (``--backend inprocess``, for debugging): no isolation. A page that kills
+  the LMDB library kills the caller, as it would kill any reader.
 * a joblib backend (``threading``, ``loky``, ``dask``): ``Parallel`` with
   ``return_as="generator_unordered"``. On a cluster (dask) each task runs its
   shard in a one-process local pool on the worker (run_isolated), so a crash is
   isolated and recovered next to the data, as above. Threads share this process, like
-  --jobs 1. loky aborts the whole call when a worker dies: the shards that had not come
+  --backend inprocess. loky aborts the whole call when a worker dies: the shards that had not come
   back are then finished in the local pool.
 """
 from __future__ import annotations

@@ -44,8 +44,22 @@ Progress = Callable[[int], None]
 
 # ----------------------------------------------------------------------------- the worker
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when its parent dies, however it died (SIGKILL
+    included): an orphaned worker would hold the parent's stdout open, and a pipeline or
+    a CI step reading it would hang."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker_main(conn, err_path: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # not the CLI's handler, inherited by fork
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    _die_with_parent()
     fd = os.open(err_path, os.O_WRONLY | os.O_APPEND)  # stderr, C libraries' included: see _Worker
     os.dup2(fd, 2)
     os.close(fd)

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 
 from .errors import UsageError
 
-BACKENDS = ("local", "threading", "loky", "dask")   # ray would fit run_joblib; not installed here
+# ray would fit run_joblib; not installed here. "inprocess": no worker, for debugging only.
+BACKENDS = ("local", "inprocess", "threading", "loky", "dask")
 Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
 class RunOptions:
     jobs: int = 1
-    backend: str | None = None      # None: in-process (jobs 1) or the local pool; else a
+    backend: str | None = None      # None: the local pool (any jobs); "inprocess"; else a
                                     # joblib backend: threading, loky, dask
     scheduler: str | None = None    # dask scheduler address, tcp://HOST:PORT
     progress: Progress | None = None                 # called with records done, as they are done

@@ -4,6 +4,7 @@ How shards run (processes, isolation of a worker that dies, progress) is paralle
 from __future__ import annotations
 
 import os
+import shutil
 from collections import Counter
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -14,9 +15,9 @@ from pathlib import Path
 from . import parallel, sources
 from ._version import __version__
 from .checks.dataset import dataset_findings, label_stats
-from .codes import keep, lookup
+from .codes import CANNOT_OPEN, CHANGED, NO_RECORDS, keep, lookup
 from .config import INFO_CAP, ScanConfig, scan_config
-from .errors import UsageError
+from .errors import SourceOpenError, UnrecognizedSource, UsageError
 from .model import Finding, Report, Severity, ShapeCounts, SourceInfo
 from .run_options import Progress, RunOptions, run_options
 from .shard import ShardResult
@@ -26,23 +27,53 @@ from .checks.summary import ShardSummary
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
 PARTS_PER_SHARD = 2         # the format splits a source into this many parts per shard (guided)
 SHARD_SPAN = 1 << 40        # a ref's position while merging: shard_id * SHARD_SPAN + index in shard
+UNREAD = "unread"           # the format of a plan for a path that could not be read
 LOCAL = (None, "local")     # datascan's own process pool (parallel.run_local_pool)
+IN_PROCESS = "inprocess"    # no isolation: for debugging (pdb, profilers) only
 
 
 def plan_sources(paths: Sequence[str | os.PathLike], config: ScanConfig, jobs: int) -> list[Plan]:
+    """A plan per distinct path. Of several paths, one that cannot be read at all becomes a
+    plan without shards holding its DS100 (unread_plan); a single path raises."""
     plans, seen = [], set()
-    for p in paths:
-        path = Path(p)
-        if os.path.realpath(path) in seen:      # the same dataset named twice: scan it once
-            continue
-        seen.add(os.path.realpath(path))
-        module = sources.detect(path, config.format)
-        if jobs == 1:
-            plans.append(module.plan(path, config, 1))
-            continue
-        plan = module.plan(path, config, jobs * SHARDS_PER_JOB * PARTS_PER_SHARD)
-        plans.append(replace(plan, shards=guided(plan.shards, jobs)))
+    try:
+        for p in paths:
+            path = Path(p)
+            if os.path.realpath(path) in seen:      # the same dataset named twice: scan it once
+                continue
+            seen.add(os.path.realpath(path))
+            try:
+                plans.append(_plan(path, config, jobs))
+            except (UnrecognizedSource, SourceOpenError) as e:
+                if len(paths) == 1:
+                    raise
+                plans.append(unread_plan(path, str(e)))
+    except BaseException:
+        remove_scratch(plans)
+        raise
+    if plans and all(p.format == UNREAD for p in plans):
+        remove_scratch(plans)
+        raise SourceOpenError("; ".join(p.findings[0].message for p in plans))
     return plans
+
+
+def _plan(path: Path, config: ScanConfig, jobs: int) -> Plan:
+    module = sources.detect(path, config.format)
+    if jobs == 1:
+        return module.plan(path, config, 1)
+    plan = module.plan(path, config, jobs * SHARDS_PER_JOB * PARTS_PER_SHARD)
+    return replace(plan, shards=guided(plan.shards, jobs))
+
+
+def unread_plan(path: Path, why: str) -> Plan:
+    """A path that could not be read at all, among several: a DS100 finding and no records."""
+    return Plan(str(path), UNREAD, (), (Finding.of(CANNOT_OPEN, str(path), why),), records=0)
+
+
+def remove_scratch(plans: Sequence[Plan]) -> None:
+    for plan in plans:
+        for d in plan.scratch:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def guided(parts: Sequence[Shard], jobs: int) -> tuple[Shard, ...]:
@@ -65,9 +96,11 @@ def guided(parts: Sequence[Shard], jobs: int) -> tuple[Shard, ...]:
 
 
 def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions) -> Iterator[ShardResult]:
+    if opts.backend == IN_PROCESS:
+        return parallel.run_in_process(shards, config, opts.progress)
     if opts.backend in LOCAL:
-        if opts.jobs == 1:
-            return parallel.run_in_process(shards, config, opts.progress)
+        # One job too reads in a worker process: a page that kills the LMDB library
+        # costs that page, not the caller (a notebook kernel, a CI step).
         return parallel.run_local_pool(shards, config, opts.jobs, opts.progress)
     return parallel.run_joblib(shards, config, opts.jobs, opts.backend, opts.progress)
 
@@ -119,22 +152,29 @@ class Merger:
         # holding everything would have (the report must not depend on the split).
         self.summaries[r.shard.source].merge(r.summary, lambda i, at=r.shard.shard_id * SHARD_SPAN: at + i)
 
-    def finish(self) -> tuple[list[SourceInfo], list[Finding]]:
+    def finish(self, partial: bool = False) -> tuple[list[SourceInfo], list[Finding]]:
+        """The sources and their findings. ``partial``: some shards never came back (an
+        interrupted scan); after the first gap a record's index is unknown, its key is not."""
         infos, findings = [], []
         for plan in self.plans:
             findings.extend(plan.findings)
             offset, bases, found_here = 0, {}, []
-            for shard_id, (first, records, found) in sorted(self.shards[plan.source].items()):
+            for n, (shard_id, (first, records, found)) in enumerate(sorted(self.shards[plan.source].items())):
                 base = bases[shard_id] = first if first is not None else offset
-                found_here.extend(f if f.index is None else replace(f, index=f.index + base)
+                known = first is not None or n == shard_id
+                found_here.extend(f if f.index is None else replace(f, index=f.index + base if known else None)
                                   for f in found)
                 offset += records
             summary = self.summaries[plan.source]
+            found_here = _once(found_here, CHANGED.code, len(self.shards[plan.source]))
             findings.extend(cap_info(found_here, summary.capped))
             for table in summary.tables():
                 for g in table.values():
                     g.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
             findings.extend(dataset_findings(plan.source, summary))
+            if offset == 0 and not partial and plan.format != UNREAD and \
+                    not any(f.severity is Severity.ERROR for f in plan.findings):
+                findings.append(Finding.of(NO_RECORDS, plan.source, "no records: nothing to train on"))
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
                                     label_stats(summary.labels), shape_counts(summary)))
         return infos, findings
@@ -158,6 +198,16 @@ def shape_counts(summary: ShardSummary) -> tuple[ShapeCounts, ...]:
 
 def _shape_text(shape) -> str:
     return "x".join(map(str, shape)) if isinstance(shape, tuple) else str(shape)
+
+
+def _once(findings: list[Finding], code: str, parts: int) -> list[Finding]:
+    """One finding of ``code`` per source (the first), saying in how many parts it was found."""
+    these = [f for f in findings if f.code == code]
+    if len(these) < 2:
+        return findings
+    first = min(these, key=Finding.sort_key)
+    return [f for f in findings if f.code != code] + \
+        [replace(first, message=f"{first.message} (seen in {len(these)} of {parts} parts of the scan)")]
 
 
 def cap_info(findings: list[Finding], capped: Counter) -> list[Finding]:
@@ -195,8 +245,10 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
          config: ScanConfig | None = None) -> Report:
     """Scan one or more datasets and return the Report (the engine behind `datascan check`).
 
-    jobs=1 runs in this process; more run in datascan's process pool, or through the
-    joblib `backend` named (threading, loky, dask with `scheduler`). The report is
+    Shards run in datascan's process pool (one job too: a worker the storage kills
+    costs its page, not this process), or through the joblib `backend` named
+    (threading, loky, dask with `scheduler`); backend="inprocess" reads in this
+    process, without that protection, for debugging. The report is
     the same for every jobs value and backend. `progress` is called with records as
     they are checked, `progress_total` once with their total (None if unknown).
     """
@@ -207,16 +259,32 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     opts = run_options(jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
                        progress_total=progress_total)
     started = time.perf_counter()
-    with _cluster(opts) as opts:
-        plans = plan_sources(paths, config, opts.jobs)
-        if opts.progress_total:
-            totals = [p.records for p in plans]
-            opts.progress_total(None if None in totals else sum(totals))
-        shards = [s for p in plans for s in p.shards]
-        merger = Merger(plans)     # a worker's records never leave it; results merge as they come
-        for result in _execute(shards, config, opts):
-            merger.add(result)
-    infos, findings = merger.finish()
+    plans: list[Plan] = []
+    merger = None
+    try:
+        with _cluster(opts) as opts:
+            plans = plan_sources(paths, config, opts.jobs)
+            if opts.progress_total:
+                totals = [p.records for p in plans]
+                opts.progress_total(None if None in totals else sum(totals))
+            shards = [s for p in plans for s in p.shards]
+            merger = Merger(plans)   # a worker's records never leave it; results merge as they come
+            for result in _execute(shards, config, opts):
+                merger.add(result)
+    except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM through the CLI (errors.Terminated)
+        if merger is not None:
+            e.partial_report = _report(merger, select, ignore, started, partial=True)
+        raise
+    finally:
+        remove_scratch(plans)
+    return _report(merger, select, ignore, started)
+
+
+def _report(merger: Merger, select, ignore, started: float, partial: bool = False) -> Report:
+    infos, findings = merger.finish(partial)
     findings = [f for f in findings if keep(f.code, select, ignore)]
     findings.sort(key=Finding.sort_key)
-    return Report(__version__, tuple(infos), tuple(findings), time.perf_counter() - started)
+    unread = tuple(p.source for p in merger.plans if p.format == UNREAD)
+    infos = [i for i in infos if i.format != UNREAD]
+    return Report(__version__, tuple(infos), tuple(findings), time.perf_counter() - started,
+                  unread=unread, partial=partial)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from . import sources
 from .checks import checker_for
 from .checks.summary import ShardSummary
-from .codes import CANNOT_OPEN, STORAGE_CORRUPT
+from .codes import CANNOT_OPEN, CHANGED, STORAGE_CORRUPT
 from .config import ScanConfig
 from .model import Finding
 from .sources import kv
-from .sources.interface import Shard, StorageDamage
+from .sources.interface import Changed, Shard, StorageDamage
 
 TICK = 256                 # at least this many records between progress messages ...
 TICK_SECONDS = 0.05        # ... and at least this long (forensic runs: every record)
@@ -39,7 +39,7 @@ class ShardResult:
 
 def _count(item) -> int:
     """Records an item of a reader stands for (a batch, a row block, damage)."""
-    return len(item) if isinstance(item, list) else item.done
+    return len(item) if isinstance(item, list) else getattr(item, "done", 0)
 
 
 class Ticker:
@@ -87,7 +87,13 @@ def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
     items = fmt.read(shard, config, batch)
     findings: list[Finding] = []
     n = nbytes = 0
+    changed = False
     for item in ticker.wrap(items) if ticker is not None else items:
+        if isinstance(item, Changed):       # said once per shard
+            if not changed:
+                findings.append(Finding.of(CHANGED, shard.source, item.message))
+            changed = True
+            continue
         if isinstance(item, StorageDamage):
             findings += _damage(shard, item, n)
         else:

@@ -42,7 +42,10 @@ def test_real_datum_databases_scan_clean_with_right_counts(rel, count):
     before = tree_state(path)
     report = scan(path)
     assert report.records == count
-    assert report.errors == 0, [f for f in report.findings][:3]
+    if count == 0:    # an LMDB that convert_imageset left empty: Caffe cannot train on it
+        assert [f.code for f in report.findings] == ["DS106"]
+    else:
+        assert report.errors == 0, [f for f in report.findings][:3]
     assert tree_state(path) == before
 
 

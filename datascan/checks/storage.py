@@ -5,15 +5,18 @@ truncation, h5list.py list entries, h5layout.py an HDF5 file's layout), shard.py
 from __future__ import annotations
 
 from ..codes import (BAD_DTYPE, CANNOT_OPEN, LABEL_MISSING, LINK_OUTSIDE, LIST_MISSING, LIST_MOVED,
-                     ROWS_DISAGREE, STORAGE_CORRUPT, TRUNCATED)
+                     CHANGED, NO_READER_TABLE, NO_RECORDS, ROWS_DISAGREE, STORAGE_CORRUPT,
+                     TRUNCATED)
 from .base import LAYOUT, STORAGE, Check
 
 
 class Storage(Check):
     """The source opens (DS100), its pages, blocks and chunks read (DS101), no file is shorter
-    than its own metadata says (DS102), and an HDF5 list names files that exist where it
-    says (DS103, DS104)."""
-    codes = (CANNOT_OPEN, STORAGE_CORRUPT, TRUNCATED, LIST_MISSING, LIST_MOVED)
+    than its own metadata says (DS102), an HDF5 list names files that exist where it
+    says (DS103, DS104), it holds records at all (DS106, scan.Merger), and every part of
+    the scan read the same transaction (DS107; DS108 when LMDB's reader table is out of reach)."""
+    codes = (CANNOT_OPEN, STORAGE_CORRUPT, TRUNCATED, LIST_MISSING, LIST_MOVED, NO_RECORDS,
+             CHANGED, NO_READER_TABLE)
     reads = (STORAGE,)
 
 

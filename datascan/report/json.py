@@ -26,6 +26,10 @@ def to_dict(report: Report) -> dict[str, Any]:
                     "errors": report.errors, "warnings": report.warnings,
                     "by_code": report.by_code(), "seconds": round(report.seconds, 3)},
     }
+    if report.partial:
+        out["partial"] = True      # interrupted: not every record was read
+    if report.unread:
+        out["unread"] = list(report.unread)
     if report.net is not None:
         out["net"] = _net(report.net)
     if report.forward is not None:

@@ -11,8 +11,8 @@ from importlib import import_module
 from pathlib import Path
 from types import MappingProxyType
 
-from ..errors import BackendMissing, UnrecognizedSource
-from .interface import Format
+from ..errors import BackendMissing, SourceOpenError, UnrecognizedSource
+from .interface import Format, unreadable
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,14 @@ def _format(name: str) -> Format:
 
 def detect(path: Path, forced: str | None = None) -> Format:
     """Flag > layout > magic bytes. Never trusts a file name alone."""
-    if not path.exists():
-        raise UnrecognizedSource(f"{path}: no such file or directory")
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise UnrecognizedSource(f"{path}: no such file or directory") from None
+    except OSError as e:
+        raise SourceOpenError(f"{path}: {e.strerror}") from None
+    if (why := unreadable(path)) is not None:   # not "unrecognised": say why it cannot be read
+        raise SourceOpenError(f"{path}: {why}")
     if forced:
         return get(forced)
     for name in REGISTRY:

@@ -18,7 +18,7 @@ from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import Finding
 from . import h5list
-from .interface import ROWS, Format, Plan, RowBlock, Shard, StorageDamage, stat_files
+from .interface import ROWS, Format, Plan, RowBlock, Shard, StorageDamage, stat_files, unreadable
 
 try:
     import h5py
@@ -67,6 +67,9 @@ def _targets(path: Path, findings: list[Finding]) -> list[tuple[Path, str]]:
 
 
 def _probe(file: Path, shown: str, config: ScanConfig, findings: list[Finding]) -> Layout | None:
+    if (why := unreadable(file)) is not None:
+        findings.append(Finding.of(CANNOT_OPEN, shown, f"cannot be read: {why}"))
+        return None
     if h5list.signature_offset(file) is None:
         findings.append(Finding.of(CANNOT_OPEN, shown, "not an HDF5 file (no HDF5 signature)"))
         return None

@@ -79,6 +79,9 @@ class Shard:
     file: str | None = None     # the file to read when it differs from `source` (HDF5 lists)
     first_index: int | None = None     # absolute index of the shard's first record, if known
     encoding: str = "unknown"   # decided once at plan time from a sample (keyed formats)
+    view: str | None = None     # a private copy-free view the planner made (LevelDB's shared
+                                # snapshot); a worker that cannot see it reads the source
+    version: int | None = None  # the version the planner saw (LMDB's transaction id)
 
     @property
     def shown(self) -> str:
@@ -94,6 +97,7 @@ class Plan:
     findings: tuple[Finding, ...] = ()   # storage findings found while planning
     encoding: str = "unknown"
     records: int | None = None           # known up front (LMDB entries, HDF5 rows), else None
+    scratch: tuple[str, ...] = ()        # temporary directories the scan removes when it ends
 
 
 KeyValueBatch = list  # [(key bytes, value bytes), ...] as a keyed reader yields them
@@ -123,6 +127,28 @@ class StorageDamage:
     rows: range | None = None
     done: int = 0
     opened: bool = True
+
+
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read by this process ("Permission denied", ...), None when it
+    can: a directory is listed, a file opened. A reader that skips a file it cannot open
+    (LevelDB's log, for one) would otherwise report a dataset it never read as clean."""
+    try:
+        if path.is_dir():
+            os.listdir(path)
+        else:
+            with open(path, "rb"):
+                pass
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
+@dataclass(frozen=True)
+class Changed:
+    """The reader found the dataset at another version than the planner saw (a writer
+    committed): what it read does not belong to the same state as the other shards."""
+    message: str
 
 
 def stat_files(files, ctime: bool = True) -> dict[str, list[int]]:

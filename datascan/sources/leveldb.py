@@ -1,12 +1,12 @@
-"""LevelDB: a directory with CURRENT and MANIFEST-*. Read through a hard-linked snapshot."""
+"""LevelDB: a directory with CURRENT and MANIFEST-*. Read through a snapshot of links."""
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 try:
@@ -18,74 +18,138 @@ from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import key_text
 from . import kv
-from .interface import KEYED, Format, Plan, Shard, StorageDamage, stat_files
+from .interface import KEYED, Format, Plan, Shard, StorageDamage, stat_files, unreadable
 
 NAME = "leveldb"
 EXACT_SPLIT_BYTES = 32 << 20   # below this, split points come from counting keys (_split)
-_SKIP = {"LOCK"}   # the snapshot gets its own lock: another process may hold the source's
+SPACE_SLACK = 1 << 20          # what opening a snapshot writes besides replaying the log
+# Not in a snapshot: LOCK (the snapshot takes its own; another process may hold the
+# source's) and the info logs (LevelDB writes its own LOG in the snapshot).
+_SKIP = {"LOCK", "LOG", "LOG.old"}
+_COPIED = ("CURRENT", "MANIFEST-")   # tiny, and LevelDB reads them first: copied, not linked
+_VIEW = ".view-"                     # a worker's private view inside a shared snapshot
 
 
 def sniff(path: Path) -> bool:
     return path.is_dir() and (path / "CURRENT").is_file() and any(path.glob("MANIFEST-*"))
 
 
-def _populate(src: Path, dst: Path, link: bool) -> None:
-    for entry in src.iterdir():
-        if entry.name in _SKIP or not entry.is_file():
-            continue
-        if link:
-            os.link(entry, dst / entry.name)
-        else:
-            shutil.copy2(entry, dst / entry.name)
+def _files(src: Path) -> list[Path]:
+    """The files a snapshot needs, each checked readable: LevelDB skips a log it cannot
+    open and would report a database it never read as holding nothing."""
+    try:
+        entries = sorted(e for e in src.iterdir() if e.name not in _SKIP and e.is_file())
+    except OSError as e:
+        raise SourceOpenError(f"{src}: cannot list the LevelDB directory: {e.strerror}") from None
+    for entry in entries:
+        if (why := unreadable(entry)) is not None:
+            raise SourceOpenError(f"{entry}: {why} (LevelDB needs every file of the database)")
+    return entries
+
+
+def _link(entry: Path, dst: Path) -> None:
+    """Zero-copy: a hard link where the temp dir shares the source's filesystem (a live
+    writer's compaction may delete the source's table; the link keeps it), else a symlink.
+    LevelDB never writes a table or log in place (it opens logs to replay them, then
+    writes new files), so neither can change the source."""
+    target = dst / entry.name
+    if entry.name.startswith(_COPIED):
+        shutil.copyfile(entry, target)
+        return
+    try:
+        os.link(entry, target, follow_symlinks=True)
+    except OSError:
+        os.symlink(os.path.realpath(entry), target)
+
+
+def _check_room(src: Path, entries: list[Path], base: str | None) -> None:
+    # Opening a snapshot replays the log into a new table there: about the log's size.
+    need = sum(e.stat().st_size for e in entries
+               if e.name.endswith(".log") or e.name.startswith(_COPIED)) + SPACE_SLACK
+    where = base or tempfile.gettempdir()
+    free = shutil.disk_usage(where).free
+    if free < need:
+        raise SourceOpenError(f"{src}: no room in {where} for the LevelDB snapshot ({free >> 20} "
+                              f"MiB free, its log needs {need >> 20} MiB): set TMPDIR to a "
+                              "filesystem with room")
 
 
 @contextmanager
-def snapshot(path: Path) -> Iterator[Path]:
-    """A private copy of the database directory, made of hard links where possible.
+def snapshot(path: Path, base: str | None = None) -> Iterator[Path]:
+    """A private view of the database in the temp dir (or in ``base``), never beside it.
 
-    Opening a LevelDB replays its log, writes a new MANIFEST and rotates LOG, and
-    fails while another process holds LOCK. LevelDB only ever creates, renames and
-    deletes files, never rewrites one in place, so hard links keep the source
-    byte-identical, timestamps included, while we open the snapshot.
-    """
-    candidates = [None, path.parent]   # system temp dir, then beside the source (same filesystem)
-    for base in candidates:
-        try:
-            snap = Path(tempfile.mkdtemp(prefix="datascan-snap-", dir=base))
-        except OSError:
-            continue
-        try:
-            _populate(path, snap, link=True)
-        except OSError as e:
-            shutil.rmtree(snap, ignore_errors=True)
-            if e.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES):
-                continue
-            raise SourceOpenError(f"{path}: cannot read the LevelDB directory: {e}") from None
-        break
-    else:   # no hard links possible (read-only medium on another filesystem): copy
-        snap = Path(tempfile.mkdtemp(prefix="datascan-snap-"))
-        _populate(path, snap, link=False)
+    Opening a LevelDB replays its log, writes a new MANIFEST and rotates LOG, and fails
+    while another process holds LOCK. The view copies CURRENT and the MANIFEST and links
+    every other file (_link), so the source stays byte-identical and nothing is copied
+    that could fill the temp dir; a view that cannot be made is one error line."""
+    entries = _files(path)
+    _check_room(path, entries, base)
+    snap = Path(tempfile.mkdtemp(prefix="datascan-snap-" if base is None else _VIEW, dir=base))
+    try:
+        for entry in entries:
+            _link(entry, snap)
+    except OSError as e:
+        shutil.rmtree(snap, ignore_errors=True)
+        raise SourceOpenError(f"{path}: cannot make a snapshot of the LevelDB in "
+                              f"{snap.parent}: {e.strerror or e}") from None
     try:
         yield snap
     finally:
         shutil.rmtree(snap, ignore_errors=True)
 
 
+def _open(shown: Path, snap: Path) -> plyvel.DB:
+    try:
+        return plyvel.DB(str(snap), create_if_missing=False)
+    except (plyvel.Error, OSError) as e:
+        raise SourceOpenError(f"{shown}: LevelDB cannot be opened: {e}") from None
+
+
 @contextmanager
-def open_db(path: Path) -> Iterator[plyvel.DB]:
-    with snapshot(path) as snap:
-        try:
-            db = plyvel.DB(str(snap), create_if_missing=False)
-        except (plyvel.Error, OSError) as e:
-            raise SourceOpenError(f"{path}: LevelDB cannot be opened: {e}") from None
+def open_db(path: Path, shared: str | None = None) -> Iterator[plyvel.DB]:
+    """The database, opened through a private view: of the source, or (``shared``, a
+    snapshot the scan made once, its log already replayed) a view of that snapshot made of
+    links, so that workers copy nothing."""
+    base = shared if shared is not None and os.path.isdir(shared) else None
+    with snapshot(Path(base) if base else path, base) as snap:
+        db = _open(path, snap)
         try:
             yield db
         finally:
             db.close()
 
 
+def shared_snapshot(path: Path) -> Path:
+    """One snapshot for the whole scan (the planner's): opened once here, so its log is
+    replayed into a table, then closed; each worker reads a view of it (open_db). The
+    scan removes it (Plan.scratch)."""
+    snap = Path(tempfile.mkdtemp(prefix="datascan-snap-"))
+    try:
+        entries = _files(path)
+        _check_room(path, entries, None)
+        for entry in entries:
+            _link(entry, snap)
+        _open(path, snap).close()
+    except BaseException as e:
+        shutil.rmtree(snap, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise SourceOpenError(f"{path}: cannot make a snapshot of the LevelDB in "
+                                  f"{snap.parent}: {e.strerror or e}") from None
+        raise
+    return snap
+
+
 def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
-    with open_db(path) as db:
+    shared = shared_snapshot(path)
+    try:
+        return _plan(path, n_shards, str(shared))
+    except BaseException:
+        shutil.rmtree(shared, ignore_errors=True)
+        raise
+
+
+def _plan(path: Path, n_shards: int, shared: str) -> Plan:
+    with open_db(path, shared) as db:
         try:
             encoding = kv.sample_encoding(db.iterator(fill_cache=False))
         except plyvel.Error:
@@ -97,8 +161,9 @@ def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
                 bounds, total = _split(db, n_shards)
             except plyvel.Error:
                 bounds = []
-    return Plan(str(path), NAME, kv.shards_from_bounds(str(path), NAME, bounds, encoding),
-                encoding=encoding, records=total)
+    shards = tuple(replace(s, view=shared) for s in kv.shards_from_bounds(str(path), NAME, bounds,
+                                                                           encoding))
+    return Plan(str(path), NAME, shards, encoding=encoding, records=total, scratch=(shared,))
 
 
 def _split(db: plyvel.DB, n_shards: int) -> tuple[list[bytes], int | None]:
@@ -126,7 +191,7 @@ def read(shard: Shard, config: ScanConfig | None = None,
          size: int = kv.BATCH) -> Iterator[list[tuple[bytes, bytes]] | StorageDamage]:
     """The shard's records in batches of up to `size` (kv.batched), read in C."""
     path = Path(shard.file or shard.source)
-    with open_db(path) as db:
+    with open_db(path, shard.view) as db:
         yield from _read_range(db, shard, size)
 
 

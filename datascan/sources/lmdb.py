@@ -1,11 +1,19 @@
-"""LMDB: a directory holding data.mdb, or a single LMDB file. Opened read-only, lock=False."""
+"""LMDB: a directory holding data.mdb, or a single LMDB file. Opened read-only, through
+LMDB's reader table (lock.mdb) when another process has it open and it can be opened for
+writing: a live writer then never reuses a page a reader is on (MVCC). Otherwise
+lock=False, so that nothing is written; a lock.mdb that cannot be written (read-only
+media) is said in the report (DS108). Either way every read transaction is compared with the
+one the planner saw (Shard.version): a writer's commit during the scan is DS107."""
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
 import threading
 from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from operator import itemgetter
 from pathlib import Path
 
@@ -15,14 +23,15 @@ except ImportError:     # sniff() still works; sources.get() says what to instal
     lmdb = None
 
 from ..config import ScanConfig
-from ..codes import TRUNCATED
+from ..codes import NO_READER_TABLE, TRUNCATED
 from ..errors import SourceOpenError
-from ..model import Finding
+from ..model import Finding, key_text
 from . import kv, lmdb_pages
-from .interface import KEYED, Format, Plan, Shard, StorageDamage, stat_files
+from .interface import KEYED, Changed, Format, Plan, Shard, StorageDamage, stat_files
 
 NAME = "lmdb"
 REOPEN_BYTES = 4 << 20    # values read per mapping of the file (see _walk)
+FLOCK = "hhqqixxxx"       # struct flock (Linux, 64-bit): type, whence, start, len, pid
 
 
 def data_file(path: Path) -> Path:
@@ -46,6 +55,8 @@ def read_meta(path: Path) -> lmdb_pages.Meta:
     f = data_file(path)
     try:
         fh = open(f, "rb")
+    except PermissionError as e:
+        raise SourceOpenError(f"{f}: {e.strerror}") from None
     except OSError as e:
         raise SourceOpenError(f"{path}: not an LMDB ({e.strerror}: {f.name})") from None
     with fh:
@@ -71,7 +82,50 @@ def _truncation(path: Path, meta: lmdb_pages.Meta) -> Finding | None:
     return None
 
 
+def lock_file(path: Path) -> Path:
+    return path / "lock.mdb" if path.is_dir() else Path(str(path) + "-lock")
+
+
+def lockable(path: Path) -> bool | None:
+    """True: lock.mdb is there and writable (the reader table can be used); None: there is
+    none (nobody writes with locking; LMDB would create one beside the source); False:
+    there is one this process cannot write (read-only media)."""
+    lock = lock_file(path)
+    if not lock.is_file():
+        return None
+    try:
+        os.close(os.open(lock, os.O_RDWR))
+    except OSError:
+        return False
+    return True
+
+
+def in_use(path: Path) -> bool:
+    """Does another process have the environment open (a writer, or a reader that could
+    become one)? Every LMDB process holds a POSIX lock on the first byte of lock.mdb."""
+    try:
+        fd = os.open(lock_file(path), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        query = struct.pack(FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 1, 0)   # byte 0
+        return struct.unpack(FLOCK, fcntl.fcntl(fd, fcntl.F_GETLK, query))[0] != fcntl.F_UNLCK
+    except OSError:
+        return True     # cannot tell: assume a writer
+    finally:
+        os.close(fd)
+
+
 def open_env(path: Path) -> lmdb.Environment:
+    # Through the reader table only while another process has the environment open: a
+    # reader writes its slot into lock.mdb, and a dataset nobody uses stays untouched
+    # (a writer that starts later changes the transaction id: DS107).
+    if lockable(path) and in_use(path):
+        try:
+            return lmdb.open(str(path), readonly=True, lock=True, subdir=path.is_dir(),
+                             readahead=False, create=False)
+        except lmdb.Error:
+            pass     # a lock file LMDB cannot use (another build's): read without it
     try:
         return lmdb.open(str(path), readonly=True, lock=False, subdir=path.is_dir(),
                          readahead=False, max_readers=1, create=False)
@@ -93,14 +147,24 @@ def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
     meta = read_meta(path)
     if (bad := _truncation(path, meta)) is not None:
         return Plan(str(path), NAME, (), (bad,), records=0)
-    total = count(path)      # what LMDB cannot open at all is exit 2; this reads the meta pages only
+    total, txnid = _state(path)   # what LMDB cannot open at all is exit 2; meta pages only
     # Split points and the encoding sample come from the pages read with plain file I/O:
     # a damaged page that would kill the LMDB library cannot kill the planner.
     with lmdb_pages.Tree(data_file(path)) as tree:
         encoding = kv.sample_encoding(tree.records())
         bounds = tree.split(n_shards)
-    return Plan(str(path), NAME, kv.shards_from_bounds(str(path), NAME, bounds, encoding),
-                encoding=encoding, records=total)
+    notes = () if lockable(path) is not False else (Finding.of(
+        NO_READER_TABLE, str(path), f"{lock_file(path).name} cannot be opened for writing: read "
+        "without LMDB's reader table, not isolated from a live writer"),)
+    shards = tuple(replace(s, version=txnid)
+                   for s in kv.shards_from_bounds(str(path), NAME, bounds, encoding))
+    return Plan(str(path), NAME, shards, notes, encoding=encoding, records=total)
+
+
+def _state(path: Path) -> tuple[int, int]:
+    """The record count LMDB keeps and the transaction it belongs to."""
+    with _shared_env(path) as env, env.begin() as txn:
+        return txn.stat(env.open_db())["entries"], txn.id()
 
 
 def walk(path: Path) -> Iterator[tuple[bytes, bytes] | StorageDamage]:
@@ -119,7 +183,7 @@ def read(shard: Shard, config: ScanConfig | None = None,
     at, begin = shard.start, True
     while begin or at is not None:
         begin = False
-        last, failed, at_next = yield from _walk(path, at, shard.stop, size)
+        last, failed, at_next = yield from _walk(path, at, shard.stop, size, shard.version)
         if not failed:
             at = at_next
             continue
@@ -136,7 +200,7 @@ def read(shard: Shard, config: ScanConfig | None = None,
             return
 
 
-def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
+def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int, version: int | None = None):
     """Yield batches from `start`; return (last key, failed, key to go on from or None).
 
     py-lmdb's iterator steps the cursor only when asked for the next record, so a walk
@@ -148,6 +212,10 @@ def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int):
     with _shared_env(path) as env:
         try:
             with env.begin(buffers=False) as txn:
+                if version is not None and txn.id() != version:
+                    yield Changed(f"transaction {txn.id()} read from key "
+                                  f"{key_text(start) or 'the first key'!r}, transaction {version} when the scan "
+                                  "began: a writer committed during the scan")
                 cursor = txn.cursor()
                 ok = cursor.set_range(start) if start is not None else cursor.first()
                 for batch in kv.batched(cursor.iternext() if ok else iter(()), size):
