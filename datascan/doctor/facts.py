@@ -1,0 +1,329 @@
+"""Measure, then judge: one run's facts, accumulated from its events in one pass with bounded
+memory. The rules (rules/) judge the finished facts; thresholds live with the rules.
+
+The train debug_info lines of a display iteration come *before* its `Iteration N, loss`
+line, so a debug value's iteration is the next Loss's (``_Pending``); `[Update]` lines
+come after, and belong to the last one.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .events import (Clipping, Debug, Done, ErrorLine, Event, Fatal, LearningRate, Loss, Output,
+                     ParamNorms, ProtoText, Resumed, Solving, TestStart)
+from .series import Downsampled
+
+MAX_HEADS = 64          # train/test net outputs followed per run
+MAX_KEYS = 8192         # debug_info blobs followed per run
+MAX_NOTES = 8           # fatal/abort/error lines kept per run
+BIG = 1e8               # a debug_info mean |x| this large is a blow-up (the "e+8" of the answers)
+CLAMPS = (87.3365, 46.0517)   # -ln(FLT_MIN) (SoftmaxWithLoss), -ln(1e-20) (Infogain, Multinomial)
+
+
+def finite(x: float) -> bool:
+    return not (math.isnan(x) or math.isinf(x))
+
+
+def clamp_of(x: float) -> float | None:
+    return next((c for c in CLAMPS if abs(x - c) < 5e-4), None)
+
+
+@dataclass
+class Spot:
+    """Where something was seen: the log line, the iteration (None until known) and the
+    debug event or output behind it."""
+    line: int
+    iteration: int | None
+    value: float
+    layer: str | None = None
+    blob: str | None = None
+    phase: str | None = None      # forward | backward | update | loss | lr
+    kind: str | None = None       # top | bottom | param | input (debug) | output name
+
+
+@dataclass
+class Head:
+    """One net output (a loss head or an accuracy), train or test."""
+    name: str
+    weight: float | None
+    first: Spot
+    last: Spot
+    displays: int = 0
+    first_nonfinite: Spot | None = None
+    first_clamp: Spot | None = None
+    clamps: int = 0
+    trailing_clamps: int = 0      # displays at the clamp, counted back from the last
+    recovered_after_clamp: bool = False
+    values: Downsampled = field(default_factory=Downsampled)
+
+
+@dataclass
+class Track:
+    """One debug_info blob (phase, layer, kind, blob, field), train net only."""
+    first: float
+    first_iteration: int | None
+    zero_streak: int = 0
+    seen: int = 0
+    grew: Spot | None = None      # first display at >= GROWTH x its first non-zero value
+
+
+GROWTH = 1e4           # "by orders of magnitude": 4 decades over the run
+GROWTH_FLOOR = 1e3     # ... and large in absolute terms, not 1e-9 -> 1e-5
+
+
+class Rise:
+    """The first stretch where the loss rises display after display (3+ displays) to at least
+    twice where the stretch began and above the run's first loss, and does not fall back
+    (under 1.2x where it began) afterwards: the blow-up before a NaN, not a lone spike."""
+
+    def __init__(self):
+        self.rising: list[Spot] = []
+        self.start: float | None = None
+        self.found: tuple[Spot, Spot] | None = None
+
+    def add(self, spot: Spot) -> None:
+        if self.start is None:
+            self.start = spot.value
+        if self.found is not None:
+            if spot.value > 1.2 * self.found[0].value:
+                return
+            self.found, self.rising = None, []       # it came back: a spike, not a blow-up
+        if self.rising and spot.value <= self.rising[-1].value:
+            self.rising = []
+        self.rising.append(spot)
+        first = self.rising[0]
+        if len(self.rising) >= 3 and spot.value >= 2 * first.value and spot.value > self.start:
+            self.found = (first, spot)
+
+
+@dataclass
+class RunFacts:
+    start_line: int
+    solver_text: str | None = None
+    net_texts: list[tuple[int, str]] = field(default_factory=list)
+    solving_line: int | None = None
+    net_name: str | None = None
+    resumed: str | None = None
+    done: bool = False
+    stopped_early: bool = False
+    end_line: int = 0
+    cut: bool = False                        # the stream ended early (a truncated gzip)
+    fatal: list[Fatal] = field(default_factory=list)
+    errors: list[ErrorLine] = field(default_factory=list)
+    first_iteration: int | None = None
+    last_iteration: int | None = None
+    losses: int = 0
+    headline: Downsampled = field(default_factory=Downsampled)
+    headline_first: Spot | None = None
+    headline_nonfinite: Spot | None = None
+    previous_display: int | None = None      # the display before the first non-finite headline
+    lr: Downsampled = field(default_factory=Downsampled)
+    lr_first: Spot | None = None
+    lr_bad: Spot | None = None               # nan, inf or negative
+    lr_nonzero: int = 0
+    lr_lines: int = 0
+    heads: dict[str, Head] = field(default_factory=dict)
+    test_heads: dict[str, Head] = field(default_factory=dict)
+    tests: int = 0
+    debug_lines: int = 0
+    debug_nonfinite: Spot | None = None
+    debug_big: Spot | None = None
+    tracks: dict[tuple, Track] = field(default_factory=dict)
+    norms_l2_diff: Downsampled = field(default_factory=Downsampled)
+    clipped: int = 0
+    raw: Downsampled = field(default_factory=Downsampled)   # sum of weighted train outputs
+    headline_rise: Rise = field(default_factory=lambda: Rise())
+    raw_rise: Rise = field(default_factory=lambda: Rise())
+    _raw_iteration: int | None = None
+    _raw_line: int | None = None
+    _raw_sum: float = 0.0
+    _pending: list[Spot] = field(default_factory=list)
+    _loss_iteration: int | None = None
+    _test_iteration: int | None = None
+
+    # ------------------------------------------------------------------ feeding
+
+    def feed(self, ev: Event) -> None:
+        handler = _HANDLERS.get(type(ev))
+        if handler is not None:
+            handler(self, ev)
+        self.end_line = ev.line
+
+    def _iteration(self, it: int) -> None:
+        if self.first_iteration is None:
+            self.first_iteration = it
+        if self.last_iteration is None or it > self.last_iteration:
+            self.last_iteration = it
+
+    def _proto(self, ev: ProtoText) -> None:
+        if ev.kind == "solver" and self.solver_text is None:
+            self.solver_text = ev.text
+        elif ev.kind == "net" and len(self.net_texts) < 4:
+            self.net_texts.append((ev.line, ev.text))
+
+    def _solving(self, ev: Solving) -> None:
+        self.solving_line, self.net_name = ev.line, ev.name
+
+    def _loss(self, ev: Loss) -> None:
+        self._flush_raw()
+        self._iteration(ev.iteration)
+        self.losses += 1
+        self._loss_iteration = ev.iteration
+        for spot in self._pending:
+            spot.iteration = ev.iteration
+        self._pending.clear()
+        self.headline.add(ev.iteration, ev.value)
+        spot = Spot(ev.line, ev.iteration, ev.value, phase="loss")
+        if self.headline_first is None:
+            self.headline_first = spot
+        if not finite(ev.value):
+            if self.headline_nonfinite is None:
+                self.headline_nonfinite = spot
+            return
+        if self.headline_nonfinite is None:
+            self.previous_display = ev.iteration
+            self.headline_rise.add(spot)
+
+    def _flush_raw(self) -> None:
+        """The display's raw loss: sum of weight x value over the train loss outputs."""
+        if self._raw_iteration is not None and self._raw_line is not None:
+            self.raw.add(self._raw_iteration, self._raw_sum)
+            if finite(self._raw_sum) and self.headline_nonfinite is None:
+                self.raw_rise.add(Spot(self._raw_line, self._raw_iteration, self._raw_sum,
+                                       phase="loss"))
+        self._raw_iteration, self._raw_line, self._raw_sum = None, None, 0.0
+
+    def _output(self, ev: Output) -> None:
+        heads = self.heads if ev.phase == "train" else self.test_heads
+        it = self._loss_iteration if ev.phase == "train" else self._test_iteration
+        spot = Spot(ev.line, it, ev.value, layer=ev.name, blob=ev.name, phase="loss", kind=ev.name)
+        head = heads.get(ev.name)
+        if head is None:
+            if len(heads) >= MAX_HEADS:
+                return
+            head = heads[ev.name] = Head(ev.name, ev.weight, spot, spot)
+        head.displays += 1
+        head.last = spot
+        if ev.phase == "train" and ev.weight:
+            self._raw_iteration, self._raw_line = it, self._raw_line or ev.line
+            self._raw_sum += ev.weight * ev.value
+        if it is not None:
+            head.values.add(it, ev.value)
+        if not finite(ev.value):
+            if head.first_nonfinite is None:
+                head.first_nonfinite = spot
+            head.trailing_clamps = 0
+            return
+        if clamp_of(ev.value) is not None:
+            head.clamps += 1
+            head.trailing_clamps += 1
+            if head.first_clamp is None:
+                head.first_clamp = spot
+        else:
+            if head.trailing_clamps:
+                head.recovered_after_clamp = True
+            head.trailing_clamps = 0
+
+    def _test(self, ev: TestStart) -> None:
+        self._iteration(ev.iteration)
+        self._test_iteration = ev.iteration
+        self.tests += 1
+
+    def _lr(self, ev: LearningRate) -> None:
+        self._iteration(ev.iteration)
+        self.lr_lines += 1
+        self.lr.add(ev.iteration, ev.value)
+        spot = Spot(ev.line, ev.iteration, ev.value, phase="lr")
+        if self.lr_first is None:
+            self.lr_first = spot
+        if (not finite(ev.value) or ev.value < 0) and self.lr_bad is None:
+            self.lr_bad = spot
+        if ev.value != 0:
+            self.lr_nonzero += 1
+
+    def _debug(self, ev: Debug) -> None:
+        if ev.test:
+            return
+        self.debug_lines += 1
+        # [Update] lines follow the lr line of their iteration; the others precede its loss line
+        it = self._loss_iteration if ev.phase == "update" else None
+        value = ev.value
+        if not finite(value):
+            if self.debug_nonfinite is None:
+                self.debug_nonfinite = self._spot(ev, it)
+            return
+        key = (ev.phase, ev.layer, ev.kind, ev.blob, ev.field)
+        track = self.tracks.get(key)
+        if track is None:
+            if len(self.tracks) >= MAX_KEYS:
+                return
+            track = self.tracks[key] = Track(abs(value), it)
+        if self.debug_nonfinite is not None:
+            return               # what follows a NaN says nothing about its cause
+        track.seen += 1
+        track.zero_streak = track.zero_streak + 1 if value == 0 else 0
+        magnitude = abs(value)
+        if magnitude >= BIG and self.debug_big is None:
+            self.debug_big = self._spot(ev, it)
+        if track.first == 0 and magnitude:
+            track.first = magnitude
+        elif (track.grew is None and track.first and magnitude >= GROWTH_FLOOR
+              and magnitude >= GROWTH * track.first):
+            track.grew = self._spot(ev, it)
+
+    def _spot(self, ev: Debug, it: int | None) -> Spot:
+        spot = Spot(ev.line, it, ev.value, layer=ev.layer, blob=f"{ev.kind} {ev.blob} {ev.field}",
+                    phase=ev.phase, kind=ev.kind)
+        if it is None:
+            self._pending.append(spot)
+        return spot
+
+    def _norms(self, ev: ParamNorms) -> None:
+        it = self._loss_iteration
+        self.norms_l2_diff.add(-1 if it is None else it, ev.l2_diff)
+
+    def _fatal(self, ev: Fatal) -> None:
+        if len(self.fatal) < MAX_NOTES:
+            self.fatal.append(ev)
+
+    def _error(self, ev: ErrorLine) -> None:
+        if len(self.errors) < MAX_NOTES:
+            self.errors.append(ev)
+
+    def _done(self, ev: Done) -> None:
+        self.done = True
+        self.stopped_early = self.stopped_early or ev.early
+
+    def _clip(self, ev: Clipping) -> None:
+        self.clipped += 1
+
+    def _resumed(self, ev: Resumed) -> None:
+        self.resumed = ev.snapshot
+
+    # ------------------------------------------------------------------ finishing
+
+    def finish(self, display: int | None) -> None:
+        """The run ended: debug values still waiting for their loss line belong to the
+        display iteration that never printed it (a crash or a cut log)."""
+        self._flush_raw()
+        if self._pending:
+            nxt = 0 if self._loss_iteration is None else self._loss_iteration + (display or 1)
+            for spot in self._pending:
+                spot.iteration = nxt
+            self._pending.clear()
+
+    @property
+    def crashed(self) -> bool:
+        return bool(self.fatal)
+
+    @property
+    def trained(self) -> bool:
+        return self.losses > 0 or self.lr_lines > 0 or self.debug_lines > 0
+
+
+_HANDLERS = {ProtoText: RunFacts._proto, Solving: RunFacts._solving, Loss: RunFacts._loss,
+             Output: RunFacts._output, TestStart: RunFacts._test, LearningRate: RunFacts._lr,
+             Debug: RunFacts._debug, ParamNorms: RunFacts._norms, Fatal: RunFacts._fatal,
+             ErrorLine: RunFacts._error, Done: RunFacts._done, Clipping: RunFacts._clip,
+             Resumed: RunFacts._resumed}
