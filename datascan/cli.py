@@ -12,6 +12,7 @@ from . import bars, report as reports, sources
 from ._version import __version__
 from .codes import CODES
 from .config import ScanConfig, scan_config
+from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .model import Report, Severity
 from .run_options import BACKENDS, RunOptions, default_jobs
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 1 when a finding is at least this severe (default: error)")
     add_forward_options(check)
     add_clean_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 
@@ -230,13 +232,14 @@ def _clean(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
-    if args.jobs is not None and args.jobs < 1:
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
-    if args.num_classes is not None and args.num_classes < 1:
+    if getattr(args, "num_classes", None) is not None and args.num_classes < 1:
         raise UsageError(f"--num-classes must be at least 1, not {args.num_classes}")
-    if args.scheduler and args.backend != "dask":
+    if getattr(args, "scheduler", None) and args.backend != "dask":
         raise UsageError("--scheduler is for --backend dask")
-    for flag, prefixes in (("--select", args.select), ("--ignore", args.ignore)):
+    for flag, prefixes in (("--select", getattr(args, "select", ())),
+                           ("--ignore", getattr(args, "ignore", ()))):
         unknown = [p for p in prefixes if not any(code.startswith(p) for code in CODES)]
         if unknown:
             raise UsageError(f"{flag} {','.join(unknown)} matches no finding code "
@@ -253,11 +256,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)
-    if (warning := _deprecation(args)) is not None:
+    if (warning := _deprecation(args) if hasattr(args, "deprecated_format") else None) is not None:
         print(warning, file=sys.stderr)
     try:
         validate(args)
-        return {"check": _check, "clean": _clean}[args.command](args)
+        commands = {"check": _check, "clean": _clean, "doctor": args.__dict__.get("run")}
+        return commands[args.command](args)
     except DatascanError as e:
         print(f"datascan: error: {e}", file=sys.stderr)
         return EXIT_ERROR

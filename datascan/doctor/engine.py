@@ -47,8 +47,8 @@ def doctor(log: str | Path | None = None, *, solver: str | Path | None = None,
 def _read(log, solver_path, net_path):
     from .caffe_glog import events
     from .logfile import LogLines
-    lines = LogLines(log)
-    facts = RunFacts(1)
+    lines = _Tee(LogLines(log))
+    facts = RunFacts(1, quote=lines.current)
     earlier: list[tuple[int, str]] = []
     runs = 0
     seen = False
@@ -58,15 +58,32 @@ def _read(log, solver_path, net_path):
                 runs += 1
                 if len(earlier) < MAX_EARLIER:
                     earlier.append((facts.start_line, _summary(facts, solver_path, net_path)))
-            facts, seen = RunFacts(ev.line), True
+            facts, seen = RunFacts(ev.line, quote=lines.current), True
             continue
         seen = True
         facts.feed(ev)
     if not seen:
         raise UsageError(f"{log}: no Caffe log lines (glog `I0101 00:00:00.000000 1 file.cpp:1] "
                          "...`) in it")
-    facts.cut = lines.cut
+    facts.cut = lines.source.cut
     return facts, earlier, runs + 1
+
+
+class _Tee:
+    """The log's lines, remembering the one last read: an event is made right after its line
+    is read, so that is the line a finding quotes as evidence."""
+
+    def __init__(self, source):
+        self.source = source
+        self.last = ""
+
+    def __iter__(self):
+        for line in self.source:
+            self.last = line
+            yield line
+
+    def current(self) -> str:
+        return self.last
 
 
 def _summary(facts: RunFacts, solver_path, net_path) -> str:

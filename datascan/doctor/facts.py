@@ -40,6 +40,7 @@ class Spot:
     blob: str | None = None
     phase: str | None = None      # forward | backward | update | loss | lr
     kind: str | None = None       # top | bottom | param | input (debug) | output name
+    text: str | None = None       # the log line, quoted as evidence
 
 
 @dataclass
@@ -138,6 +139,7 @@ class RunFacts:
     _raw_iteration: int | None = None
     _raw_line: int | None = None
     _raw_sum: float = 0.0
+    quote: object = None          # () -> the log line being read (set by the engine)
     _pending: list[Spot] = field(default_factory=list)
     _loss_iteration: int | None = None
     _test_iteration: int | None = None
@@ -174,7 +176,7 @@ class RunFacts:
             spot.iteration = ev.iteration
         self._pending.clear()
         self.headline.add(ev.iteration, ev.value)
-        spot = Spot(ev.line, ev.iteration, ev.value, phase="loss")
+        spot = Spot(ev.line, ev.iteration, ev.value, phase="loss", text=self._text())
         if self.headline_first is None:
             self.headline_first = spot
         if not finite(ev.value):
@@ -184,6 +186,9 @@ class RunFacts:
         if self.headline_nonfinite is None:
             self.previous_display = ev.iteration
             self.headline_rise.add(spot)
+
+    def _text(self) -> str | None:
+        return self.quote() if self.quote is not None else None
 
     def _flush_raw(self) -> None:
         """The display's raw loss: sum of weight x value over the train loss outputs."""
@@ -197,7 +202,8 @@ class RunFacts:
     def _output(self, ev: Output) -> None:
         heads = self.heads if ev.phase == "train" else self.test_heads
         it = self._loss_iteration if ev.phase == "train" else self._test_iteration
-        spot = Spot(ev.line, it, ev.value, layer=ev.name, blob=ev.name, phase="loss", kind=ev.name)
+        spot = Spot(ev.line, it, ev.value, layer=ev.name, blob=ev.name, phase="loss", kind=ev.name,
+                    text=self._text())
         head = heads.get(ev.name)
         if head is None:
             if len(heads) >= MAX_HEADS:
@@ -234,7 +240,7 @@ class RunFacts:
         self._iteration(ev.iteration)
         self.lr_lines += 1
         self.lr.add(ev.iteration, ev.value)
-        spot = Spot(ev.line, ev.iteration, ev.value, phase="lr")
+        spot = Spot(ev.line, ev.iteration, ev.value, phase="lr", text=self._text())
         if self.lr_first is None:
             self.lr_first = spot
         if (not finite(ev.value) or ev.value < 0) and self.lr_bad is None:
@@ -274,7 +280,7 @@ class RunFacts:
 
     def _spot(self, ev: Debug, it: int | None) -> Spot:
         spot = Spot(ev.line, it, ev.value, layer=ev.layer, blob=f"{ev.kind} {ev.blob} {ev.field}",
-                    phase=ev.phase, kind=ev.kind)
+                    phase=ev.phase, kind=ev.kind, text=self._text())
         if it is None:
             self._pending.append(spot)
         return spot

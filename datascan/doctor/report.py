@@ -23,9 +23,9 @@ class DoctorFinding:
     @classmethod
     def of(cls, code: Code, message: str, *, iteration: int | None = None,
            layer: str | None = None, line: int | None = None, fix: str | None = None,
-           severity: Severity | None = None) -> DoctorFinding:
+           severity: Severity | None = None, evidence: str | None = None) -> DoctorFinding:
         return cls(code.code, severity or code.severity, message, iteration, layer, line,
-                   None, fix)
+                   evidence.strip()[:300] if evidence else None, fix)
 
 
 @dataclass(frozen=True)

@@ -90,4 +90,5 @@ class Crash(Rule):
         msg = f"Caffe aborted {where}: {lead.message}"
         if why:
             msg += f" -- {why}"
-        return [DoctorFinding.of(RUN_ABORT, msg, iteration=iteration, line=lead.line)]
+        return [DoctorFinding.of(RUN_ABORT, msg, iteration=iteration, line=lead.line,
+                                 evidence=lead.message)]

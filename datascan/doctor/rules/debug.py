@@ -29,7 +29,7 @@ class BlowUp(Rule):
         msg = (f"gradient blow-up starting at iteration {it_text(spot.iteration)} in layer "
                f"{spot.layer}: its {spot.phase} {spot.blob} (mean |x|) {how}")
         return [DoctorFinding.of(RUN_BLOWUP, msg, iteration=spot.iteration, layer=spot.layer,
-                                 line=spot.line)]
+                                 line=spot.line, evidence=spot.text)]
 
 
 class ZeroDiffs(Rule):

@@ -16,7 +16,8 @@ STUCK_DISPLAYS = 10
 STUCK_ITERATIONS = 1000
 FLAT_TOLERANCE = 1e-3       # not moving at all: the same loss to 0.1%, for STUCK_DISPLAYS
 AFTER_SPIKE = 500
-HIGH = 3.0                  # raw losses this many times ln(C) at 2+ displays: unstable
+HIGH = 3.0                  # raw losses this many times ln(C) on 10%+ of the displays: unstable
+HIGH_SHARE = 0.1            # (a dead net spikes on ~4% of them: ducha's Adam log)
 SPIKE = 2.0                 # a loss this many times ln(C) is a spike (87.3365 is ~12x ln 1000)
 
 
@@ -45,7 +46,8 @@ class LossClamp(Rule):
             if fine:
                 msg += f"; {', '.join(fine)} stay finite, so the break is after their branch"
             out.append(DoctorFinding.of(RUN_CLAMP, msg, iteration=c.iteration,
-                                        layer=_layer(case, h.name), line=c.line))
+                                        layer=_layer(case, h.name), line=c.line,
+                                        evidence=c.text))
         return out
 
 
@@ -68,25 +70,27 @@ class Unstable(Rule):
             out.append(DoctorFinding.of(
                 RUN_UNSTABLE, f"loss grows from {g(a.value)} at iteration {it_text(a.iteration)} "
                 f"to {g(b.value)} at {it_text(b.iteration)}: diverging", iteration=a.iteration,
-                line=a.line))
+                line=b.line, evidence=b.text))
         chance = case.chance
         for h in _loss_heads(case):
-            if h.first_clamp is not None and h.recovered_after_clamp:
+            if h.first_clamp is not None and h.recovered_after_clamp and h.clamps >= 2:
                 c = h.first_clamp
                 out.append(DoctorFinding.of(
                     RUN_UNSTABLE, f"{h.name} hits the {g(c.value)} clamp {h.clamps} times from "
                     f"iteration {it_text(c.iteration)} and comes back: unstable training, lr too "
                     "high for this solver", iteration=c.iteration, layer=_layer(case, h.name),
-                    line=c.line))
+                    line=c.line, evidence=c.text))
                 break
         stuck_at_clamp = any(h.trailing_clamps >= 2 for h in _loss_heads(case))
         if not out and chance and not stuck_at_clamp:
             curve = f.raw if f.raw.points else f.headline
-            high = [(i, v) for i, v in curve.final() if finite(v) and v > HIGH * chance]
-            if len(high) >= 2:
+            points = [(i, v) for i, v in curve.final() if finite(v)]
+            high = [(i, v) for i, v in points if v > HIGH * chance]
+            if len(high) >= max(2, HIGH_SHARE * len(points)):
                 out.append(DoctorFinding.of(
                     RUN_UNSTABLE, f"the loss is above {HIGH:g}x chance (ln {case.num_classes} = "
-                    f"{g(chance)}) at {len(high)} displays from iteration {it_text(high[0][0])}",
+                    f"{g(chance)}) at {len(high)} of {len(points)} displays from iteration "
+                    f"{it_text(high[0][0])}",
                     iteration=high[0][0]))
         lr = case.base_lr
         if out and lr:

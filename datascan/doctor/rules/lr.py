@@ -25,7 +25,7 @@ class LearningRate(Rule):
                 if case.solver_value("lr_policy") == "poly" else "the lr policy's formula"
             out.append(DoctorFinding.of(
                 RUN_LR_BAD, f"lr = {g(b.value)} at iteration {it_text(b.iteration)}"
-                f"{_policy(case)}: {why}", iteration=b.iteration, line=b.line))
+                f"{_policy(case)}: {why}", iteration=b.iteration, line=b.line, evidence=b.text))
         if f.lr_lines and not f.lr_nonzero:
             first = f.lr_first
             out.append(DoctorFinding.of(

@@ -101,7 +101,7 @@ class FirstNonFiniteRule(Rule):
         msg = f"first non-finite value at iteration {it_text(spot.iteration)}{window}: " \
               f"{what} -- {where}"
         return [DoctorFinding.of(RUN_NONFINITE, msg, iteration=spot.iteration, layer=fn.layer,
-                                 line=spot.line, fix=fix)]
+                                 line=spot.line, fix=fix, evidence=spot.text)]
 
 
 class HeadlinePoisoned(Rule):
@@ -122,4 +122,5 @@ class HeadlinePoisoned(Rule):
         msg = (f"the headline loss is nan from iteration {it_text(bad.iteration)} on, but "
                f"{h.name} = {g(h.last.value)} at iteration {it_text(h.last.iteration)}: the "
                "headline averages over average_loss iterations and stays nan")
-        return [DoctorFinding.of(RUN_HEADLINE, msg, iteration=bad.iteration, line=bad.line)]
+        return [DoctorFinding.of(RUN_HEADLINE, msg, iteration=bad.iteration, line=bad.line,
+                                 evidence=bad.text)]
