@@ -6,7 +6,6 @@ without newlines) is cut to a chunk. A gzip stream that ends early is a log cut 
 """
 from __future__ import annotations
 
-import gzip
 import io
 import sys
 import zlib
@@ -38,7 +37,7 @@ class LogLines:
             except OSError as e:
                 raise UsageError(f"cannot read log {self.path}: {e.strerror or e}") from None
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        return gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw
+        return _Gunzip(raw, self) if head == GZIP_MAGIC else raw
 
     def __iter__(self) -> Iterator[str]:
         stream = self._open()
@@ -47,7 +46,7 @@ class LogLines:
             while True:
                 try:
                     chunk = stream.read(CHUNK)
-                except (EOFError, zlib.error, gzip.BadGzipFile):
+                except zlib.error:
                     self.cut = True
                     break
                 except OSError as e:
@@ -67,6 +66,34 @@ class LogLines:
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
+
+
+class _Gunzip:
+    """gzip, decompressed incrementally: a stream cut short still gives every byte before
+    the cut (gzip.GzipFile raises and loses the last buffer), and members appended to one
+    file (`cat a.gz b.gz`) follow each other."""
+
+    def __init__(self, raw, owner: LogLines):
+        self.raw, self.owner = raw, owner
+        self.z = zlib.decompressobj(wbits=31)
+
+    def read(self, size: int) -> bytes:
+        while True:
+            data = self.raw.read(size)
+            if not data:
+                if not self.z.eof:
+                    self.owner.cut = True
+                return self.z.flush()
+            out = self.z.decompress(data)
+            while self.z.eof and self.z.unused_data:
+                rest = self.z.unused_data
+                self.z = zlib.decompressobj(wbits=31)
+                out += self.z.decompress(rest)
+            if out:
+                return out
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 def _lines(block: bytes) -> list[str]:
