@@ -286,3 +286,31 @@ def test_cli_json_shape_and_exit_codes(tmp_path, capsys):
     assert "cannot read log" in capsys.readouterr().err
     (tmp_path / "junk.log").write_text("hello\nworld\n")
     assert main(["doctor", str(tmp_path / "junk.log")]) == 2
+
+
+# ---------------------------------------------------------------------------- back to the records
+
+@pytest.mark.parametrize("run", ["hdf5_main", "hdf5_only_nan"])
+def test_the_nan_batch_names_its_bad_row(run):
+    train = realdata("caffe-ref", "train")
+    report = doctor(train / "logs" / f"train_{run}.log", net=train / f"net_{run}.prototxt")
+    (batch,) = report.batches
+    assert batch.iterations == (2, 2) and batch.indices == (8, 9, 10, 11)
+    bad = [f for f in report.findings if f.code == "DS300"]
+    assert len(bad) == 1 and "row 9 of" in bad[0].message and bad[0].iteration == 2
+    assert "rows 8..11" in batch.note
+
+
+def test_a_clean_batch_says_the_cause_is_not_the_input():
+    train = realdata("caffe-ref", "train")
+    report = doctor(train / "logs" / "train_avepool_10x10.log",
+                    net=train / "net_avepool_10x10.prototxt", data=True)
+    (batch,) = report.batches
+    assert batch.indices == (0, 1, 2, 3) and "all clean" in batch.note
+    assert not any(f.code == "DS300" for f in report.findings)
+
+
+def test_data_required_without_a_readable_source_says_why(tmp_path):
+    lines = start() + iteration(0, 2.3) + iteration(1, "nan", out="nan")
+    report = doctor(write(tmp_path, lines), data=True)
+    assert report.batches and "not found" in report.batches[0].note

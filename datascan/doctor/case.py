@@ -40,6 +40,7 @@ class Case:
     view: NetView | None = None
     problems: tuple[str, ...] = ()        # what could not be parsed, said in a finding
     earlier: tuple[tuple[int, str], ...] = ()   # earlier runs in the log: (start line, how it ended)
+    spec: object | None = None            # caffe.netspec.NetSpec: data layers, sources, losses
 
     @property
     def num_classes(self) -> int | None:
@@ -128,7 +129,7 @@ def build(facts: RunFacts, *, solver_path: Path | None = None, net_path: Path | 
     except UsageError as e:
         problems.append(str(e))
     view = net_view(net, spec) if net is not None else None
-    return Case(facts, solver, net, view, tuple(problems))
+    return Case(facts, solver, net, view, tuple(problems), spec=spec)
 
 
 def _whole(text: str, parse, problems: list[str]) -> str:

@@ -7,6 +7,7 @@ and back to the records when the first NaN names a batch (records.py).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import UsageError
@@ -40,7 +41,7 @@ def doctor(log: str | Path | None = None, *, solver: str | Path | None = None,
     facts, earlier, runs = _read(log, solver_path, net_path)
     log_path = None if str(log) == "-" else Path(log)
     case = build(facts, solver_path=solver_path, net_path=net_path, log_path=log_path)
-    case = Case(case.facts, case.solver, case.net, case.view, case.problems, tuple(earlier))
+    case = replace(case, earlier=tuple(earlier))
     return _report(str(log), case, data=data, runs=runs, cwd=cwd, log_path=log_path)
 
 
@@ -117,7 +118,8 @@ def _report(log: str | None, case: Case, *, data: bool | None, runs: int, cwd: P
     batches = ()
     if log is not None and first is not None and data is not False:
         from .records import batches_read
-        batches = batches_read(case, first, required=bool(data), base=base, cwd=cwd)
+        batches = batches_read(case, first, required=bool(data))
+        findings += [x for b in batches for x in b.findings]
     return DoctorReport(log=log, iterations=f.last_iteration, verdict=name, headline=line,
                         first_nonfinite=first, findings=tuple(findings),
                         loss=f.headline.final(), lr=f.lr.final(), runs=runs,

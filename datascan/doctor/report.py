@@ -40,13 +40,14 @@ class FirstNonFinite:
 
 @dataclass(frozen=True)
 class BatchRead:
-    """Back to the records: what the first non-finite iteration read, and what is bad in it."""
+    """Back to the records: what one data layer read in the iterations of the first non-finite
+    value, and the findings on those records (DS300, DS500, ...; or that they are clean)."""
+    layer: str
     source: str
-    iteration: int
-    first: int                      # first record index of the batch (wrapping: see indices)
-    indices: tuple[int, ...]
-    bad: tuple[tuple[int, str, str], ...]     # (index, code, message) of bad records in it
-    note: str | None = None
+    iterations: tuple[int, int]     # first and last iteration looked at
+    indices: tuple[int, ...]        # record indices read, in Caffe's order
+    note: str                       # one line: what was read and what is bad
+    findings: tuple[DoctorFinding, ...] = ()
 
 
 @dataclass(frozen=True)
