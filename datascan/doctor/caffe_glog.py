@@ -77,12 +77,55 @@ class _Block:
         return ProtoText(self.line, self.kind, "\n".join(self.parts), self.truncated)
 
 
+class Reader:
+    """The events of a Caffe log, given its lines (without newlines); ``last`` is the line
+    read last: an event is made right after its line, so it is the line a finding quotes."""
+
+    def __init__(self, lines: Iterable[str]):
+        self.lines = lines
+        self.last = ""
+
+    def current(self) -> str:
+        return self.last
+
+    def __iter__(self) -> Iterator[Event]:
+        return _events(self.lines, self)
+
+
 def events(lines: Iterable[str]) -> Iterator[Event]:
     """The events of a Caffe log, given its lines (without newlines)."""
+    return _events(lines, None)
+
+
+def _events(lines: Iterable[str], reader: Reader | None) -> Iterator[Event]:
     block: _Block | None = None
+    cache: dict[str, tuple | None] = {}       # debug line text -> its parsed description
     solving = False           # this run printed "Solving" already: a second one is a new run
     in_test = test_outputs = False
-    for n, line in enumerate(lines, 1):
+    n = 0
+    for line in lines:
+        n += 1
+        # The hot path: a debug_info line of the train net, most of a debug_info log.
+        if not in_test and block is None:
+            k = line.find("]     [", 0, 200)
+            if k > 0 and line[1:2].isdigit():
+                head, _, value = line.rpartition(": ")
+                key = head[k + 6:]
+                desc = cache.get(key, False)
+                if desc is False:
+                    desc = cache[key] = _describe(key)
+                if desc is not None:
+                    try:
+                        v = float(value)
+                    except ValueError:
+                        v = number(value)
+                    if v is not None:
+                        if reader is not None:
+                            reader.last = line
+                        yield Debug(n, desc[0], desc[1], desc[2], desc[3], desc[4], v, False, key)
+                        continue
+        if reader is not None:
+            reader.last = line
         parsed = split_prefix(line)
         if parsed is None:
             if block is not None:
@@ -100,10 +143,10 @@ def events(lines: Iterable[str]) -> Iterator[Event]:
                 ev = _norms(n, body)
                 in_test = False
             else:
-                ev = _debug(n, body, in_test)
+                ev = _debug(n, body, in_test, cache)
                 if ev is not None and ev.test and (test_outputs or ev.phase != "forward"):
                     in_test = test_outputs = False
-                    ev = _debug(n, body, False)
+                    ev = ev._replace(test=False)
             if ev is not None:
                 yield ev
             continue
@@ -192,37 +235,46 @@ def _output(n: int, body: str) -> Output | None:
     return Output(n, phase, index, name, value, weight)
 
 
-def _debug(n: int, body: str, test: bool) -> Debug | None:
-    """`[Forward] Layer L, top blob B data: V`, `... param blob K data: V`,
-    `[Backward] Layer L, bottom blob B diff: V`, `[Update] Layer L, param K data: V; diff: W`,
-    `[Forward] Input B data: V`."""
-    close = body.find("] ")
-    phase = body[1:close].lower()
-    rest = body[close + 2:]
-    if phase not in ("forward", "backward", "update"):
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return number(text)
+
+
+def _debug(n: int, body: str, test: bool, cache: dict) -> Debug | None:
+    """A debug_info line's event, from its message (after the glog prefix)."""
+    head, _, value = body.rpartition(": ")
+    if head.startswith("[Update]"):
+        head, _, value = body.rpartition("; diff: ")
+    desc = cache.get(head, False)
+    if desc is False:
+        desc = cache[head] = _describe(head)
+    v = _float(value) if desc is not None else None
+    return None if v is None else Debug(n, *desc, v, test, head)
+
+
+def _describe(head: str) -> tuple[str, str, str, str, str] | None:
+    """(phase, layer, kind, blob, field) of `[Forward] Layer L, top blob B data`,
+    `... param blob K data`, `[Backward] Layer L, bottom blob B diff`, `[Update] Layer L,
+    param K data` (old Caffe: the step, its diff), `[Forward] Input B data`; None otherwise."""
+    close = head.find("] ")
+    phase = head[1:close].lower()
+    rest = head[close + 2:]
+    if not head.startswith("[") or phase not in ("forward", "backward", "update"):
         return None
     if rest.startswith("Input "):
-        desc, _, value = rest[6:].rpartition(": ")
-        blob, _, field = desc.rpartition(" ")
-        v = number(value)
-        return None if v is None else Debug(n, phase, "input", "input", blob, field, v, test)
-    if not rest.startswith("Layer "):
-        return None
+        blob, _, fld = rest[6:].rpartition(" ")
+        return phase, "input", "input", blob, fld
     comma = rest.find(", ")
-    if comma < 0:
+    if not rest.startswith("Layer ") or comma < 0:
         return None
-    layer, tail = rest[6:comma], rest[comma + 2:]
-    if phase == "update":       # old Caffe: "param 0 data: X; diff: Y" -> the step (diff)
-        desc, _, diff = tail.rpartition("; diff: ")
-        v = number(diff)
-        param = desc.split(" ", 2)[1] if desc.count(" ") >= 1 else desc
-        return None if v is None else Debug(n, phase, layer, "param", param, "diff", v, test)
-    desc, _, value = tail.rpartition(": ")
-    v = number(value)
-    parts = desc.split(" ")
-    if v is None or len(parts) < 4:
+    layer, parts = rest[6:comma], rest[comma + 2:].split(" ")
+    if phase == "update":
+        return (phase, layer, "param", parts[1], "diff") if len(parts) >= 2 else None
+    if len(parts) < 4:
         return None
-    return Debug(n, phase, layer, parts[0], " ".join(parts[2:-1]), parts[-1], v, test)
+    return phase, layer, parts[0], " ".join(parts[2:-1]), parts[-1]
 
 
 def _norms(n: int, body: str) -> ParamNorms | None:

@@ -46,45 +46,29 @@ def doctor(log: str | Path | None = None, *, solver: str | Path | None = None,
 
 
 def _read(log, solver_path, net_path):
-    from .caffe_glog import events
+    from .caffe_glog import Reader
     from .logfile import LogLines
-    lines = _Tee(LogLines(log))
-    facts = RunFacts(1, quote=lines.current)
+    lines = LogLines(log)
+    reader = Reader(lines)
+    facts = RunFacts(1, quote=reader.current)
     earlier: list[tuple[int, str]] = []
     runs = 0
     seen = False
-    for ev in events(lines):
+    for ev in reader:
         if type(ev) is RunStart:
             if seen:
                 runs += 1
                 if len(earlier) < MAX_EARLIER:
                     earlier.append((facts.start_line, _summary(facts, solver_path, net_path)))
-            facts, seen = RunFacts(ev.line, quote=lines.current), True
+            facts, seen = RunFacts(ev.line, quote=reader.current), True
             continue
         seen = True
         facts.feed(ev)
     if not seen:
         raise UsageError(f"{log}: no Caffe log lines (glog `I0101 00:00:00.000000 1 file.cpp:1] "
                          "...`) in it")
-    facts.cut = lines.source.cut
+    facts.cut = lines.cut
     return facts, earlier, runs + 1
-
-
-class _Tee:
-    """The log's lines, remembering the one last read: an event is made right after its line
-    is read, so that is the line a finding quotes as evidence."""
-
-    def __init__(self, source):
-        self.source = source
-        self.last = ""
-
-    def __iter__(self):
-        for line in self.source:
-            self.last = line
-            yield line
-
-    def current(self) -> str:
-        return self.last
 
 
 def _summary(facts: RunFacts, solver_path, net_path) -> str:

@@ -3,6 +3,7 @@ facts.py accumulates them. Every event carries the 1-based line number it came f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +60,11 @@ class TestStart:
     iteration: int
 
 
-@dataclass(frozen=True, slots=True)
-class Debug:
+class Debug(NamedTuple):
     """One debug_info number: the mean absolute value (asum/count) of a blob's data or diff.
     ``test`` is True inside a `Testing net` block. The train lines of a display iteration come
-    before its Loss line, so their iteration is the next Loss's (facts.py assigns it)."""
+    before its Loss line, so their iteration is the next Loss's (facts.py assigns it).
+    A NamedTuple, not a dataclass: debug_info logs are mostly these lines (GBs of them)."""
     line: int
     phase: str                 # "forward" | "backward" | "update"
     layer: str
@@ -72,6 +73,7 @@ class Debug:
     field: str                 # "data" | "diff"
     value: float
     test: bool
+    key: str = ""              # the line's text between prefix and value: one per blob
 
 
 @dataclass(frozen=True, slots=True)

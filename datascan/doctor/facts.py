@@ -64,6 +64,7 @@ class Track:
     """One debug_info blob (phase, layer, kind, blob, field), train net only."""
     first: float
     first_iteration: int | None
+    what: tuple = ()              # (phase, layer, kind, blob, field)
     zero_streak: int = 0
     seen: int = 0
     grew: Spot | None = None      # first display at >= GROWTH x its first non-zero value
@@ -108,7 +109,6 @@ class RunFacts:
     resumed: str | None = None
     done: bool = False
     stopped_early: bool = False
-    end_line: int = 0
     cut: bool = False                        # the stream ended early (a truncated gzip)
     fatal: list[Fatal] = field(default_factory=list)
     errors: list[ErrorLine] = field(default_factory=list)
@@ -147,10 +147,12 @@ class RunFacts:
     # ------------------------------------------------------------------ feeding
 
     def feed(self, ev: Event) -> None:
+        if type(ev) is Debug:
+            self._debug(ev)
+            return
         handler = _HANDLERS.get(type(ev))
         if handler is not None:
             handler(self, ev)
-        self.end_line = ev.line
 
     def _iteration(self, it: int) -> None:
         if self.first_iteration is None:
@@ -249,22 +251,25 @@ class RunFacts:
             self.lr_nonzero += 1
 
     def _debug(self, ev: Debug) -> None:
-        if ev.test:
+        line, phase, _, _, _, _, value, test, key = ev
+        if test:
             return
         self.debug_lines += 1
+        track = self.tracks.get(key)
+        if track is not None and 0 < value < GROWTH_FLOOR:
+            track.seen += 1            # the common case, kept short: finite, small, not 0
+            track.zero_streak = 0
+            return
         # [Update] lines follow the lr line of their iteration; the others precede its loss line
-        it = self._loss_iteration if ev.phase == "update" else None
-        value = ev.value
+        it = self._loss_iteration if phase == "update" else None
         if not finite(value):
             if self.debug_nonfinite is None:
                 self.debug_nonfinite = self._spot(ev, it)
             return
-        key = (ev.phase, ev.layer, ev.kind, ev.blob, ev.field)
-        track = self.tracks.get(key)
         if track is None:
             if len(self.tracks) >= MAX_KEYS:
                 return
-            track = self.tracks[key] = Track(abs(value), it)
+            track = self.tracks[ev.key] = Track(abs(value), it, ev[1:6])
         if self.debug_nonfinite is not None:
             return               # what follows a NaN says nothing about its cause
         track.seen += 1

@@ -38,12 +38,12 @@ class ZeroDiffs(Rule):
     codes = (RUN_ZERO_DIFF,)
 
     def judge(self, case: Case) -> list[DoctorFinding]:
-        zero = [(k, t) for k, t in case.facts.tracks.items()
-                if k[0] == "backward" and k[2] == "param" and k[4] == "diff"
+        zero = [t.what for t in case.facts.tracks.values()
+                if t.what[0] == "backward" and t.what[2] == "param" and t.what[4] == "diff"
                 and t.zero_streak >= ZERO_DISPLAYS and t.zero_streak == t.seen]
         if not zero:
             return []
-        layers = list(dict.fromkeys(k[1] for k, _ in zero))
+        layers = list(dict.fromkeys(w[1] for w in zero))
         msg = (f"param diffs are 0 on every display in {len(layers)} layer(s): "
                f"{', '.join(layers[:8])}{' ...' if len(layers) > 8 else ''}: no gradient "
                "reaches them")
@@ -57,7 +57,8 @@ class DeadUnits(Rule):
     def judge(self, case: Case) -> list[DoctorFinding]:
         view = case.view
         dead = []
-        for (phase, layer, kind, blob, fld), t in case.facts.tracks.items():
+        for t in case.facts.tracks.values():
+            phase, layer, kind = t.what[:3]
             if phase != "forward" or kind != "top" or t.zero_streak < ZERO_DISPLAYS:
                 continue
             relu = view.type_of(layer) in ("ReLU", "PReLU") if view is not None and \
