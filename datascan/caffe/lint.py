@@ -33,6 +33,14 @@ class LintRule(Check):
         return []
 
 
+def distinct(layers) -> list[tuple[str, object]]:
+    """(type, message) of each layer once: a layer of both phases is linted once."""
+    seen: dict[str, tuple[str, object]] = {}
+    for _, kind, msg in layers:
+        seen.setdefault(msg.name, (kind, msg))
+    return list(seen.values())
+
+
 class LintContext:
     def __init__(self, base: Path, cwd: Path):
         self.base, self.cwd = base, cwd
@@ -105,17 +113,15 @@ class AvePooling(LintRule):
 
     def net(self, layers, ctx) -> list[Problem]:
         out: list[Problem] = []
-        seen = set()
-        for _, kind, msg in layers:
+        for kind, msg in distinct(layers):
             p = _get(msg, "pooling_param")
             if kind != "Pooling" or p is None or p.pool != 1 or p.global_pooling \
-                    or p.round_mode == 1 or msg.name in seen:
+                    or p.round_mode == 1:
                 continue
             k = _get(p, "kernel_size") or _get(p, "kernel_h") or 0
             st = _get(p, "stride_h") or p.stride
             pad = p.pad or p.pad_h
             if k and st > k and not pad:
-                seen.add(msg.name)
                 sizes = [h for h in range(k, 1024) if -(-(h - k) // st) * st == h][:4]
                 out.append((LINT_AVE_POOL, f"layer {msg.name}: AVE pooling kernel {k} stride {st} "
                             f"without pad gives NaN on inputs of size {', '.join(map(str, sizes))}"
@@ -130,17 +136,15 @@ class DataBackend(LintRule):
     def net(self, layers, ctx) -> list[Problem]:
         from .netspec import resolve
         out: list[Problem] = []
-        seen = set()
-        for _, kind, msg in layers:
+        for kind, msg in distinct(layers):
             p = _get(msg, "data_param")
             if kind not in ("Data", "AnnotatedData") or p is None or p.HasField("backend") \
-                    or not p.source or msg.name in seen:
+                    or not p.source:
                 continue
             path = resolve(p.source, ctx.base, ctx.cwd)
             lmdb = (path / "data.mdb").is_file() or (not path.exists() and "lmdb" in
                                                      p.source.lower())
             if lmdb:
-                seen.add(msg.name)
                 out.append((LINT_BACKEND, f"layer {msg.name}: source {p.source} is an LMDB but "
                             "data_param has no backend, and Caffe's default is LEVELDB (\"Failed "
                             "to open leveldb\") -- add `backend: LMDB`", msg.name))
@@ -153,12 +157,10 @@ class Transforms(LintRule):
 
     def net(self, layers, ctx) -> list[Problem]:
         out: list[Problem] = []
-        seen = set()
-        for _, kind, msg in layers:
+        for kind, msg in distinct(layers):
             t = _get(msg, "transform_param")
-            if t is None or msg.name in seen:
+            if t is None:
                 continue
-            seen.add(msg.name)
             if kind == "HDF5Data":
                 out.append((LINT_HDF5_TRANSFORM, f"layer {msg.name}: HDF5Data with transform_param:"
                             " Caffe aborts (\"HDF5Data does not transform data\") -- scale when "

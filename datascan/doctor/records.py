@@ -89,10 +89,11 @@ def _read(case: Case, d, fmt: str, lo: int, hi: int, iter_size: int) -> BatchRea
     span = _span(order, locate)
     its = f"iteration {hi}" if lo == hi else f"iterations {lo}..{hi}"
     if findings:
-        note = f"{its} read {span} of {d.source_text}; " + "; ".join(
-            f.message.split(" read ", 1)[-1] for f in findings[:3])
+        note = f"{its} read {span} ({d.source_text}); " + "; ".join(
+            f.message.split(" read ", 1)[-1].replace(", which holds", " holds")
+            .replace(", whose label", ": label") for f in findings[:3])
     else:
-        note = f"{its} read {span} of {d.source_text}: all clean, so the cause is not the input"
+        note = f"{its} read {span} ({d.source_text}): all clean, so the cause is not the input"
         findings = [DoctorFinding.of(RUN_NONFINITE, note, iteration=hi, layer=d.name,
                                      severity=Severity.INFO)]
     return BatchRead(d.name, str(d.source), (lo, hi), tuple(order), note, tuple(findings))
