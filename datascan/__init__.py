@@ -13,7 +13,7 @@ _PUBLIC = {
     "scan": ".scan", "check": ".engine", "check_net": ".engine", "clean": ".clean",
     "CleanResult": ".clean", "ForwardOptions": ".forward.api", "Report": ".model",
     "Finding": ".model", "Severity": ".model", "SourceInfo": ".model", "ScanConfig": ".config",
-    "DatascanError": ".errors",
+    "DatascanError": ".errors", "doctor": ".doctor.engine", "DoctorReport": ".doctor.report",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

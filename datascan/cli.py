@@ -12,6 +12,7 @@ from . import bars, exits, report as reports, sources
 from ._version import __version__
 from .codes import CODES
 from .config import ScanConfig, scan_config
+from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .run_options import BACKENDS, RunOptions, default_jobs
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_clean_parser(sub)
     add_report_parser(sub)
     add_show_parsers(sub, add_check_options)
+    add_doctor_parser(sub)
     return parser
 
 
@@ -257,11 +259,12 @@ def validate(args: argparse.Namespace) -> None:
 def validate_scan(args: argparse.Namespace) -> None:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
-    if args.num_classes is not None and args.num_classes < 1:
+    if getattr(args, "num_classes", None) is not None and args.num_classes < 1:
         raise UsageError(f"--num-classes must be at least 1, not {args.num_classes}")
-    if args.scheduler and args.backend != "dask":
+    if getattr(args, "scheduler", None) and args.backend != "dask":
         raise UsageError("--scheduler is for --backend dask")
-    for flag, prefixes in (("--select", args.select), ("--ignore", args.ignore)):
+    for flag, prefixes in (("--select", getattr(args, "select", ())),
+                           ("--ignore", getattr(args, "ignore", ()))):
         unknown = [p for p in prefixes if not any(code.startswith(p) for code in CODES)]
         if unknown:
             raise UsageError(f"{flag} {','.join(unknown)} matches no finding code "
@@ -278,13 +281,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.argv = tuple(argv)
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)
-    if (warning := _deprecation(args)) is not None:
+    if (warning := _deprecation(args) if hasattr(args, "deprecated_format") else None) is not None:
         print(warning, file=sys.stderr)
     with exits.signals():
         try:
             validate(args)
             return {"check": _check, "clean": _clean, "report": report_command, "show": _show,
-                    "explain": explain_command}[args.command](args)
+                    "explain": explain_command, "doctor": getattr(args, "run", None)}[args.command](args)
         except DatascanError as e:
             return exits.fail(str(e))
         except KeyboardInterrupt as e:   # SIGINT -> 130, SIGTERM/SIGHUP -> 128 + signal

@@ -145,6 +145,80 @@ FORWARD_BLOWUP = _row("DS701", E,
     "This record blows up the first update (\"loss = 87.3365\", diffs around e+8 in debug_info). "
     "Check its scaling and label.")
 
+# DS8xx training run (datascan doctor, from a Caffe log)
+RUN_NONFINITE = _row("DS800", E, "the run's first non-finite value (NaN or inf)",
+    "Where it first appears says why: at the data layer's top, a record (datascan check the "
+    "batch); first at a loss layer with finite inputs, the loss or its labels; first in a "
+    "backward or param diff, gradient blow-up (lower base_lr 10x, set clip_gradients); in the "
+    "lr, the lr policy. Without debug_info set `debug_info: true` and `display: 1` to name the layer.")
+RUN_BLOWUP = _row("DS801", W, "gradient blow-up: loss or debug_info values grow by orders of magnitude",
+    "Lower base_lr by 10x (or the loss_weight of the exploding head), set clip_gradients, "
+    "normalise the inputs (transform_param scale, mean).")
+RUN_LR_BAD = _row("DS802", E, "learning rate is nan, inf or negative",
+    "The lr policy computes it (poly without max_iter, gamma > 1, power 1 past max_iter): "
+    "set max_iter, power, gamma and stepsize consistently (datascan doctor --solver lints them).")
+RUN_LR_ZERO = _row("DS803", W, "learning rate is 0: nothing learns",
+    "base_lr unset (fixed policy) or gamma unset (step/exp/multistep after the first step). "
+    "Set base_lr and gamma.")
+RUN_NOTHING = _row("DS804", E, "the solver trains nothing (zero iterations)",
+    "max_iter is 0 or unset (caffe train runs Step(max_iter - iter) = 0 iterations and exits 0). "
+    "Set max_iter.")
+RUN_CLAMP = _row("DS805", E, "loss at SoftmaxWithLoss's clamp 87.3365 (InfogainLoss 46.0517)",
+    "-ln(FLT_MIN): the true class got probability 0 for every sample. On GPU NaN logits print "
+    "exactly this. A label outside num_output (datascan check --num-classes), exploding logits "
+    "(lower base_lr), or unscaled inputs.")
+RUN_STUCK = _row("DS806", W, "loss stuck (not moving, or pinned at ln(num_classes): chance level)",
+    "The net stopped learning: lr too high for the solver (adaptive solvers at 0.01 kill "
+    "CaffeNet) or too small, dead units after a spike, constant labels or data. Lower lr, "
+    "check the lr line, check the data's labels (datascan check).")
+RUN_ZERO_DIFF = _row("DS807", W, "zero gradient: a param blob's diff is 0 across displays",
+    "No gradient reaches this layer: dead ReLUs below it, lr_mult 0, loss_weight 0, "
+    "propagate_down: false, saturated sigmoid/tanh. Lower lr, use leaky ReLU or better init.")
+RUN_DEAD = _row("DS808", W, "activations collapsed to zero (dead units)",
+    "Every unit of this ReLU's output is 0: a too-large step or a negative bias killed them. "
+    "Lower lr, use leaky ReLU/PReLU, msra/xavier init, BatchNorm.")
+RUN_ABORT = _row("DS809", E, "Caffe aborted",
+    "Read the explanation: the message names what Caffe refused; datascan check finds the "
+    "record causes (the code named in the message).")
+RUN_HEADLINE = _row("DS810", I, "headline loss poisoned by an earlier nan (running average)",
+    "The `Iteration N, loss = X` headline is a running mean over average_loss iterations: one "
+    "nan keeps it nan. Judge the current state from the `Train net output` lines.")
+RUN_UNSTABLE = _row("DS811", W, "loss diverging or unstable (spikes far above chance, no NaN)",
+    "lr too high for this solver and net: lower base_lr by 10x, check rms_decay/momentum2, "
+    "set clip_gradients.")
+RUN_BN_TEST0 = _row("DS812", I, "iteration-0 test loss is the BatchNorm artefact, not a failure",
+    "TEST-phase BatchNorm uses global statistics that are still 0 before the first step. "
+    "Expected; later tests are what count.")
+RUN_SEVERAL = _row("DS813", I, "the log holds several runs",
+    "Runs were appended to one file (a failed start, a resume); the verdict is the last run's.")
+# DS9xx net and solver definitions (lint)
+LINT_AVE_POOL = _row("DS900", E, "AVE pooling with stride > kernel_size (NaN on some input sizes)",
+    "Caffe's ceil output size puts a last window at the border with pool size 0: 0/0 = NaN. "
+    "Make stride <= kernel_size, add pad, or use round_mode: FLOOR.")
+LINT_LR_POLICY = _row("DS901", E, "lr policy without what it needs",
+    "poly needs max_iter (and power), step/sigmoid stepsize, step/exp/multistep/inv/sigmoid "
+    "gamma, multistep sorted stepvalues, fixed a base_lr; an unset lr_policy stops Caffe. Set them.")
+LINT_BACKEND = _row("DS902", E, "Data layer without `backend: LMDB` over an LMDB",
+    "Caffe's default backend is LEVELDB: it fails \"Failed to open leveldb\". Add backend: LMDB.")
+LINT_HDF5_TRANSFORM = _row("DS903", E, "HDF5Data with transform_param",
+    "Caffe aborts (\"HDF5Data does not transform data\"; older versions ignored it silently). "
+    "Scale and mean-subtract when writing the HDF5 file, or add a Scale/Power layer.")
+LINT_MEAN_BOTH = _row("DS904", E, "mean_file together with mean_value",
+    "Caffe aborts: \"Cannot specify mean_file and mean_value at the same time\". Keep one.")
+LINT_BN_GLOBAL = _row("DS905", W, "BatchNorm use_global_stats: true in the TRAIN phase",
+    "The statistics stay frozen (at 0 when training from scratch). Leave the field unset; set "
+    "it with lr_mult 0 only to fine-tune from a model with good statistics.")
+LINT_INFOGAIN = _row("DS906", W, "InfogainLoss: what it expects depends on the Caffe version",
+    "Before 2016-03 it takes probabilities (put a Softmax before it); since then it applies "
+    "its own softmax (feed raw scores). Fed the wrong one: negative, nan or 46.0517 losses.")
+LINT_MOMENTUM = _row("DS907", E, "momentum >= 1 (the update never decays: it diverges)",
+    "Use momentum below 1 (0.9 is usual; 0.99 with a lower lr).")
+LINT_LR_GROWS = _row("DS908", W, "the lr policy makes the learning rate grow",
+    "gamma > 1 (step, exp, multistep) or a negative power (inv, poly) increases lr until it "
+    "overflows to inf. Use gamma <= 1 and power >= 0.")
+LINT_BASE_LR = _row("DS909", W, "base_lr that the log shows diverging",
+    "The run diverged or went NaN with a finite lr: lower base_lr by 10x (or set clip_gradients).")
+
 CODES: MappingProxyType[str, Code] = MappingProxyType({row.code: row for row in _ROWS})
 if len(CODES) != len(_ROWS):  # pragma: no cover - guarded by tests too
     raise RuntimeError("duplicate finding code in codes.py")

@@ -442,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hdf5-mb", type=float, help="HDF5 size in MB (default 1100; quick 48)")
     ap.add_argument("--repeat", type=int, help="runs per variant (default 3; quick 1)")
     ap.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--only", default="jpeg,raw,hdf5", help="workloads to run")
+    ap.add_argument("--only", default="jpeg,raw,hdf5", help="workloads to run (also: doctor, "
+                    "the log throughput of scripts/bench_doctor.py)")
+    ap.add_argument("--doctor-mb", type=float, help="doctor log size in MB (default 2048; quick 64)")
     ap.add_argument("--no-growth", action="store_true", help="skip the 10x RSS comparison")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -473,6 +475,13 @@ def main(argv: list[str] | None = None) -> int:
         bench_raw(t, args.out, sizes["raw"], args.jobs, repeat)
     if "hdf5" in only:
         bench_hdf5(t, args.out, sizes["hdf5"], args.jobs, repeat)
+    if "doctor" in only:
+        sys.path.insert(0, str(HERE.parent))
+        from bench_doctor import TARGET_MB_S, make_log, measure
+        mb = args.doctor_mb or (64 if q else 2048)
+        r = measure(make_log(args.out / f"debug_info_{mb:g}MB.log", mb))
+        t.at_least(f"doctor: debug_info log MB/s on one core (CPU time; {r['mb']:.0f} MB, "
+                   f"peak RSS {r['peak_rss_mb']:.0f} MB)", r["mb_s"], TARGET_MB_S)
     if not args.no_growth:
         bench_growth(t, args.out, {"jpeg": max(10, sizes["jpeg"] // 10), "raw": max(100, sizes["raw"] // 10),
                                    "hdf5": sizes["hdf5"] / 10}, args.jobs)

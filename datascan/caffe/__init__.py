@@ -1,2 +1,2 @@
 """Caffe's own definitions, as datascan reads them: the proto messages (proto.py) and what a
-net or solver prototxt says about its data (netspec.py). The planned prototxt lint lives here too."""
+net or solver prototxt says about its data (netspec.py), and the lint of both (lint.py)."""

@@ -140,6 +140,14 @@ def load_net(path: str | Path, *, cwd: Path | None = None) -> NetSpec:
     return _spec_from_nets(path, nets[0][0].name, nets, cwd)
 
 
+def net_from_text(text: str, where: Path, *, cwd: Path | None = None) -> NetSpec:
+    """A NetSpec from net prototxt text (as Caffe prints it into its log); relative sources
+    resolve against cwd, then ``where``'s directory. Malformed -> UsageError."""
+    net = parse_net_text(text, where=str(where))
+    cwd = Path.cwd() if cwd is None else cwd
+    return _spec_from_nets(where, net.name, [(net, PHASES, where)], cwd)
+
+
 def _nets_of_solver(text: str, path: Path, cwd: Path) -> list[tuple]:
     """(NetParameter, phases, file its relative paths resolve against) of a solver prototxt,
     in Caffe's order: net_param/net hold both phases, train_* TRAIN, test_* TEST."""
@@ -214,6 +222,12 @@ def _in_phase(layer: _Layer, phase: str) -> bool:
     if include:
         return any(meets(r) for r in include)
     return not any(meets(r) for r in exclude)
+
+
+def phase_layers(net, phase: str, where: Path = Path("net")) -> list[tuple[str, object]]:
+    """(type, LayerParameter or V1LayerParameter) of the layers a phase's net holds, with
+    V1 enum types named as Caffe's upgrade names them."""
+    return [(lay.type, lay.msg) for lay in _layers(net, where) if _in_phase(lay, phase)]
 
 
 def _phase_name(number: int) -> str:

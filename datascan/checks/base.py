@@ -23,7 +23,9 @@ SUMMARY = "summary"    # the merged shard summaries of a source (dataset-wide ch
 STORAGE = "storage"    # a source being planned and read: what could not be opened or read
 LAYOUT = "layout"      # an HDF5 file's groups and datasets, looked at when it is planned
 FORWARD = "forward"    # the dummy net's forward and backward pass over the records
-KINDS = (KEYED, ROWS, SUMMARY, STORAGE, LAYOUT, FORWARD)   # KEYED: Datum and image values
+LOG = "log"            # a training log's facts (datascan doctor: doctor/rules/)
+DEFINITION = "definition"   # a Caffe solver or net definition (caffe/lint.py)
+KINDS = (KEYED, ROWS, SUMMARY, STORAGE, LAYOUT, FORWARD, LOG, DEFINITION)  # KEYED: Datum, images
 
 Problem = tuple[Code, str]            # a record's problem: code and message
 RowProblem = tuple[int, Code, str]    # the same for one row of a block

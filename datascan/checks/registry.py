@@ -8,6 +8,8 @@ another kind is also called by the code that runs on its records (the comments b
 """
 from __future__ import annotations
 
+from ..caffe.lint import LINT_RULES
+from ..doctor.rules import RULES as DOCTOR_RULES
 from .base import Check
 from .dataset import Shapes
 from .datum import DatumStructure
@@ -28,6 +30,8 @@ CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     LabelRange,         # record.py, rawbatch.py, rows.py
     Shapes,             # scan.py, on the merged summaries
     Forward,            # forward/
+    *DOCTOR_RULES,      # doctor/rules/: a training log's facts (datascan doctor)
+    *LINT_RULES,        # caffe/lint.py: a solver's and a net's definitions
 )
 
 
