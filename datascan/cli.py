@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", "-o", help="write the report here instead of stdout")
     check.add_argument("--fail-on", choices=("error", "warning"), default="error",
                        help="exit 1 when a finding is at least this severe (default: error)")
+    add_cache_options(check)
     add_forward_options(check)
     add_clean_parser(sub)
     return parser
@@ -118,6 +119,23 @@ def add_clean_parser(sub) -> None:
     clean.add_argument("--drop-files", action="store_true",
                        help="HDF5 list: leave out files that cannot be cleaned row-wise")
     clean.add_argument("--force", action="store_true", help="replace an existing DST / QDIR")
+
+
+def add_cache_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("remembered verdicts")
+    g.add_argument("--cache-dir", metavar="DIR",
+                   help="remember verdicts here (default: $XDG_CACHE_HOME/datascan or "
+                        "~/.cache/datascan); an unchanged source is not scanned again")
+    g.add_argument("--no-cache", action="store_true",
+                   help="scan even when the sources are unchanged, and remember nothing")
+
+
+def _cache_from(args: argparse.Namespace):
+    from .cache import Cache, default_dir
+    if args.no_cache:
+        return None
+    return Cache(Path(args.cache_dir) if args.cache_dir else default_dir(),
+                 warn=lambda message: print(f"datascan: warning: {message}", file=sys.stderr))
 
 
 def add_forward_options(p: argparse.ArgumentParser) -> None:
@@ -167,9 +185,9 @@ def _bar_total(bar):
 
 
 def forward_from(args: argparse.Namespace):
-    from .forward.api import ForwardOptions   # numpy and the dummy net: only for --forward
     if not args.forward:
         return None
+    from .forward.api import ForwardOptions   # numpy and the dummy net: only for --forward
     if args.batch_size is None:
         raise UsageError("--forward needs --batch-size (the data layer's batch_size): "
                          "iterations are counted in batches")
@@ -192,7 +210,7 @@ def request_from(args: argparse.Namespace, tick=None, total=None):
         return CheckRequest(net=NetSource(args.net, args.phase, args.forward, args.precision),
                             **common)
     request = CheckRequest(config=config_from(args), **common)   # no PATH: refused first
-    return replace(request, forward=forward_from(args))
+    return replace(request, forward=forward_from(args), cache=_cache_from(args))
 
 
 def _check(args: argparse.Namespace) -> int:

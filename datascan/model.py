@@ -103,6 +103,7 @@ class Report:
     seconds: float
     forward: tuple[ForwardBlock, ...] | None = None   # None: no forward pass was asked for
     net: NetBlock | None = None                       # the net of a --net scan
+    cached: str | None = None      # a remembered verdict: when it was scanned (ISO 8601); see cache.py
 
     @property
     def records(self) -> int:

@@ -18,6 +18,14 @@ def _where(f) -> str:
 
 
 def render(report: Report, first: int = FIRST) -> str:
+    text = _render(report, first)
+    if report.cached is not None:
+        text += (f"(remembered verdict of {report.cached}: the sources have not changed since; "
+                 "--no-cache scans again)\n")
+    return text
+
+
+def _render(report: Report, first: int) -> str:
     lines = []
     for s in report.sources:
         line = f"{s.path}: {s.format}, {s.records} records, {s.encoding}"

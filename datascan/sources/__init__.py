@@ -53,6 +53,19 @@ def _format(name: str) -> Format:
     return import_module(REGISTRY[name].module).FORMAT
 
 
+def fingerprint(path: Path, forced: str | None = None) -> tuple[str, dict] | None:
+    """(format name, fingerprint) of the dataset at `path`, found as detect() finds it but
+    without loading the format's library (a remembered verdict is looked up at the cost of
+    startup); None when it is no dataset datascan knows or its format has no fingerprint."""
+    if not path.exists() or (forced is not None and forced not in REGISTRY):
+        return None
+    name = forced or next((n for n in REGISTRY if _format(n).sniff(path)), None)
+    fmt = None if name is None else _format(name)
+    if fmt is None or fmt.fingerprint is None:
+        return None
+    return name, fmt.fingerprint(path)
+
+
 def detect(path: Path, forced: str | None = None) -> Format:
     """Flag > layout > magic bytes. Never trusts a file name alone."""
     if not path.exists():
