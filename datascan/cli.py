@@ -5,16 +5,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import bars, report as reports, sources
 from ._version import __version__
-from .codes import CODES
-from .config import ScanConfig, scan_config
+from .choices import BACKENDS
 from .errors import DatascanError, UsageError
-from .model import Report, Severity
-from .run_options import BACKENDS, RunOptions, default_jobs
+
+if TYPE_CHECKING:   # the rest loads when a command runs: --version and --help stay instant
+    from .config import ScanConfig
+    from .model import Report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -131,6 +131,8 @@ def add_cache_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cache_from(args: argparse.Namespace):
+    from pathlib import Path
+
     from .cache import Cache, default_dir
     if args.no_cache:
         return None
@@ -157,11 +159,13 @@ def add_forward_options(p: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> ScanConfig:
     """The checks `check` and `clean` were asked for."""
+    from .config import scan_config
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
                        format=args.source_format, label_datasets=args.label_datasets or ("label",))
 
 
 def exit_code(report: Report, fail_on: str) -> int:
+    from .model import Severity
     threshold = Severity(fail_on).rank
     return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in report.findings) else EXIT_CLEAN
 
@@ -187,6 +191,8 @@ def _bar_total(bar):
 def forward_from(args: argparse.Namespace):
     if not args.forward:
         return None
+    from pathlib import Path
+
     from .forward.api import ForwardOptions   # numpy and the dummy net: only for --forward
     if args.batch_size is None:
         raise UsageError("--forward needs --batch-size (the data layer's batch_size): "
@@ -202,7 +208,10 @@ def forward_from(args: argparse.Namespace):
 
 def request_from(args: argparse.Namespace, tick=None, total=None):
     """The engine's CheckRequest for `datascan check`'s arguments."""
+    from dataclasses import replace
+
     from .engine import CheckRequest, NetSource   # the scan, its formats and the dummy net
+    from .run_options import RunOptions, default_jobs
     run = RunOptions(jobs=args.jobs or default_jobs(), backend=args.backend,
                      scheduler=args.scheduler, progress=tick, progress_total=total)
     common = dict(paths=tuple(args.paths), run=run, select=args.select, ignore=args.ignore)
@@ -233,6 +242,7 @@ def _check(args: argparse.Namespace) -> int:
 def _clean(args: argparse.Namespace) -> int:
     from .clean import clean
     from .clean.render import progress_bars, summary
+    from .run_options import default_jobs
     progress, close = progress_bars(not args.quiet)
     try:
         result = clean(args.src, args.dst, config=config_from(args), drop=args.drop,
@@ -248,6 +258,7 @@ def _clean(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
+    from .codes import CODES
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
     if args.num_classes is not None and args.num_classes < 1:

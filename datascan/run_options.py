@@ -9,9 +9,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .choices import BACKENDS
 from .errors import UsageError
 
-BACKENDS = ("local", "threading", "loky", "dask")   # ray would fit run_joblib; not installed here
 Progress = Callable[[int], None]
 
 

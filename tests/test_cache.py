@@ -220,3 +220,23 @@ def test_two_concurrent_scans_of_one_source_both_succeed(make_lmdb, tmp_path):
     assert len(list((tmp_path / "c").glob("*"))) == 1          # one entry, no temporary left
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert "cached" in json.loads(again.stdout) and bad(json.loads(again.stdout)) == [("DS300", 3000)]
+
+
+@pytest.mark.parametrize("kind", ["lmdb", "leveldb", "hdf5"])
+def test_a_remembered_verdict_costs_startup_only(kind, make_lmdb, make_leveldb, tmp_path):
+    """A hit fingerprints the source with stat calls and a few bytes read: numpy, h5py,
+    protobuf, the scan and the dummy net stay unloaded."""
+    path = {"lmdb": lambda: make_lmdb([(key(0), raw_datum())]),
+            "leveldb": lambda: make_leveldb([(key(0), raw_datum())]),
+            "hdf5": lambda: make_h5(tmp_path / "d.h5", data=np.zeros((4, 1, 2, 2), np.float32))}[kind]()
+    settled(path)
+    heavy = ("numpy", "h5py", "google.protobuf", "PIL", "simplejpeg", "joblib", "datascan.scan",
+             "datascan.forward", "datascan.checks", "datascan.decode")
+    probe = ("import sys\nfrom datascan.cli import main\n"
+             f"argv = ['check', {str(path)!r}, '--quiet', '--cache-dir', {str(tmp_path / 'c')!r}]\n"
+             "main(argv)\n"
+             f"print([m for m in {heavy!r} if m in sys.modules])")
+    first, again = (subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                   check=True).stdout for _ in range(2))
+    assert "remembered verdict" not in first and first.splitlines()[-1] != "[]"    # it scanned
+    assert "remembered verdict" in again and again.splitlines()[-1] == "[]"

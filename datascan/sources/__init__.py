@@ -6,17 +6,19 @@ clear error naming what to install (exit 2), never a wrong answer or a traceback
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import import_module
-from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import BackendMissing, UnrecognizedSource
-from .interface import Format
+
+if TYPE_CHECKING:   # the CLI lists the names in its --help: that loads no format
+    from pathlib import Path
+
+    from .interface import Format
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     module: str          # the module defining FORMAT
     backend: str         # the library it reads with ...
     install: str         # ... and what to pip install for it

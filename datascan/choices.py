@@ -1,0 +1,3 @@
+"""Names the CLI offers as choices, in a leaf: `datascan --help` lists them without loading
+the modules that act on them (run_options.py, the formats, the renderers)."""
+BACKENDS = ("local", "threading", "loky", "dask")   # ray would fit run_joblib; not installed here
