@@ -32,13 +32,14 @@ def __dir__() -> list[str]:
 
 
 class _Package(ModuleType):
-    """`datascan.scan` and `datascan.clean` are functions that share their name with their
-    modules. Importing such a module (the CLI and the engine do) makes the import system
-    set the package attribute to the module: keep the function there instead."""
+    """`datascan.scan`, `datascan.clean` and `datascan.doctor` are functions that share their
+    name with a subpackage or module. Importing that module (the CLI and the engine do)
+    makes the import system set the package attribute to the module: leave the name to
+    the function instead (``__getattr__`` above finds it)."""
 
     def __setattr__(self, name: str, value) -> None:
-        if isinstance(value, ModuleType) and _PUBLIC.get(name) == "." + name:
-            value = getattr(value, name)
+        if isinstance(value, ModuleType) and name in _PUBLIC and value.__name__ == f"{__name__}.{name}":
+            return
         super().__setattr__(name, value)
 
 

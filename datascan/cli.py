@@ -5,19 +5,20 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import bars, exits, report as reports, sources
 from ._version import __version__
+from .choices import BACKENDS
 from .codes import CODES
-from .config import ScanConfig, scan_config
 from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
-from .run_options import BACKENDS, RunOptions, default_jobs
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+
+if TYPE_CHECKING:   # the rest loads when a command runs: --version and --help stay instant
+    from .config import ScanConfig
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_listing_options(check)
     check.add_argument("--fail-on", choices=("error", "warning"), default="error",
                        help="exit 1 when a finding is at least this severe (default: error)")
+    add_cache_options(check)
     add_forward_options(check)
     add_clean_parser(sub)
     add_report_parser(sub)
@@ -125,6 +127,25 @@ def add_clean_parser(sub) -> None:
     clean.add_argument("--force", action="store_true", help="replace an existing DST / QDIR")
 
 
+def add_cache_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("remembered verdicts")
+    g.add_argument("--cache-dir", metavar="DIR",
+                   help="remember verdicts here (default: $XDG_CACHE_HOME/datascan or "
+                        "~/.cache/datascan); an unchanged source is not scanned again")
+    g.add_argument("--no-cache", action="store_true",
+                   help="scan even when the sources are unchanged, and remember nothing")
+
+
+def _cache_from(args: argparse.Namespace):
+    from pathlib import Path
+
+    from .cache import Cache, default_dir
+    if args.no_cache:
+        return None
+    return Cache(Path(args.cache_dir) if args.cache_dir else default_dir(),
+                 warn=lambda message: print(f"datascan: warning: {message}", file=sys.stderr))
+
+
 def add_forward_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("forward pass (the dummy-loss net) and net-driven scans")
     g.add_argument("--forward", action="store_true",
@@ -144,6 +165,7 @@ def add_forward_options(p: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> ScanConfig:
     """The checks `check` and `clean` were asked for."""
+    from .config import scan_config
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
                        format=args.source_format, label_datasets=args.label_datasets or ("label",))
 
@@ -167,9 +189,11 @@ def _bar_total(bar):
 
 
 def forward_from(args: argparse.Namespace):
-    from .forward.api import ForwardOptions   # numpy and the dummy net: only for --forward
     if not args.forward:
         return None
+    from pathlib import Path
+
+    from .forward.api import ForwardOptions   # numpy and the dummy net: only for --forward
     if args.batch_size is None:
         raise UsageError("--forward needs --batch-size (the data layer's batch_size): "
                          "iterations are counted in batches")
@@ -184,7 +208,10 @@ def forward_from(args: argparse.Namespace):
 
 def request_from(args: argparse.Namespace, tick=None, total=None):
     """The engine's CheckRequest for `datascan check`'s arguments."""
+    from dataclasses import replace
+
     from .engine import CheckRequest, NetSource   # the scan, its formats and the dummy net
+    from .run_options import RunOptions, default_jobs
     run = RunOptions(jobs=args.jobs or default_jobs(), backend=args.backend,
                      scheduler=args.scheduler, progress=tick, progress_total=total)
     common = dict(paths=tuple(args.paths), run=run, select=args.select, ignore=args.ignore)
@@ -192,7 +219,7 @@ def request_from(args: argparse.Namespace, tick=None, total=None):
         return CheckRequest(net=NetSource(args.net, args.phase, args.forward, args.precision),
                             **common)
     request = CheckRequest(config=config_from(args), **common)   # no PATH: refused first
-    return replace(request, forward=forward_from(args))
+    return replace(request, forward=forward_from(args), cache=_cache_from(args))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -229,6 +256,7 @@ def _show(args: argparse.Namespace) -> int:
 def _clean(args: argparse.Namespace) -> int:
     from .clean import clean
     from .clean.render import progress_bars, summary
+    from .run_options import default_jobs
     progress, close = progress_bars(not args.quiet)
     try:
         result = clean(args.src, args.dst, config=config_from(args), drop=args.drop,

@@ -13,18 +13,20 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import sources
 from ._version import __version__
-from .caffe.netspec import load_net
+from .cache import Cache, Verdict, cache_spec
 from .codes import STORAGE_CORRUPT, TRUNCATED, keep
 from .config import ScanConfig, scan_config
 from .errors import DatascanError, UsageError
-from .forward.api import ForwardOptions, forward_source, net_targets
 from .model import Finding, ForwardBlock, NetBlock, NetLayer, Report, SourceInfo
 from .run_options import RunOptions, run_options
-from .scan import scan
 from .sources.interface import KEYED, ROWS
+
+if TYPE_CHECKING:   # the scan, the dummy net and protobuf load when a scan runs, not for a
+    from .forward.api import ForwardOptions      # remembered verdict (cache.py)
 
 @dataclass(frozen=True)
 class NetSource:
@@ -45,6 +47,7 @@ class CheckRequest:
     forward: ForwardOptions | None = None    # with paths: the dummy net after the scan
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    cache: Cache | None = None               # remember verdicts here (paths only); None: never
 
     def __post_init__(self) -> None:
         if self.net is not None and self.paths:
@@ -61,22 +64,31 @@ def run(request: CheckRequest) -> Report:
     if request.net is not None:
         report = _check_net(request.net, request.run)
     else:
-        report = _check_paths(request.paths, request.config, request.forward, request.run)
+        verdict = None if request.cache is None else \
+            Verdict(request.cache, request.paths, request.config, request.forward)
+        report = None if verdict is None else verdict.lookup()
+        if report is None:
+            report = _check_paths(request.paths, request.config, request.forward, request.run)
+            if verdict is not None:
+                verdict.store(report)
     kept = tuple(f for f in report.findings if keep(f.code, request.select, request.ignore))
     return replace(report, findings=kept)
 
 
 def check(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
           config: ScanConfig | None = None, forward: ForwardOptions | None = None,
-          select: Sequence[str] = (), ignore: Sequence[str] = (), **options) -> Report:
+          select: Sequence[str] = (), ignore: Sequence[str] = (),
+          cache: bool | str | os.PathLike | Cache | None = None, **options) -> Report:
     """The plain scan of ``paths``, then the forward pass when ``forward`` is given.
     ``options`` say how to run, as scan() takes them: jobs, backend, scheduler, progress,
-    progress_total."""
+    progress_total. ``cache``: remember the verdict and reuse it while the sources are
+    unchanged (True: the default directory, or a directory); off unless asked for, so a
+    library call never writes outside what it was given."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     return run(CheckRequest(paths=tuple(paths), config=scan_config(config), forward=forward,
                             run=run_options(**options), select=tuple(select),
-                            ignore=tuple(ignore)))
+                            ignore=tuple(ignore), cache=cache_spec(cache)))
 
 
 def check_net(net: str | os.PathLike, *, forward: bool = False, precision: str = "fp32",
@@ -90,6 +102,7 @@ def check_net(net: str | os.PathLike, *, forward: bool = False, precision: str =
 
 def _check_paths(paths: Sequence[str | os.PathLike], config: ScanConfig,
                  forward: ForwardOptions | None, opts: RunOptions) -> Report:
+    from .scan import scan
     report = scan(list(paths), config=config, **vars(opts))     # unfiltered: see the module doc
     return with_forward(report, forward) if forward else report
 
@@ -129,6 +142,7 @@ def with_forward(report: Report, options: ForwardOptions) -> Report:
             blocks.append(ForwardBlock(source.path, not_run=f"storage damage ({damage.code}: "
                                        f"{damage.message}); fix the storage first"))
             continue
+        from .forward.api import forward_source
         result = forward_source(source.path, source.format, source.encoding,
                                 _options_for(source, options))
         findings += result.findings
@@ -146,6 +160,8 @@ def _stored_as(path: Path) -> str | None:
 
 
 def _check_net(net: NetSource, opts: RunOptions) -> Report:
+    from .caffe.netspec import load_net
+    from .forward.api import net_targets
     spec = load_net(Path(net.path))
     targets = [t for t in net_targets(spec, precision=net.precision)
                if net.phase is None or net.phase.upper() in t.phases]

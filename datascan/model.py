@@ -115,6 +115,7 @@ class Report:
     net: NetBlock | None = None                       # the net of a --net scan
     unread: tuple[str, ...] = ()    # paths named that could not be read at all (each has a DS100)
     partial: bool = False           # interrupted: not every record was read
+    cached: str | None = None      # a remembered verdict: when it was scanned (ISO 8601); see cache.py
 
     @property
     def records(self) -> int:

@@ -9,10 +9,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .choices import BACKENDS
 from .errors import UsageError
 
-# ray would fit run_joblib; not installed here. "inprocess": no worker, for debugging only.
-BACKENDS = ("local", "inprocess", "threading", "loky", "dask")
 Progress = Callable[[int], None]
 
 

@@ -28,6 +28,13 @@ def realdata(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_home(tmp_path_factory, monkeypatch):
+    """`datascan check` remembers verdicts by default: every test gets its own cache home
+    (subprocesses inherit it), so no test reads another's verdicts or writes to ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 def raw_datum(label: int = 0, shape=(3, 8, 8), seed: int = 0, **kw) -> bytes:
     c, h, w = shape
     pixels = np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)

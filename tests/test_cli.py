@@ -94,11 +94,12 @@ DEPRECATED = ("datascan: warning: --format {0} names a storage format; use --sou
 @pytest.mark.parametrize("storage, code", [("lmdb", 0), ("leveldb", 2)])
 def test_format_naming_storage_still_works_with_one_warning_line(capsys, storage, code):
     demo = str(FIXTURES / "demo_clean_lmdb")
-    assert main(["check", demo, "--source-format", storage, "--format", "json", "--quiet"]) == code
+    args = ["--quiet", "--no-cache"]      # each spelling scans: the same verdict, not a remembered one
+    assert main(["check", demo, "--source-format", storage, "--format", "json", *args]) == code
     new = capsys.readouterr()
-    assert main(["check", demo, "--format", storage, "--format", "json", "--quiet"]) == code
+    assert main(["check", demo, "--format", storage, "--format", "json", *args]) == code
     old = capsys.readouterr()
-    assert main(["check", demo, f"--format={storage}", "--quiet"]) == code
+    assert main(["check", demo, f"--format={storage}", *args]) == code
     text = capsys.readouterr()
     assert old.out.replace(_seconds(old.out), "") == new.out.replace(_seconds(new.out), "")
     # one line more than --source-format gives: the warning (the error, if any, follows it)
@@ -161,15 +162,21 @@ def test_the_same_dataset_named_twice_is_scanned_once(capsys):
     assert code == 0 and len(report["sources"]) == 1 and report["summary"]["records"] == 48
 
 
-HEAVY = ("numpy", "h5py", "lmdb", "plyvel", "google.protobuf", "joblib", "tqdm", "PIL",
-         "datascan.forward", "datascan.scan", "datascan.clean")
+HEAVY = ("numpy", "h5py", "lmdb", "plyvel", "google.protobuf", "joblib", "tqdm", "PIL", "dask",
+         "distributed", "datascan.forward", "datascan.scan", "datascan.clean", "datascan.engine",
+         "datascan.sources.lmdb", "datascan.report.json")
 
 
-def test_version_imports_nothing_heavy():
-    """`import datascan` and `datascan --version` load no storage library, numpy or protobuf."""
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["check", "--help"]])
+def test_version_and_help_import_nothing_heavy(argv):
+    """`import datascan.cli`, `--version` and `--help` load no storage library, numpy,
+    protobuf, joblib, dask, the forward engine, not even a format module or a renderer."""
     probe = ("import sys, datascan.cli\n"
-             "assert datascan.cli.main(['--version']) == 0\n"
+             f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+             f"assert datascan.cli.main({argv!r}) == 0\n"
              f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], check=True)
-    assert out.stdout.splitlines() == [f"datascan {__version__}", ""]
+    lines = out.stdout.splitlines()
+    assert lines[0] == lines[-1] == ""
+    assert (lines[1] == f"datascan {__version__}") == (argv == ["--version"])

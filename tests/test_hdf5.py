@@ -346,7 +346,7 @@ def test_array_checks_are_per_row_and_reusable():
 
 def test_each_column_is_read_in_blocks_of_whole_chunks():
     def column(shape, chunk_rows, itemsize=4):
-        return hdf5.Column("d", "f.h5", "/d", False, shape, itemsize, chunk_rows)
+        return h5layout.Column("d", "f.h5", "/d", False, shape, itemsize, chunk_rows)
     block_rows = hdf5.block_rows
     per_block = h5layout.BLOCK_BYTES // (3 * 64 * 64 * 4)          # 170 rows of 3x64x64 float32
     assert block_rows(column((10**6, 3, 64, 64), 16)) == per_block - per_block % 16

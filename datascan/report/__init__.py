@@ -1,20 +1,33 @@
-"""Report renderers: one module per output format, each ``render(report, view) -> str``."""
+"""Report renderers: one module per output format, each ``render(report, view) -> str``,
+loaded when a report is rendered (the CLI lists the formats in its --help: naming one must
+not load it, nor Jinja2 and the record pictures behind --format html)."""
 from __future__ import annotations
 
-from ..model import Report
-from . import json, text
-from .json import to_dict
+from importlib import import_module
+from typing import TYPE_CHECKING, Callable
+
 from .view import MAX_FINDINGS, View
 
-
-def _html(report: Report, view: View) -> str:
-    from . import html     # Jinja2 and the record pictures: only for --format html
-    return html.render(report, view)
+if TYPE_CHECKING:
+    from ..model import Report
 
 
-FORMATS = {"text": text.render, "json": json.render, "html": _html}
+def _lazy(module: str) -> Callable[[Report, View], str]:
+    def render(report: Report, view: View) -> str:
+        return import_module(f"{__name__}.{module}").render(report, view)
+    return render
+
+
+FORMATS = {"text": _lazy("text"), "json": _lazy("json"), "html": _lazy("html")}
 __all__ = ["FORMATS", "MAX_FINDINGS", "View", "render", "to_dict"]
 
 
 def render(report: Report, fmt: str, view: View = View()) -> str:
     return FORMATS[fmt](report, view)
+
+
+def __getattr__(name: str):
+    if name == "to_dict":
+        from .json import to_dict
+        return to_dict
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

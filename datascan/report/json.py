@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from ..model import Finding, ForwardBlock, LabelStats, NetBlock, Report, SourceInfo
+from ..model import Finding, ForwardBlock, LabelStats, NetBlock, NetLayer, Report, Severity, SourceInfo
 
 GRADIENT_NORM = "L2 of each record's share of the InnerProduct weight gradient"
 
@@ -34,7 +34,25 @@ def to_dict(report: Report) -> dict[str, Any]:
         out["net"] = _net(report.net)
     if report.forward is not None:
         out["forward"] = [_forward(b) for b in report.forward]
+    if report.cached is not None:     # outside the keys above: a cached report is otherwise identical
+        out["cached"] = {"scanned": report.cached}
     return out
+
+
+def from_dict(d: dict[str, Any]) -> Report:
+    """The typed report back from its JSON (remembered verdicts, cache.py): to_dict's inverse.
+    Raises KeyError, TypeError or ValueError on anything that is not such a report."""
+    forward = d.get("forward")
+    return Report(
+        str(d["datascan"]), tuple(_source_of(s) for s in d["sources"]),
+        tuple(Finding(f["code"], Severity(f["severity"]), f["path"], f["key"], f["index"],
+                      f["message"]) for f in d["findings"]),
+        float(d["summary"]["seconds"]),
+        forward=None if forward is None else tuple(_forward_of(b) for b in forward),
+        net=None if d.get("net") is None else NetBlock(d["net"]["path"], tuple(
+            NetLayer(x["layer"], tuple(x["phases"]), x["path"], x["format"], tuple(x["notes"]))
+            for x in d["net"]["layers"])),
+        cached=(d.get("cached") or {}).get("scanned"))
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -49,6 +67,24 @@ def _source(s: SourceInfo) -> dict[str, Any]:
     if s.labels is not None:
         out["labels"] = _labels(s.labels)
     return out
+
+
+def _source_of(s: dict[str, Any]) -> SourceInfo:
+    labels = s.get("labels")
+    if labels is not None:
+        histogram = labels["histogram"]
+        labels = LabelStats(labels["min"], labels["max"], labels["distinct"],
+                            None if histogram is None else {int(k): n for k, n in histogram.items()},
+                            labels.get("note"))
+    return SourceInfo(s["path"], s["format"], s["records"], s["encoding"], labels)
+
+
+def _forward_of(b: dict[str, Any]) -> ForwardBlock:
+    if "not_run" in b:
+        return ForwardBlock(b["path"], not_run=b["not_run"])
+    return ForwardBlock(b["path"], batch_size=b["batch_size"], precision=b["precision"],
+                        loss=b["loss"], skipped=b["skipped"],
+                        batch_losses=tuple(x if x is None else float(x) for x in b["batch_losses"]))
 
 
 def _labels(labels: LabelStats) -> dict[str, Any]:

@@ -41,7 +41,14 @@ def finding_line(f: Finding, colour: bool = False) -> str:
 
 
 def render(report: Report, view: View | None = None, first: int | None = None) -> str:
-    view = view or View()
+    text = _render(report, view or View(), first)
+    if report.cached is not None:
+        text += (f"(remembered verdict of {report.cached}: the sources have not changed since; "
+                 "--no-cache scans again)\n")
+    return text
+
+
+def _render(report: Report, view: View, first: int | None) -> str:
     limit = first if first is not None else view.max_findings
     lines = [_source_line(s) for s in report.sources]
     lines += [f"forward pass not run on {b.path}: {b.not_run}"

@@ -6,17 +6,19 @@ clear error naming what to install (exit 2), never a wrong answer or a traceback
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import import_module
-from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import BackendMissing, SourceOpenError, UnrecognizedSource
-from .interface import Format, unreadable
+
+if TYPE_CHECKING:   # the CLI lists the names in its --help: that loads no format
+    from pathlib import Path
+
+    from .interface import Format
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     module: str          # the module defining FORMAT
     backend: str         # the library it reads with ...
     install: str         # ... and what to pip install for it
@@ -53,6 +55,19 @@ def _format(name: str) -> Format:
     return import_module(REGISTRY[name].module).FORMAT
 
 
+def fingerprint(path: Path, forced: str | None = None) -> tuple[str, dict] | None:
+    """(format name, fingerprint) of the dataset at `path`, found as detect() finds it but
+    without loading the format's library (a remembered verdict is looked up at the cost of
+    startup); None when it is no dataset datascan knows or its format has no fingerprint."""
+    if not path.exists() or (forced is not None and forced not in REGISTRY):
+        return None
+    name = forced or next((n for n in REGISTRY if _format(n).sniff(path)), None)
+    fmt = None if name is None else _format(name)
+    if fmt is None or fmt.fingerprint is None:
+        return None
+    return name, fmt.fingerprint(path)
+
+
 def detect(path: Path, forced: str | None = None) -> Format:
     """Flag > layout > magic bytes. Never trusts a file name alone."""
     try:
@@ -61,6 +76,7 @@ def detect(path: Path, forced: str | None = None) -> Format:
         raise UnrecognizedSource(f"{path}: no such file or directory") from None
     except OSError as e:
         raise SourceOpenError(f"{path}: {e.strerror}") from None
+    from .interface import unreadable
     if (why := unreadable(path)) is not None:   # not "unrecognised": say why it cannot be read
         raise SourceOpenError(f"{path}: {why}")
     if forced:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from math import ceil
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..codes import CANNOT_OPEN, TRUNCATED
 from ..config import ScanConfig
@@ -20,25 +19,25 @@ from ..model import Finding
 from . import h5list
 from .interface import ROWS, Format, Plan, RowBlock, Shard, StorageDamage, stat_files, unreadable
 
-try:
-    import h5py
-    from .h5layout import READ_ERRORS, Column, Files, Layout, inspect, read_rows, rows_per_block
-    from .hdf5_caffe import caffe_rows
-    from .hdf5_write import rows_of, write_rows
-except ImportError:     # sniff() still works; sources.get() says what to install
-    h5py = None
+# numpy and h5py load when a file is read, not when one is sniffed or fingerprinted (a
+# remembered verdict costs only startup): the functions below import what they use, and
+# sources.get() says what to install when h5py is missing.
+if TYPE_CHECKING:
+    from .h5layout import Column, Layout
 
 NAME = "hdf5"
 ENCODING = "array"
 
 
 def block_rows(col: Column) -> int:
+    from .h5layout import rows_per_block
     return rows_per_block(col.itemsize * col.width, col.chunk_rows)
 
 
 def _shard_rows(layout: Layout, target: int) -> int:
     """Rows per shard: about `target`, at least one block of every column together, and
     a whole number of the largest chunk."""
+    from .h5layout import rows_per_block
     step = max([c.chunk_rows for c in layout.columns] + [1])
     rows = rows_per_block(sum(c.itemsize * c.width for c in layout.columns), step)
     return ceil(max(target, rows) / step) * step
@@ -67,6 +66,7 @@ def _targets(path: Path, findings: list[Finding]) -> list[tuple[Path, str]]:
 
 
 def _probe(file: Path, shown: str, config: ScanConfig, findings: list[Finding]) -> Layout | None:
+    from .h5layout import READ_ERRORS, Files, inspect
     if (why := unreadable(file)) is not None:
         findings.append(Finding.of(CANNOT_OPEN, shown, f"cannot be read: {why}"))
         return None
@@ -110,6 +110,8 @@ def read(shard: Shard, config: ScanConfig, size: int = 0):
     """The shard's rows, column by column, in blocks (RowBlock); chunks that cannot be read
     as StorageDamage naming their rows. ``done`` spreads the shard's rows over the blocks by
     bytes read, so progress moves with the data whichever column is being read."""
+    import numpy as np
+    from .h5layout import READ_ERRORS, Files, inspect, read_rows
     shown = shard.shown
     start = int(shard.start or 0)
     files = Files()
@@ -165,12 +167,21 @@ def fingerprint(path: Path) -> dict:
     return {"files": stat_files(files), "names": [e.written for e in listed or ()]}
 
 
-def _unavailable(*args, **kwargs):     # no h5py: sources.get() refuses before this is called
-    raise RuntimeError("h5py is not installed")
+def rows_of(path: Path):
+    from .hdf5_write import rows_of
+    return rows_of(path)
+
+
+def copy_rows(*args, **kwargs):
+    from .hdf5_write import write_rows
+    return write_rows(*args, **kwargs)
+
+
+def caffe_rows(*args, **kwargs):
+    from .hdf5_caffe import caffe_rows
+    return caffe_rows(*args, **kwargs)
 
 
 FORMAT = Format(NAME, ROWS, sniff, plan, read, single_file=lambda path: True, members=members,
-                fingerprint=fingerprint,
-                rows_of=rows_of if h5py else _unavailable,
-                copy_rows=write_rows if h5py else _unavailable,
-                caffe_rows=caffe_rows if h5py else _unavailable)
+                fingerprint=fingerprint, rows_of=rows_of, copy_rows=copy_rows,
+                caffe_rows=caffe_rows)

@@ -37,7 +37,11 @@ attribute, never at the format's name):
     errors    the exception types its library raises (a failed write is one error line)
     fingerprint(path) -> dict
               what changes whenever the dataset's bytes can have changed (remembered
-              verdicts): stat_files() of its files plus what the format itself records
+              verdicts, cache.py): {"files": stat_files(...)} plus what the format itself
+              records. It must not load the format's library or numpy (a remembered verdict
+              costs only startup). Keys starting with "~" hold what datascan's own scan
+              changes (LevelDB's ctimes: the snapshot's hard links): taken again after a
+              scan and compared at the next lookup, but not required to hold across a scan
     members(path) -> list | None
               the files a list source names, in order, repeats kept: objects with
               ``written`` (the name as listed) and ``path`` (None when it is not found);

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from operator import itemgetter
 
-from ..decode.datum import dataset_encoding
 from .interface import Shard, StorageDamage
 
 SAMPLE_RECORDS = 64
@@ -37,6 +36,7 @@ def step_over(shard: Shard, found: tuple[str, bytes | None, bytes | None], last:
 
 
 def sample_encoding(pairs: Iterable[tuple[bytes, bytes]]) -> str:
+    from ..decode.datum import dataset_encoding    # numpy and protobuf: not for a fingerprint
     return dataset_encoding([v for _, v in islice(pairs, SAMPLE_RECORDS)])
 
 

@@ -248,11 +248,16 @@ def _reason(e: Exception) -> str:
 def fingerprint(path: Path) -> dict:
     """Every file but LOCK and the info logs (which an open by another reader rewrites), and
     the MANIFEST that CURRENT names: a new table, a compaction or a log append changes it.
-    No ctime: the hard links of our own snapshot change it on every scan. LevelDB never
-    writes a file in place (tables are immutable, the log and MANIFEST only grow)."""
+    LevelDB never writes a file in place (tables are immutable, the log and MANIFEST only
+    grow), but anything else may (a copy gone wrong, `dd`, bit rot "repaired" with touch -r):
+    "~ctime" is there for that. A scan's own snapshot changes the ctimes (its hard links), so
+    they sit under a "~" key: what a scan changes, compared from one scan's end to the next
+    lookup, not across a scan (interface.py)."""
     files = sorted(p for p in path.iterdir() if p.is_file() and p.name not in _SKIP
                    and not p.name.startswith("LOG"))
-    return {"files": stat_files(files, ctime=False),
+    stats = stat_files(files)
+    return {"files": {f: st[:4] for f, st in stats.items()},
+            "~ctime": {f: st[4] for f, st in stats.items()},
             "current": (path / "CURRENT").read_text(errors="replace")}
 
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Startup and remembered-verdict figures (issue 14), for bench.py or on their own.
+
+Every command runs as its own process, all interleaved, `--repeat` times; the fastest run of
+each is shown (noise on a shared machine only ever slows a run down) with its ratio to
+the reference the issue names:
+
+  datascan --version, --help         against  python -c pass                  (target < 2)
+  datascan check TINY_LMDB           against  python -c "import numpy, lmdb"  (target < 1.5)
+  the same, remembered (cached)      against  python -c pass
+  datascan check WORKLOAD, cached    against  the same scan with --no-cache   (bench.py)
+
+`datascan` is `python -m datascan` (the console script adds one `import re`), so that
+`--pythonpath OLD_CHECKOUT` measures another version with the same interpreter:
+
+  python scripts/bench_startup.py                              # this checkout
+  python scripts/bench_startup.py --pythonpath /tmp/base       # e.g. a `git archive` of main
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def timed(cmd: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=env["PWD"])
+    seconds = time.perf_counter() - t
+    if p.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.decode()[-300:]}")
+    return seconds
+
+
+def fastest(commands: dict[str, list[str]], repeat: int, env: dict) -> dict[str, list[float]]:
+    runs: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):                 # interleaved: drift hits every command alike
+        for name, cmd in commands.items():
+            runs[name].append(timed(cmd, env))
+    return {name: sorted(r) for name, r in runs.items()}
+
+
+def tiny_lmdb(out: Path) -> Path:
+    """A one-record LMDB, written by hand (no datascan import), old enough to be remembered."""
+    import lmdb
+    path = out / "tiny_lmdb"
+    if not (path / "data.mdb").exists():
+        env = lmdb.open(str(path), map_size=1 << 20)
+        with env.begin(write=True) as txn:   # a raw Datum: channels 1, 2x2, label 0
+            txn.put(b"00000000", bytes([8, 1, 16, 2, 24, 2, 34, 4, 1, 2, 3, 4, 40, 0]))
+        env.close()
+        time.sleep(0.1)
+    return path
+
+
+def commands(tiny: Path, cache_dir: Path, new_flags: bool) -> dict[str, list[str]]:
+    py, ds = [sys.executable], [sys.executable, "-m", "datascan"]
+    no_cache = ["--no-cache"] if new_flags else []
+    out = {"python -c pass": py + ["-c", "pass"],
+           "python -c 'import numpy, lmdb'": py + ["-c", "import numpy, lmdb"],
+           "datascan --version": ds + ["--version"],
+           "datascan --help": ds + ["--help"],
+           "datascan check --help": ds + ["check", "--help"],
+           "datascan check tiny_lmdb (all cores)": ds + ["check", str(tiny), "-q", *no_cache],
+           "datascan check tiny_lmdb --jobs 1": ds + ["check", str(tiny), "-q", "--jobs", "1", *no_cache]}
+    if new_flags:
+        out["datascan check tiny_lmdb, remembered"] = ds + ["check", str(tiny), "-q", "--cache-dir",
+                                                           str(cache_dir)]
+    return out
+
+
+TARGETS = (("datascan --version", "python -c pass", 2.0),
+           ("datascan --help", "python -c pass", 2.0),
+           ("datascan check --help", "python -c pass", 2.0),
+           ("datascan check tiny_lmdb (all cores)", "python -c 'import numpy, lmdb'", 1.5),
+           ("datascan check tiny_lmdb --jobs 1", "python -c 'import numpy, lmdb'", 1.5),
+           ("datascan check tiny_lmdb, remembered", "python -c pass", None))
+
+
+def measure(out: Path, repeat: int, pythonpath: str | None = None) -> tuple[list[tuple], list[tuple]]:
+    """(rows: name, fastest ms, median ms), (ratios: what, value, target or None)."""
+    env = dict(os.environ, PWD=str(out))    # run elsewhere: `-m` puts the cwd first on sys.path
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    probe = subprocess.run([sys.executable, "-m", "datascan", "check", "--help"], env=env,
+                           capture_output=True, text=True, cwd=out).stdout
+    with tempfile.TemporaryDirectory() as cache_dir:
+        tiny = tiny_lmdb(out)
+        cmds = commands(tiny, Path(cache_dir), "--no-cache" in probe)
+        if "datascan check tiny_lmdb, remembered" in cmds:      # remember it once first
+            subprocess.run(cmds["datascan check tiny_lmdb, remembered"], env=env, check=False,
+                           stdout=subprocess.DEVNULL, cwd=out)
+        runs = fastest(cmds, repeat, env)
+    rows = [(name, r[0] * 1e3, r[len(r) // 2] * 1e3) for name, r in runs.items()]
+    ratios = [(f"startup: {what} / {ref}", runs[what][0] / runs[ref][0], target)
+              for what, ref, target in TARGETS if what in runs]
+    return rows, ratios
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--out", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "datascan-bench")
+    ap.add_argument("--pythonpath", help="measure the datascan found here (an old checkout)")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
+    rows, ratios = measure(args.out, args.repeat, args.pythonpath)
+    print(f"fastest of {args.repeat} (median); load average before {load:.2f}, "
+          f"after {os.getloadavg()[0]:.2f}")
+    for name, best, median in rows:
+        print(f"  {name:42s} {best:7.1f} ms  ({median:.1f})")
+    for what, value, target in ratios:
+        verdict = "(info)" if target is None else ("ok" if value < target else "MISSED") + f" (< {target:g})"
+        print(f"  {what:78s} {value:5.2f}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
