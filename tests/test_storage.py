@@ -120,3 +120,35 @@ def test_unrecognised_path_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a dataset datascan recognises" in err[0]
     assert main(["check", str(tmp_path / "missing")]) == 2
+
+
+def test_leveldb_table_damaged_at_its_first_block_is_ds101_not_a_silent_stop(make_leveldb):
+    # LevelDB's verified iterator ends quietly when it cannot even start on a damaged block
+    # (plyvel does not raise its status): without the tables' key ranges the walk would end
+    # early and the rest would pass unread. Small identical records: one table, one block.
+    path = make_leveldb([(key(i), raw_datum(i % 3)) for i in range(300)])
+    corrupt_leveldb_table(path, at=10, n=1)
+    for jobs in (1, 2):
+        report = scan(path, jobs=jobs)
+        damage = [f for f in report.findings if f.code == "DS101"]
+        assert len(damage) == 1 and "cannot be read" in damage[0].message
+        assert report.errors >= 1
+
+
+def test_leveldb_damage_in_a_later_table_stops_the_walk_with_ds101(make_leveldb, tmp_path):
+    import plyvel
+    path = make_leveldb([(key(i), raw_datum(i % 3)) for i in range(300)])
+    db = plyvel.DB(str(path))             # a second table, after the first one's keys
+    for i in range(300, 600):
+        db.put(key(i), raw_datum(i % 3))
+    db.compact_range(start=key(300))
+    db.close()
+    tables = sorted(p for p in path.iterdir() if p.suffix in (".ldb", ".sst"))
+    assert len(tables) == 2
+    blob = bytearray(tables[-1].read_bytes())
+    blob[10] ^= 0xFF
+    tables[-1].write_bytes(bytes(blob))
+    report = scan(path, jobs=1)
+    assert report.records == 300
+    damage = [f for f in report.findings if f.code == "DS101"]
+    assert len(damage) == 1 and "00000299" in damage[0].message    # where the walk stopped

@@ -17,7 +17,7 @@ except ImportError:     # sniff() still works; sources.get() says what to instal
 from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import key_text
-from . import kv
+from . import kv, leveldb_tables
 from .interface import KEYED, Format, Plan, Shard, StorageDamage, stat_files, unreadable
 
 NAME = "leveldb"
@@ -174,7 +174,7 @@ def _split(db: plyvel.DB, n_shards: int) -> tuple[list[bytes], int | None]:
     a key-only pass would read every block, values included, before the scan does."""
     first = next(db.iterator(include_value=False, fill_cache=False), None)
     last = next(db.iterator(reverse=True, include_value=False, fill_cache=False), None)
-    if first is None or first == last:
+    if first is None or last is None or first == last:     # (None: a damaged table, see read)
         return [], None
     if db.approximate_size(first, kv.after(last)) >= EXACT_SPLIT_BYTES:
         return kv.split_by_size(db.approximate_size, first, last, n_shards), None
@@ -211,6 +211,14 @@ def _read_range(db: plyvel.DB, shard: Shard, size: int) -> Iterator[list | Stora
             for batch in kv.batched(records, size):
                 yield batch
                 last = batch[-1][0]
+            # An iterator that could not start on a damaged block ends without an error:
+            # the tables say whether the walk stopped short.
+            why = leveldb_tables.missed(db, start, stop, last, plyvel.CorruptionError)
+            if why is not None:
+                where = f"after key {key_text(last)!r}" if last is not None else \
+                    (f"from key {key_text(start)!r}" if start is not None else "from the start")
+                yield StorageDamage(f"LevelDB stopped reading {where}: {why}; the records "
+                                    "after it in this range are not read and not counted")
             return
         except plyvel.CorruptionError as e:
             resume = kv.after(last) if last is not None else start
