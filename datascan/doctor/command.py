@@ -20,8 +20,8 @@ def add_parser(sub) -> None:
                            "when the net's sources exist)")
     data.add_argument("--no-data", dest="data", action="store_false",
                       help="do not go back to the records")
-    p.add_argument("--format", dest="report_format", choices=("text", "json"), default="text",
-                   help="the report format")
+    p.add_argument("--format", dest="report_format", choices=("text", "json", "html"),
+                   default="text", help="the report format (html: one self-contained page)")
     p.add_argument("--output", "-o", help="write the report here instead of stdout")
     p.add_argument("--fail-on", choices=FAIL_ON, default="error",
                    help="exit 1 when a finding is at least this severe (default: error)")
