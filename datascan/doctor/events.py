@@ -76,6 +76,17 @@ class Debug(NamedTuple):
     key: str = ""              # the line's text between prefix and value: one per blob
 
 
+class DebugRun(NamedTuple):
+    """Many train debug_info lines at once, each finite with 0 < value < 1e3 (what most of a
+    debug_info log is): how often each blob (``key``, as Debug.key) was printed. ``expand``
+    gives the Debug events of the lines of the given keys, in log order (a blob seen for the
+    first time needs its value)."""
+    line: int                  # the last of its lines
+    counts: dict               # key -> lines
+    lines: int                 # all of them
+    expand: object             # (set of keys) -> Iterator[Debug]
+
+
 @dataclass(frozen=True, slots=True)
 class ParamNorms:
     """`[Backward] All net params (data, diff): L1 norm = (a, b); L2 norm = (c, d)`."""
@@ -122,4 +133,4 @@ class Done:
 
 
 Event = (RunStart | ProtoText | Solving | Loss | Output | LearningRate | TestStart | Debug
-         | ParamNorms | Fatal | ErrorLine | Clipping | Resumed | Done)
+         | DebugRun | ParamNorms | Fatal | ErrorLine | Clipping | Resumed | Done)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .events import (Clipping, Debug, Done, ErrorLine, Event, Fatal, LearningRate, Loss, Output,
-                     ParamNorms, ProtoText, Resumed, Solving, TestStart)
+from .events import (Clipping, Debug, DebugRun, Done, ErrorLine, Event, Fatal, LearningRate, Loss,
+                     Output, ParamNorms, ProtoText, Resumed, Solving, TestStart)
 from .series import Downsampled
 from .spots import (BIG, GROWTH, GROWTH_FLOOR, MAX_HEADS, MAX_KEYS, MAX_NOTES, Head, Rise, Spot,
                     Track, clamp_of, finite)
@@ -201,6 +201,25 @@ class RunFacts:
               and magnitude >= GROWTH * track.first):
             track.grew = self._spot(ev, it)
 
+    def _debug_run(self, ev: DebugRun) -> None:
+        """Lines that _debug would only count (finite, 0 < value < GROWTH_FLOOR), counted per
+        blob; a blob not followed yet is read line by line (its first value starts it)."""
+        tracks, new = self.tracks, None
+        for key, count in ev.counts.items():
+            track = tracks.get(key)
+            if track is None:
+                new = new or set()
+                new.add(key)
+                continue
+            track.seen += count
+            track.zero_streak = 0
+        if new is None:
+            self.debug_lines += ev.lines
+            return
+        self.debug_lines += ev.lines - sum(ev.counts[k] for k in new)
+        for d in ev.expand(new):
+            self._debug(d)
+
     def _spot(self, ev: Debug, it: int | None) -> Spot:
         spot = Spot(ev.line, it, ev.value, layer=ev.layer, blob=f"{ev.kind} {ev.blob} {ev.field}",
                     phase=ev.phase, kind=ev.kind, text=self._text())
@@ -253,6 +272,6 @@ class RunFacts:
 
 _HANDLERS = {ProtoText: RunFacts._proto, Solving: RunFacts._solving, Loss: RunFacts._loss,
              Output: RunFacts._output, TestStart: RunFacts._test, LearningRate: RunFacts._lr,
-             Debug: RunFacts._debug, ParamNorms: RunFacts._norms, Fatal: RunFacts._fatal,
-             ErrorLine: RunFacts._error, Done: RunFacts._done, Clipping: RunFacts._clip,
-             Resumed: RunFacts._resumed}
+             Debug: RunFacts._debug, DebugRun: RunFacts._debug_run, ParamNorms: RunFacts._norms,
+             Fatal: RunFacts._fatal, ErrorLine: RunFacts._error, Done: RunFacts._done,
+             Clipping: RunFacts._clip, Resumed: RunFacts._resumed}
