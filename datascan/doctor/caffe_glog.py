@@ -19,8 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from .caffe_lines import (CLIP, DEATH, Block, debug_event, describe, iteration_events,
-                          norms_event, number, output_event, split_prefix)
+from .caffe_lines import (CHECK, CLIP, DEATH, Block, checked_event, debug_event, describe,
+                          iteration_events, norms_event, number, output_event, split_prefix)
 from .events import (Clipping, Debug, DebugRun, Done, ErrorLine, Event, Fatal, Loss, Resumed,
                      RunStart, Solving, TestStart)
 
@@ -173,6 +173,10 @@ class _Dialect:
                 return [ev]
         if reader is not None:
             reader.last = line
+        if CHECK in line:
+            ev = checked_event(n, line)
+            if ev is not None:
+                return [ev]
         parsed = split_prefix(line)
         if parsed is None:
             if self.block is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 
-from .events import Debug, Event, LearningRate, Loss, Output, ParamNorms, ProtoText, TestStart
+from .events import Checked, Debug, Event, LearningRate, Loss, Output, ParamNorms, ProtoText, TestStart
 
 MAX_PROTO = 4 << 20          # characters of one solver/net block kept (SSD nets are ~200 KB)
 _EMBEDDED = re.compile(r"[IWEF]\d{4,8} \d\d:\d\d:\d\d(?:\.\d+)? +\d+ [^ \]]+\] ")
@@ -18,6 +18,10 @@ DEATH = ("*** Aborted at", "*** SIG", "Segmentation fault", "Aborted (core dumpe
           "Floating point exception", "malloc(): ", "free(): ", "double free", "corrupted size",
           "terminate called", "Bus error", "Killed")
 _NAN, _INF = math.nan, math.inf
+CHECK = "datascan check: non-finite in layer "     # checklayer.py's message
+_CHECKED = re.compile(r'datascan check: non-finite in layer ("(?:[^"\\]|\\.)*") (forward|backward) '
+                      r'top ("(?:[^"\\]|\\.)*") (data|diff) at iteration (\d+): fraction (\S+) '
+                      r'\((\d+) nan, (\d+) inf of (\d+)\)')
 
 
 def number(text: str) -> float | None:
@@ -157,3 +161,18 @@ def norms_event(n: int, body: str) -> ParamNorms | None:
         return None
     vals = [number(g) for g in m.groups()]
     return None if None in vals else ParamNorms(n, *vals)
+
+
+def checked_event(n: int, line: str) -> Checked | None:
+    """The check layer's line (alone, behind a glog prefix, or in the FloatingPointError it
+    raises)."""
+    import json
+    m = _CHECKED.search(line)
+    if m is None:
+        return None
+    layer, phase, blob, fld, it, fraction, nan, inf, count = m.groups()
+    try:
+        return Checked(n, json.loads(layer), phase, json.loads(blob), fld, int(it),
+                       number(fraction) or 0.0, int(nan), int(inf), int(count))
+    except ValueError:
+        return None

@@ -114,6 +114,22 @@ class ErrorLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Checked:
+    """datascan's check layer (`doctor --instrument`) found NaN/inf: `datascan check: non-finite
+    in layer "L" forward top "B" data at iteration N: fraction F (a nan, b inf of c)`."""
+    line: int
+    layer: str
+    phase: str                 # "forward" (the tops' data) | "backward" (their diff)
+    blob: str
+    field: str                 # "data" | "diff"
+    iteration: int
+    fraction: float
+    nan: int
+    inf: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Clipping:
     line: int
     norm: float
@@ -133,4 +149,4 @@ class Done:
 
 
 Event = (RunStart | ProtoText | Solving | Loss | Output | LearningRate | TestStart | Debug
-         | DebugRun | ParamNorms | Fatal | ErrorLine | Clipping | Resumed | Done)
+         | DebugRun | ParamNorms | Fatal | ErrorLine | Checked | Clipping | Resumed | Done)

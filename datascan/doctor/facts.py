@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .events import (Clipping, Debug, DebugRun, Done, ErrorLine, Event, Fatal, LearningRate, Loss,
+from .events import (Checked, Clipping, Debug, DebugRun, Done, ErrorLine, Event, Fatal, LearningRate, Loss,
                      Output, ParamNorms, ProtoText, Resumed, Solving, TestStart)
 from .series import Downsampled
 from .spots import (BIG, GROWTH, GROWTH_FLOOR, MAX_HEADS, MAX_KEYS, MAX_NOTES, Head, Rise, Spot,
@@ -51,6 +51,9 @@ class RunFacts:
     tracks: dict[tuple, Track] = field(default_factory=dict)
     norms_l2_diff: Downsampled = field(default_factory=Downsampled)
     clipped: int = 0
+    checks: int = 0                          # the check layer's lines (doctor --instrument)
+    check_first: Checked | None = None
+    check_spot: Spot | None = None
     raw: Downsampled = field(default_factory=Downsampled)   # sum of weighted train outputs
     headline_rise: Rise = field(default_factory=lambda: Rise())
     raw_rise: Rise = field(default_factory=lambda: Rise())
@@ -243,6 +246,14 @@ class RunFacts:
         self.done = True
         self.stopped_early = self.stopped_early or ev.early
 
+    def _checked(self, ev: Checked) -> None:
+        self.checks += 1
+        if self.check_first is None:
+            self.check_first = ev
+            self.check_spot = Spot(ev.line, ev.iteration, float("nan"), layer=ev.layer,
+                                   blob=f"top {ev.blob} {ev.field}", phase=ev.phase, kind="top",
+                                   text=self._text())
+
     def _clip(self, ev: Clipping) -> None:
         self.clipped += 1
 
@@ -274,4 +285,4 @@ _HANDLERS = {ProtoText: RunFacts._proto, Solving: RunFacts._solving, Loss: RunFa
              Output: RunFacts._output, TestStart: RunFacts._test, LearningRate: RunFacts._lr,
              Debug: RunFacts._debug, DebugRun: RunFacts._debug_run, ParamNorms: RunFacts._norms,
              Fatal: RunFacts._fatal, ErrorLine: RunFacts._error, Done: RunFacts._done,
-             Clipping: RunFacts._clip, Resumed: RunFacts._resumed}
+             Clipping: RunFacts._clip, Resumed: RunFacts._resumed, Checked: RunFacts._checked}
