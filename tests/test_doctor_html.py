@@ -99,3 +99,15 @@ def test_injected_log_text_shows_as_text_in_chromium(tmp_path):
     main(["doctor", str(_evil_log(tmp_path)), "--format", "html", "-o", str(page)])
     seen = _visit(page)
     assert EVIL in seen.values[TEXT] and seen.values[MARKS] == 3
+
+
+def test_the_per_layer_table_is_bounded_and_says_so(tmp_path):
+    from datascan.doctor.evidence import MAX_LAYERS
+    debug = {("Forward", f"l{k}", f"top blob l{k} data"): 0.5 for k in range(MAX_LAYERS + 30)}
+    debug[("Backward", "l7", "bottom blob l6 diff")] = "nan"
+    log = tmp_path / "wide.log"
+    log.write_text("\n".join(start() + iteration(0, 2.3, debug=debug)) + "\n")
+    report = doctor(log, data=False)
+    assert len(report.layers) == MAX_LAYERS and report.layers_left == 31
+    assert report.layers[0].bad                           # what stands out is kept
+    assert "and 31 more blobs not listed" in render_html(report)

@@ -32,8 +32,10 @@ layer {
   convolution_param { num_output: 8 kernel_size: 3 weight_filler { type: "xavier" } }
 }
 layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
-layer { name: "ip" type: "InnerProduct" bottom: "conv1" top: "ip" inner_product_param { num_output: 10 } }
-layer { name: "acc" type: "Accuracy" bottom: "ip" bottom: "label" top: "acc" include { phase: TEST } }
+layer { name: "ip" type: "InnerProduct" bottom: "conv1" top: "ip"
+        inner_product_param { num_output: 10 } }
+layer { name: "acc" type: "Accuracy" bottom: "ip" bottom: "label" top: "acc"
+        include { phase: TEST } }
 layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
 '''
 
@@ -60,7 +62,8 @@ def test_the_rewritten_net_parses_back_with_a_check_after_each_layer():
     assert net.layer[1].include[0].phase == net.layer[0].include[0].phase      # TRAIN only
     for a, b in blocks(NET, "layer"):
         assert NET[a:b] in done.text          # every original layer kept as written
-    assert "# a comment with a { brace" in done.text and 'weight_filler { type: "xavier" }' in done.text
+    assert "# a comment with a { brace" in done.text
+    assert 'weight_filler { type: "xavier" }' in done.text
 
 
 def test_after_names_the_layers_and_unknown_names_or_v1_nets_are_one_error(tmp_path, capsys):

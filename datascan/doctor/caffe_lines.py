@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import re
 
-from .events import Checked, Debug, Event, LearningRate, Loss, Output, ParamNorms, ProtoText, TestStart
+from .events import (Checked, Debug, Event, LearningRate, Loss, Output, ParamNorms, ProtoText,
+                     TestStart)
 
 MAX_PROTO = 4 << 20          # characters of one solver/net block kept (SSD nets are ~200 KB)
 _EMBEDDED = re.compile(r"[IWEF]\d{4,8} \d\d:\d\d:\d\d(?:\.\d+)? +\d+ [^ \]]+\] ")

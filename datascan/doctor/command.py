@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     if args.instrument or args.after:
         if not args.instrument or not args.output or args.log or args.solver or args.net:
-            raise UsageError("--instrument NET -o OUT [--after LAYER,...] (no LOG, --solver, --net)")
+            raise UsageError("--instrument NET -o OUT [--after LAYER,...] (no LOG, --solver, "
+                             "--net)")
         from .instrument import write
         after = [x.strip() for x in args.after.split(",") if x.strip()] if args.after else None
         print(write(args.instrument, args.output, after), file=sys.stderr)

@@ -10,7 +10,8 @@ from .rules.debug import ZERO_DISPLAYS
 MAX_LAYERS = 120
 
 
-def layers_of(facts: RunFacts) -> tuple[LayerEvidence, ...]:
+def layers_of(facts: RunFacts) -> tuple[tuple[LayerEvidence, ...], int]:
+    """The rows, and how many were left out."""
     bad = facts.debug_nonfinite
     big = facts.debug_big
     rows: list[LayerEvidence] = []
@@ -35,10 +36,11 @@ def layers_of(facts: RunFacts) -> tuple[LayerEvidence, ...]:
         rows.insert(0, LayerEvidence(bad.phase or "", bad.layer, bad.blob or "", bad.value, 1,
                                      f"first non-finite value: {bad.value:.6g} at iteration "
                                      f"{_it(bad.iteration)}", bad.line, True))
-    if len(rows) > MAX_LAYERS:        # keep what stands out, then the first in log order
+    left = max(0, len(rows) - MAX_LAYERS)
+    if left:                          # keep what stands out, then the first in log order
         keep = {id(r) for r in sorted(rows, key=lambda r: (not r.bad, not r.note))[:MAX_LAYERS]}
         rows = [r for r in rows if id(r) in keep]
-    return tuple(rows)
+    return tuple(rows), left
 
 
 def _it(i: int | None) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .events import (Checked, Clipping, Debug, DebugRun, Done, ErrorLine, Event, Fatal, LearningRate, Loss,
-                     Output, ParamNorms, ProtoText, Resumed, Solving, TestStart)
+from .events import (Checked, Clipping, Debug, DebugRun, Done, ErrorLine, Event, Fatal,
+                     LearningRate, Loss, Output, ParamNorms, ProtoText, Resumed, Solving, TestStart)
 from .series import Downsampled
 from .spots import (BIG, GROWTH, GROWTH_FLOOR, MAX_HEADS, MAX_KEYS, MAX_NOTES, Head, Rise, Spot,
                     Track, clamp_of, finite)

@@ -77,7 +77,8 @@ def instrument(text: str, after: list[str] | None = None, *, stop: bool = True,
     wanted = set(after) if after else None
     if wanted is not None and wanted - set(names):
         raise UsageError(f"--after: no layer {', '.join(sorted(wanted - set(names)))} in {where} "
-                         f"(its layers: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''})")
+                         f"(its layers: {', '.join(names[:20])}"
+                         f"{' ...' if len(names) > 20 else ''})")
     out, pos, done = [], 0, []
     for (start, end), layer in zip(spans, net.layer):
         out.append(text[pos:end])

@@ -79,6 +79,7 @@ class DoctorReport:
     batches: tuple[BatchRead, ...] = ()
     notes: tuple[str, ...] = ()     # what could not be read (text report only)
     layers: tuple[LayerEvidence, ...] = ()   # debug_info blobs, bounded (HTML report only)
+    layers_left: int = 0            # blobs past the bound, not in ``layers``
 
     @property
     def errors(self) -> int:

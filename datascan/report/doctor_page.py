@@ -49,6 +49,9 @@ def doctor_page(report: DoctorReport) -> NS:
         layers=[NS(phase=x.phase, layer=x.layer, blob=x.blob, first=f"{x.first:.4g}",
                    displays=f"{x.displays:,}", note=x.note, line=x.line or "", bad=x.bad)
                 for x in report.layers],
+        layers_more=f"and {report.layers_left:,} more blobs not listed (the table keeps "
+                    f"{len(report.layers)}: those that stand out first)" if report.layers_left
+        else "",
         notes=list(report.notes))
 
 

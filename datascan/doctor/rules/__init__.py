@@ -11,4 +11,5 @@ from .nonfinite import CheckLayerFound, FirstNonFiniteRule, HeadlinePoisoned
 from .runs import SeveralRuns
 
 RULES = (Crash, FirstNonFiniteRule, CheckLayerFound, LearningRate, NothingTrained, LossClamp,
-         BlowUp, Unstable, Stuck, ZeroDiffs, DeadUnits, HeadlinePoisoned, BatchNormTest0, SeveralRuns)
+         BlowUp, Unstable, Stuck, ZeroDiffs, DeadUnits, HeadlinePoisoned, BatchNormTest0,
+         SeveralRuns)
