@@ -191,6 +191,10 @@ RUN_BN_TEST0 = _row("DS812", I, "iteration-0 test loss is the BatchNorm artefact
     "Expected; later tests are what count.")
 RUN_SEVERAL = _row("DS813", I, "the log holds several runs",
     "Runs were appended to one file (a failed start, a resume); the verdict is the last run's.")
+RUN_CHECKED = _row("DS814", E, "datascan's check layer found NaN/inf (doctor --instrument)",
+    "The check layer after this layer saw its output (forward) or the gradient reaching it "
+    "(backward) non-finite: the first such layer is where it starts. Read DS800's advice for "
+    "that place (input, the layer's arithmetic, the loss, gradient blow-up).")
 # DS9xx net and solver definitions (lint)
 LINT_AVE_POOL = _row("DS900", E, "AVE pooling with stride > kernel_size (NaN on some input sizes)",
     "Caffe's ceil output size puts a last window at the border with pool size 0: 0/0 = NaN. "

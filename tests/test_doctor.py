@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -21,6 +22,8 @@ from datascan.doctor.series import MAX_POINTS
 
 from conftest import realdata
 from doctor_logs import glog, healthy_debug, iteration, start
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # (log, verdict, iteration of the decisive finding, its layer, its code)
 CAFFE_REF = [
@@ -314,3 +317,50 @@ def test_data_required_without_a_readable_source_says_why(tmp_path):
     lines = start() + iteration(0, 2.3) + iteration(1, "nan", out="nan")
     report = doctor(write(tmp_path, lines), data=True)
     assert report.batches and "not found" in report.batches[0].note
+
+
+# ---------------------------------------------------------------------------- counted lines
+
+def _both(monkeypatch, log, **kw):
+    """The report read with debug lines counted per blob (DebugRun), and line by line."""
+    import functools
+    from datascan.doctor import caffe_glog
+    fast = doctor(log, **kw)
+    monkeypatch.setattr(caffe_glog, "Reader", functools.partial(caffe_glog.Reader, counted=False))
+    slow = doctor(log, **kw)
+    return fast, slow
+
+
+def _same(fast, slow):
+    from datascan.report.doctor import to_dict
+    assert json.dumps(to_dict(fast), sort_keys=True) == json.dumps(to_dict(slow), sort_keys=True)
+    assert fast.findings == slow.findings and repr(fast.layers) == repr(slow.layers)   # nan != nan
+
+
+def test_counting_debug_lines_gives_the_same_report_on_a_synthetic_log(monkeypatch, tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_doctor import display_block
+    lines = start()
+    for i in range(40):                   # zeros, growth, a test phase with debug lines, NaN
+        d = healthy_debug(scale=1 + i ** 3)
+        d[("Backward", "ip", "param blob 1 diff")] = 0 if i >= 30 or i % 7 == 3 else 1e-7
+        if i == 20:
+            d[("Forward", "late", "top blob late data")] = 0.5      # a blob seen late
+        if i % 10 == 5:
+            lines += [glog(f"Iteration {i}, Testing net (#0)"),
+                      glog("    [Forward] Layer ip, top blob ip data: 0.7", where="net.cpp:593"),
+                      glog("    Test net output #0: loss = 2.2 (* 1 = 2.2 loss)")]
+        lines += iteration(i, 2.3, debug=d)
+    lines += display_block(800).rstrip("\n").split("\n") * 3
+    lines += iteration(41, "nan", debug={("Backward", "ip", "param blob 0 diff"): "nan"})
+    path = tmp_path / "t.log"
+    path.write_text("\n".join(lines) + "\n")
+    fast, slow = _both(monkeypatch, path, data=False)
+    _same(fast, slow)
+    assert fast.verdict == "nan" and len(fast.layers) > 20
+    assert any("grew" in x.note for x in fast.layers) and any("0 on" in x.note for x in fast.layers)
+
+
+@pytest.mark.parametrize("name", [x[0] for x in CAFFE_REF])
+def test_counting_debug_lines_gives_the_same_report_on_real_logs(monkeypatch, name):
+    _same(*_both(monkeypatch, realdata("caffe-ref", "train", "logs", name), data=False))

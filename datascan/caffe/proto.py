@@ -121,6 +121,9 @@ _MESSAGES: dict[str, list[tuple]] = {
     "BatchNormParameter": [("use_global_stats", 1, "bool", False, None),
                            ("moving_average_fraction", 2, "float", False, "0.999"),
                            ("eps", 3, "float", False, "1e-05")],
+    "PythonParameter": [("module", 1, "string", False, None), ("layer", 2, "string", False, None),
+                        ("param_str", 3, "string", False, ""),
+                        ("share_in_parallel", 4, "bool", False, "false")],
     "ParamSpec": [("name", 1, "string", False, None), ("lr_mult", 3, "float", False, "1"),
                   ("decay_mult", 4, "float", False, "1")],
     "LayerParameter": [
@@ -138,6 +141,7 @@ _MESSAGES: dict[str, list[tuple]] = {
         ("inner_product_param", 117, ".InnerProductParameter", False, None),
         ("pooling_param", 121, ".PoolingParameter", False, None),
         ("batch_norm_param", 139, ".BatchNormParameter", False, None),
+        ("python_param", 130, ".PythonParameter", False, None),
         ("param", 6, ".ParamSpec", True, None),
         ("annotated_data_param", 200, ".AnnotatedDataParameter", False, None)],
     "V1LayerParameter": [

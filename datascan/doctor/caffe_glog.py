@@ -7,279 +7,243 @@ Matched on the message text, never on file:line (they differ between versions an
 continuing a block, or other programs' output (libjpeg, bash `+ `, the shell's
 `Aborted (core dumped)`). Runs appended to one file are split where a new solver starts.
 A new dialect (another framework's log) is one more module yielding the same events.
+
+Speed: a debug_info log is mostly lines like `[Forward] Layer conv1, top blob conv1 data:
+0.0641`, finite and small. One compiled regex classifies a chunk's lines in C (``_KEYS``);
+those lines are only counted per blob (DebugRun), everything else goes through
+``_Dialect.line`` (caffe_lines.py's parsers), with the same events as line by line.
 """
 from __future__ import annotations
 
-import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from .events import (Clipping, Debug, Done, ErrorLine, Event, Fatal, LearningRate, Loss, Output,
-                     ParamNorms, ProtoText, Resumed, RunStart, Solving, TestStart)
+from .caffe_lines import (CHECK, CLIP, DEATH, Block, checked_event, debug_event, describe,
+                          iteration_events, norms_event, number, output_event, split_prefix)
+from .events import (Clipping, Debug, DebugRun, Done, ErrorLine, Event, Fatal, Loss, Resumed,
+                     RunStart, Solving, TestStart)
 
-MAX_PROTO = 4 << 20          # characters of one solver/net block kept (SSD nets are ~200 KB)
-_EMBEDDED = re.compile(r"[IWEF]\d{4,8} \d\d:\d\d:\d\d(?:\.\d+)? +\d+ [^ \]]+\] ")
-_ITERATION = re.compile(r"Iteration (\d+)")
-_CLIP = re.compile(r"L2 norm (\S+) > (\S+)\)")
-_NORMS = re.compile(r"L1 norm = \((\S+), (\S+)\); L2 norm = \((\S+), (\S+)\)")
-# Raw lines (no glog prefix) that mean the process died.
-_DEATH = ("*** Aborted at", "*** SIG", "Segmentation fault", "Aborted (core dumped)",
-          "Floating point exception", "malloc(): ", "free(): ", "double free", "corrupted size",
-          "terminate called", "Bus error", "Killed")
-_NAN, _INF = math.nan, math.inf
+__all__ = ["Reader", "events", "number", "split_prefix"]
 
-
-def number(text: str) -> float | None:
-    """A number as C++ streams print it, glibc (nan, -nan, inf) and MSVC (-nan(ind), 1.#QNAN,
-    1.#INF) alike; None when it is not a number."""
-    try:
-        return float(text)
-    except ValueError:
-        t = text.strip().rstrip(",;)").lower()
-        try:
-            return float(t)
-        except ValueError:
-            pass
-        if "nan" in t or "#ind" in t:
-            return _NAN
-        if "inf" in t:
-            return -_INF if t.startswith("-") else _INF
-        return None
-
-
-def split_prefix(line: str) -> tuple[str, str] | None:
-    """(severity letter, message) of a glog line, or None for a line without the prefix."""
-    if line[:1] in "IWEF" and line[1:2].isdigit():
-        end = line.find("] ", 0, 200)
-        if end > 0:
-            return line[0], line[end + 2:]
-    if "] " in line:
-        m = _EMBEDDED.search(line)     # a prefix behind a wrapper's own (docker, DIGITS)
-        if m is not None:
-            return line[m.start()], line[m.end():]
-    return None
-
-
-class _Block:
-    """A protobuf text block being collected (bounded)."""
-
-    def __init__(self, line: int, kind: str):
-        self.line, self.kind, self.parts, self.size, self.truncated = line, kind, [], 0, False
-
-    def add(self, text: str) -> None:
-        if self.size + len(text) > MAX_PROTO:
-            self.truncated = True
-            return
-        self.parts.append(text)
-        self.size += len(text) + 1
-
-    def event(self) -> ProtoText:
-        return ProtoText(self.line, self.kind, "\n".join(self.parts), self.truncated)
+CHUNK_LINES = 8192           # lines of a plain iterable joined into one chunk
+# A value float() reads as finite, 0 < v < 1e3 (6 significant digits as C++ prints them).
+_SMALL = (r"(?:[1-9]\d{0,2}(?:\.\d{0,6})?|0\.0{0,6}[1-9]\d{0,6}"
+          r"|[1-9](?:\.\d{0,6})?e-(?:0?\d{1,2}|[12]\d\d|30\d))")
+# One entry per line: the key of a train-net debug line the hot path would read with such a
+# value (no ':' in it), "" for any other line.
+_KEYS = re.compile(r"^(?:[^\n]\d[^\n\]]{0,197}\]     (\[(?:Forw|Backw)ard\] Layer [^\n:]*+)"
+                   r": " + _SMALL + r"|[^\n]*+)$", re.M | re.A)    # ASCII digits: a subset
 
 
 class Reader:
-    """The events of a Caffe log, given its lines (without newlines); ``last`` is the line
-    read last: an event is made right after its line, so it is the line a finding quotes."""
+    """The events of a Caffe log, given its lines (an iterable of str without newlines, or a
+    logfile.LogLines, read in chunks); ``last`` is the line read last: an event is made right
+    after its line, so it is the line a finding quotes."""
 
-    def __init__(self, lines: Iterable[str]):
+    def __init__(self, lines: Iterable[str], *, counted: bool = True):
         self.lines = lines
         self.last = ""
+        self.counted = counted    # False: every debug line as its own Debug event
 
     def current(self) -> str:
         return self.last
 
     def __iter__(self) -> Iterator[Event]:
-        return _events(self.lines, self)
+        return _events(_chunks(self.lines), self, self.counted)
 
 
 def events(lines: Iterable[str]) -> Iterator[Event]:
-    """The events of a Caffe log, given its lines (without newlines)."""
-    return _events(lines, None)
+    """The events of a Caffe log, given its lines (without newlines), one per line in log
+    order (no DebugRun)."""
+    return _events(_chunks(lines), None, False)
 
 
-def _events(lines: Iterable[str], reader: Reader | None) -> Iterator[Event]:
-    block: _Block | None = None
-    cache: dict[str, tuple | None] = {}       # debug line text -> its parsed description
-    solving = False           # this run printed "Solving" already: a second one is a new run
-    in_test = test_outputs = False
-    n = 0
+def _chunks(lines) -> Iterator[str]:
+    """Text of whole lines joined by newlines (no newline at the end of a chunk)."""
+    chunks = getattr(lines, "chunks", None)
+    if chunks is not None:
+        yield from chunks()
+        return
+    batch: list[str] = []
     for line in lines:
-        n += 1
-        # The hot path: a debug_info line of the train net, most of a debug_info log.
-        if not in_test and block is None:
-            k = line.find("]     [", 0, 200)
-            if k > 0 and line[1:2].isdigit():
-                head, _, value = line.rpartition(": ")
-                key = head[k + 6:]
-                desc = cache.get(key, False)
-                if desc is False:
-                    desc = cache[key] = _describe(key)
-                if desc is not None:
-                    try:
-                        v = float(value)
-                    except ValueError:
-                        v = number(value)
-                    if v is not None:
-                        if reader is not None:
-                            reader.last = line
-                        yield Debug(n, desc[0], desc[1], desc[2], desc[3], desc[4], v, False, key)
-                        continue
+        batch.append(line)
+        if len(batch) >= CHUNK_LINES:
+            yield "\n".join(batch)
+            batch = []
+    if batch:
+        yield "\n".join(batch)
+
+
+def _events(chunks: Iterable[str], reader: Reader | None, counted: bool) -> Iterator[Event]:
+    """Each chunk: its lines (split) and their keys (_KEYS, in C). Runs of lines with a key
+    are counted (a DebugRun, sent before the next Debug or RunStart and at the chunk's end);
+    the other lines, and every line in a test phase or a proto block, are read one by one."""
+    d = _Dialect(reader)
+    base = 0                              # line number before the chunk
+    for text in chunks:
+        lines = text.split("\n")
+        count = len(lines)
+        keys = _KEYS.findall(text) if counted else []
+        if len(keys) != count:            # never expected: then read every line one by one
+            keys = [""] * count
+        i = 0                             # the next line (index in the chunk)
+        held = -1                         # the first line counted and not yet sent, or -1
+        while i < count:
+            if d.fast and keys[i]:        # count up to the next line without a key
+                try:
+                    j = keys.index("", i)
+                except ValueError:
+                    j = count
+                if held < 0:
+                    held = i
+                i = j
+                continue
+            if keys[i] and held >= 0:     # a line with a key read one by one: send first
+                yield _run(keys, lines, base, held, i, d)
+                held = -1
+            for ev in d.line(base + i + 1, lines[i]):
+                if held >= 0 and (type(ev) is Debug or type(ev) is RunStart):
+                    yield _run(keys, lines, base, held, i, d)
+                    held = -1
+                yield ev
+            i += 1
+        if held >= 0:
+            yield _run(keys, lines, base, held, count, d)
+        base += count
+    yield from d.close()
+
+
+def _run(keys: list[str], lines: list[str], base: int, lo: int, hi: int, d) -> DebugRun:
+    """The lines with a key in [lo, hi) of the chunk (the others there were read already)."""
+    counts = Counter(keys if lo == 0 and hi == len(keys) else keys[lo:hi])
+    counts.pop("", None)
+
+    def expand(wanted: set) -> Iterator[Debug]:
+        for i in range(lo, hi):
+            if keys[i] in wanted:
+                ev = d.hot(base + i + 1, lines[i])
+                if ev is not None:
+                    yield ev
+    return DebugRun(base + hi, counts, sum(counts.values()), expand)
+
+
+class _Dialect:
+    """The state of the line-by-line reading: a proto block being collected, a test phase."""
+
+    def __init__(self, reader: Reader | None):
+        self.reader = reader
+        self.block: Block | None = None
+        self.cache: dict[str, tuple | None] = {}   # debug line text -> its description
+        self.solving = False     # this run printed "Solving" already: a second is a new run
+        self.in_test = self.test_outputs = False
+        self.fast = True         # not in a test phase nor a block: debug lines may be counted
+
+    def hot(self, n: int, line: str) -> Debug | None:
+        """A train debug_info line (the common case), or None when it is not one."""
+        k = line.find("]     [", 0, 200)
+        if k <= 0 or not line[1:2].isdigit():
+            return None
+        head, _, value = line.rpartition(": ")
+        key = head[k + 6:]
+        desc = self.cache.get(key, False)
+        if desc is False:
+            desc = self.cache[key] = describe(key)
+        if desc is None:
+            return None
+        try:
+            v = float(value)
+        except ValueError:
+            v = number(value)
+        return None if v is None else Debug(n, desc[0], desc[1], desc[2], desc[3], desc[4], v,
+                                            False, key)
+
+    def line(self, n: int, line: str) -> list[Event]:
+        out = self._line(n, line)
+        self.fast = not self.in_test and self.block is None
+        return out
+
+    def _line(self, n: int, line: str) -> list[Event]:
+        reader = self.reader
+        if self.fast:
+            ev = self.hot(n, line)
+            if ev is not None:
+                if reader is not None:
+                    reader.last = line
+                return [ev]
         if reader is not None:
             reader.last = line
+        if CHECK in line:
+            ev = checked_event(n, line)
+            if ev is not None:
+                return [ev]
         parsed = split_prefix(line)
         if parsed is None:
-            if block is not None:
-                block.add(line)
-            elif line.startswith(_DEATH):
-                yield Fatal(n, line.strip(), signal=True)
-            continue
-        if block is not None:
-            yield block.event()
-            block = None
+            if self.block is not None:
+                self.block.add(line)
+            elif line.startswith(DEATH):
+                return [Fatal(n, line.strip(), signal=True)]
+            return []
+        out: list[Event] = []
+        if self.block is not None:
+            out.append(self.block.event())
+            self.block = None
         sev, msg = parsed
         body = msg.lstrip()
         if body[:1] == "[":
             if body.startswith("[Backward] All"):
-                ev = _norms(n, body)
-                in_test = False
+                ev = norms_event(n, body)
+                self.in_test = False
             else:
-                ev = _debug(n, body, in_test, cache)
-                if ev is not None and ev.test and (test_outputs or ev.phase != "forward"):
-                    in_test = test_outputs = False
+                ev = debug_event(n, body, self.in_test, self.cache)
+                if ev is not None and ev.test and (self.test_outputs or ev.phase != "forward"):
+                    self.in_test = self.test_outputs = False
                     ev = ev._replace(test=False)
             if ev is not None:
-                yield ev
-            continue
+                out.append(ev)
+            return out
         if sev == "F":
-            yield Fatal(n, msg.strip())
-            continue
+            out.append(Fatal(n, msg.strip()))
+            return out
         if body.startswith("Iteration "):
-            for ev in _iteration(n, body):
+            for ev in iteration_events(n, body):
                 if isinstance(ev, TestStart):
-                    in_test, test_outputs = True, False
+                    self.in_test, self.test_outputs = True, False
                 elif isinstance(ev, Loss):
-                    in_test = False
-                yield ev
+                    self.in_test = False
+                out.append(ev)
         elif body.startswith(("Train net output #", "Test net output #", "Test score #")):
-            ev = _output(n, body)
+            ev = output_event(n, body)
             if ev is not None:
                 if ev.phase == "test":
-                    test_outputs = True
+                    self.test_outputs = True
                 else:
-                    in_test = False
-                yield ev
+                    self.in_test = False
+                out.append(ev)
         elif body.startswith("Initializing solver from parameters"):
-            yield RunStart(n)
-            solving = False
-            block = _Block(n, "solver")
+            out.append(RunStart(n))
+            self.solving = False
+            self.block = Block(n, "solver")
         elif body.startswith("Initializing net from parameters"):
-            block = _Block(n, "net")
+            self.block = Block(n, "net")
         elif body.startswith("Solving"):
-            if solving:
-                yield RunStart(n)
-            solving = True
-            yield Solving(n, body[7:].strip())
+            if self.solving:
+                out.append(RunStart(n))
+            self.solving = True
+            out.append(Solving(n, body[7:].strip()))
         elif body.startswith("Optimization Done"):
-            yield Done(n)
+            out.append(Done(n))
         elif body.startswith("Optimization stopped early"):
-            yield Done(n, early=True)
+            out.append(Done(n, early=True))
         elif body.startswith("Gradient clipping"):
-            m = _CLIP.search(body)
+            m = CLIP.search(body)
             if m is not None:
-                yield Clipping(n, number(m.group(1)) or 0.0, number(m.group(2)) or 0.0)
+                out.append(Clipping(n, number(m.group(1)) or 0.0, number(m.group(2)) or 0.0))
         elif body.startswith(("Resuming from ", "Restoring previous solver status from ")):
-            yield Resumed(n, body.rsplit(" ", 1)[-1])
+            out.append(Resumed(n, body.rsplit(" ", 1)[-1]))
         elif sev == "E":
-            yield ErrorLine(n, body)
-    if block is not None:
-        yield block.event()
+            out.append(ErrorLine(n, body))
+        return out
 
-
-def _iteration(n: int, body: str) -> list[Event]:
-    m = _ITERATION.match(body)
-    if m is None:
-        return []
-    it = int(m.group(1))
-    k = body.find(", loss = ")
-    if k >= 0:
-        value = number(body[k + 9:].split(" ", 1)[0])
-        return [] if value is None else [Loss(n, it, value)]
-    k = body.find(", lr = ")
-    if k >= 0:
-        value = number(body[k + 7:].split(" ", 1)[0].rstrip(","))
-        return [] if value is None else [LearningRate(n, it, value)]
-    if "Testing net" in body:
-        return [TestStart(n, it)]
-    return []
-
-
-def _output(n: int, body: str) -> Output | None:
-    phase = "train" if body[1] == "r" else "test"
-    if body.startswith("Test score #"):          # v0.9: `Test score #0: 0.1215`
-        head, _, value = body[12:].partition(": ")
-        v = number(value)
-        return None if v is None or not head.isdigit() else Output(n, phase, int(head), head, v, None)
-    colon = body.find(": ", 17)
-    if colon < 0:
-        return None
-    try:
-        index = int(body[body.index("#") + 1:colon])
-    except ValueError:
-        return None
-    name, _, values = body[colon + 2:].partition(" = ")
-    value_text, _, weighted = values.partition(" (* ")
-    value = number(value_text)
-    if value is None:
-        return None
-    weight = number(weighted.split(" = ", 1)[0]) if weighted else None
-    return Output(n, phase, index, name, value, weight)
-
-
-def _float(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return number(text)
-
-
-def _debug(n: int, body: str, test: bool, cache: dict) -> Debug | None:
-    """A debug_info line's event, from its message (after the glog prefix)."""
-    head, _, value = body.rpartition(": ")
-    if head.startswith("[Update]"):
-        head, _, value = body.rpartition("; diff: ")
-    desc = cache.get(head, False)
-    if desc is False:
-        desc = cache[head] = _describe(head)
-    v = _float(value) if desc is not None else None
-    return None if v is None else Debug(n, *desc, v, test, head)
-
-
-def _describe(head: str) -> tuple[str, str, str, str, str] | None:
-    """(phase, layer, kind, blob, field) of `[Forward] Layer L, top blob B data`,
-    `... param blob K data`, `[Backward] Layer L, bottom blob B diff`, `[Update] Layer L,
-    param K data` (old Caffe: the step, its diff), `[Forward] Input B data`; None otherwise."""
-    close = head.find("] ")
-    phase = head[1:close].lower()
-    rest = head[close + 2:]
-    if not head.startswith("[") or phase not in ("forward", "backward", "update"):
-        return None
-    if rest.startswith("Input "):
-        blob, _, fld = rest[6:].rpartition(" ")
-        return phase, "input", "input", blob, fld
-    comma = rest.find(", ")
-    if not rest.startswith("Layer ") or comma < 0:
-        return None
-    layer, parts = rest[6:comma], rest[comma + 2:].split(" ")
-    if phase == "update":
-        return (phase, layer, "param", parts[1], "diff") if len(parts) >= 2 else None
-    if len(parts) < 4:
-        return None
-    return phase, layer, parts[0], " ".join(parts[2:-1]), parts[-1]
-
-
-def _norms(n: int, body: str) -> ParamNorms | None:
-    m = _NORMS.search(body)
-    if m is None:
-        return None
-    vals = [number(g) for g in m.groups()]
-    return None if None in vals else ParamNorms(n, *vals)
+    def close(self) -> list[Event]:
+        return [self.block.event()] if self.block is not None else []

@@ -20,9 +20,14 @@ def add_parser(sub) -> None:
                            "when the net's sources exist)")
     data.add_argument("--no-data", dest="data", action="store_false",
                       help="do not go back to the records")
-    p.add_argument("--format", dest="report_format", choices=("text", "json"), default="text",
-                   help="the report format")
+    p.add_argument("--format", dest="report_format", choices=("text", "json", "html"),
+                   default="text", help="the report format (html: one self-contained page)")
     p.add_argument("--output", "-o", help="write the report here instead of stdout")
+    p.add_argument("--instrument", metavar="NET",
+                   help="write a copy of NET (with -o) with datascan's check layer in place "
+                        "after every layer, and datascan_check.py beside it (no LOG)")
+    p.add_argument("--after", metavar="LAYER,...",
+                   help="with --instrument: check only after these layers")
     p.add_argument("--fail-on", choices=FAIL_ON, default="error",
                    help="exit 1 when a finding is at least this severe (default: error)")
     p.set_defaults(run=run)
@@ -30,6 +35,15 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..codes import Severity
+    from ..errors import UsageError
+    if args.instrument or args.after:
+        if not args.instrument or not args.output or args.log or args.solver or args.net:
+            raise UsageError("--instrument NET -o OUT [--after LAYER,...] (no LOG, --solver, "
+                             "--net)")
+        from .instrument import write
+        after = [x.strip() for x in args.after.split(",") if x.strip()] if args.after else None
+        print(write(args.instrument, args.output, after), file=sys.stderr)
+        return 0
     from ..report.doctor import FORMATS
     from .engine import doctor
     report = doctor(args.log, solver=args.solver, net=args.net, data=args.data)

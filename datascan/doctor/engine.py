@@ -104,8 +104,11 @@ def _report(log: str | None, case: Case, *, data: bool | None, runs: int, cwd: P
         from .records import batches_read
         batches = batches_read(case, first, required=bool(data))
         findings += [x for b in batches for x in b.findings]
+    from .evidence import layers_of
+    layers, left = layers_of(f)
     return DoctorReport(log=log, iterations=f.last_iteration, verdict=name, headline=line,
                         first_nonfinite=first, findings=tuple(findings),
                         loss=f.headline.final(), lr=f.lr.final(), runs=runs,
                         run_start=f.start_line if log is not None else None,
-                        batches=tuple(batches), notes=tuple(notes))
+                        batches=tuple(batches), notes=tuple(notes), layers=layers,
+                        layers_left=left)

@@ -76,6 +76,17 @@ class Debug(NamedTuple):
     key: str = ""              # the line's text between prefix and value: one per blob
 
 
+class DebugRun(NamedTuple):
+    """Many train debug_info lines at once, each finite with 0 < value < 1e3 (what most of a
+    debug_info log is): how often each blob (``key``, as Debug.key) was printed. ``expand``
+    gives the Debug events of the lines of the given keys, in log order (a blob seen for the
+    first time needs its value)."""
+    line: int                  # the last of its lines
+    counts: dict               # key -> lines
+    lines: int                 # all of them
+    expand: object             # (set of keys) -> Iterator[Debug]
+
+
 @dataclass(frozen=True, slots=True)
 class ParamNorms:
     """`[Backward] All net params (data, diff): L1 norm = (a, b); L2 norm = (c, d)`."""
@@ -103,6 +114,22 @@ class ErrorLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Checked:
+    """datascan's check layer (`doctor --instrument`) found NaN/inf: `datascan check: non-finite
+    in layer "L" forward top "B" data at iteration N: fraction F (a nan, b inf of c)`."""
+    line: int
+    layer: str
+    phase: str                 # "forward" (the tops' data) | "backward" (their diff)
+    blob: str
+    field: str                 # "data" | "diff"
+    iteration: int
+    fraction: float
+    nan: int
+    inf: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Clipping:
     line: int
     norm: float
@@ -122,4 +149,4 @@ class Done:
 
 
 Event = (RunStart | ProtoText | Solving | Loss | Output | LearningRate | TestStart | Debug
-         | ParamNorms | Fatal | ErrorLine | Clipping | Resumed | Done)
+         | DebugRun | ParamNorms | Fatal | ErrorLine | Checked | Clipping | Resumed | Done)

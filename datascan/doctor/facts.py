@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .events import (Clipping, Debug, Done, ErrorLine, Event, Fatal, LearningRate, Loss, Output,
-                     ParamNorms, ProtoText, Resumed, Solving, TestStart)
+from .events import (Checked, Clipping, Debug, DebugRun, Done, ErrorLine, Event, Fatal,
+                     LearningRate, Loss, Output, ParamNorms, ProtoText, Resumed, Solving, TestStart)
 from .series import Downsampled
 from .spots import (BIG, GROWTH, GROWTH_FLOOR, MAX_HEADS, MAX_KEYS, MAX_NOTES, Head, Rise, Spot,
                     Track, clamp_of, finite)
@@ -51,6 +51,9 @@ class RunFacts:
     tracks: dict[tuple, Track] = field(default_factory=dict)
     norms_l2_diff: Downsampled = field(default_factory=Downsampled)
     clipped: int = 0
+    checks: int = 0                          # the check layer's lines (doctor --instrument)
+    check_first: Checked | None = None
+    check_spot: Spot | None = None
     raw: Downsampled = field(default_factory=Downsampled)   # sum of weighted train outputs
     headline_rise: Rise = field(default_factory=lambda: Rise())
     raw_rise: Rise = field(default_factory=lambda: Rise())
@@ -201,6 +204,25 @@ class RunFacts:
               and magnitude >= GROWTH * track.first):
             track.grew = self._spot(ev, it)
 
+    def _debug_run(self, ev: DebugRun) -> None:
+        """Lines that _debug would only count (finite, 0 < value < GROWTH_FLOOR), counted per
+        blob; a blob not followed yet is read line by line (its first value starts it)."""
+        tracks, new = self.tracks, None
+        for key, count in ev.counts.items():
+            track = tracks.get(key)
+            if track is None:
+                new = new or set()
+                new.add(key)
+                continue
+            track.seen += count
+            track.zero_streak = 0
+        if new is None:
+            self.debug_lines += ev.lines
+            return
+        self.debug_lines += ev.lines - sum(ev.counts[k] for k in new)
+        for d in ev.expand(new):
+            self._debug(d)
+
     def _spot(self, ev: Debug, it: int | None) -> Spot:
         spot = Spot(ev.line, it, ev.value, layer=ev.layer, blob=f"{ev.kind} {ev.blob} {ev.field}",
                     phase=ev.phase, kind=ev.kind, text=self._text())
@@ -223,6 +245,14 @@ class RunFacts:
     def _done(self, ev: Done) -> None:
         self.done = True
         self.stopped_early = self.stopped_early or ev.early
+
+    def _checked(self, ev: Checked) -> None:
+        self.checks += 1
+        if self.check_first is None:
+            self.check_first = ev
+            self.check_spot = Spot(ev.line, ev.iteration, float("nan"), layer=ev.layer,
+                                   blob=f"top {ev.blob} {ev.field}", phase=ev.phase, kind="top",
+                                   text=self._text())
 
     def _clip(self, ev: Clipping) -> None:
         self.clipped += 1
@@ -253,6 +283,6 @@ class RunFacts:
 
 _HANDLERS = {ProtoText: RunFacts._proto, Solving: RunFacts._solving, Loss: RunFacts._loss,
              Output: RunFacts._output, TestStart: RunFacts._test, LearningRate: RunFacts._lr,
-             Debug: RunFacts._debug, ParamNorms: RunFacts._norms, Fatal: RunFacts._fatal,
-             ErrorLine: RunFacts._error, Done: RunFacts._done, Clipping: RunFacts._clip,
-             Resumed: RunFacts._resumed}
+             Debug: RunFacts._debug, DebugRun: RunFacts._debug_run, ParamNorms: RunFacts._norms,
+             Fatal: RunFacts._fatal, ErrorLine: RunFacts._error, Done: RunFacts._done,
+             Clipping: RunFacts._clip, Resumed: RunFacts._resumed, Checked: RunFacts._checked}

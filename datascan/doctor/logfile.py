@@ -40,6 +40,12 @@ class LogLines:
         return _Gunzip(raw, self) if head == GZIP_MAGIC else raw
 
     def __iter__(self) -> Iterator[str]:
+        for text in self.chunks():
+            yield from text.split("\n")
+
+    def chunks(self) -> Iterator[str]:
+        """The log as text of whole lines joined by newlines, about CHUNK bytes at a time
+        (no newline at a chunk's end: ``text.split("\\n")`` are its lines)."""
         stream = self._open()
         tail = b""
         try:
@@ -60,9 +66,9 @@ class LogLines:
                     continue
                 block = tail + chunk[:end]
                 tail = chunk[end + 1:][:MAX_LINE]
-                yield from _lines(block)
+                yield _text(block)
             if tail:
-                yield from _lines(tail)     # a log cut mid-line: its last, partial line
+                yield _text(tail)     # a log cut mid-line: its last, partial line
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
@@ -96,8 +102,8 @@ class _Gunzip:
         self.raw.close()
 
 
-def _lines(block: bytes) -> list[str]:
+def _text(block: bytes) -> str:
     text = block.decode("utf-8", "replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")       # a line is at most CHUNK + MAX_LINE long
+    return text                   # a line is at most CHUNK + MAX_LINE long

@@ -51,6 +51,20 @@ class BatchRead:
 
 
 @dataclass(frozen=True)
+class LayerEvidence:
+    """One debug_info blob of the train net as the run saw it (mean |x| = asum/count): the
+    HTML report's per-layer table."""
+    phase: str                      # forward | backward | update
+    layer: str
+    blob: str                       # e.g. "top data data", "param 0 diff"
+    first: float                    # its first value
+    displays: int                   # debug displays that printed it
+    note: str = ""                  # what stands out: grew, reached 1e8, 0 throughout, non-finite
+    line: int | None = None         # the log line of what stands out
+    bad: bool = False               # the first non-finite value or a blow-up is here
+
+
+@dataclass(frozen=True)
 class DoctorReport:
     log: str | None
     iterations: int | None
@@ -64,6 +78,8 @@ class DoctorReport:
     run_start: int | None = None    # the line where the judged run starts
     batches: tuple[BatchRead, ...] = ()
     notes: tuple[str, ...] = ()     # what could not be read (text report only)
+    layers: tuple[LayerEvidence, ...] = ()   # debug_info blobs, bounded (HTML report only)
+    layers_left: int = 0            # blobs past the bound, not in ``layers``
 
     @property
     def errors(self) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from .case import Case
 from .report import DoctorFinding, FirstNonFinite
 
-# DIAGNOSES.md's order: crash > first non-finite > clamp > divergence > no learning.
-ORDER = (("DS809", "crashed"), ("DS800", "nan"), ("DS805", "stuck"), ("DS811", "diverging"),
-         ("DS801", "diverging"), ("DS806", "stuck"), ("DS804", "not_training"),
-         ("DS803", "not_training"))
+# DIAGNOSES.md's order: crash > first non-finite > clamp > divergence > no learning; but the
+# check layer's stop (DS814) is a NaN found, not a crash.
+ORDER = (("DS814", "nan"), ("DS809", "crashed"), ("DS800", "nan"), ("DS805", "stuck"),
+         ("DS811", "diverging"), ("DS801", "diverging"), ("DS806", "stuck"),
+         ("DS804", "not_training"), ("DS803", "not_training"))
 
 
 def verdict(case: Case, findings: list[DoctorFinding]) -> str:

@@ -66,4 +66,11 @@ def render_text(report: DoctorReport) -> str:
     return "\n".join(x for x in lines if x is not None) + "\n"
 
 
-FORMATS = {"text": render_text, "json": render_json}
+def render_html(report: DoctorReport) -> str:
+    """The diagnosis as one self-contained page (the check report's frame and sections)."""
+    from .doctor_page import doctor_page
+    from .html import page
+    return page("doctor.html.j2", page=doctor_page(report))
+
+
+FORMATS = {"text": render_text, "json": render_json, "html": render_html}

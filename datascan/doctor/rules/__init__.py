@@ -7,8 +7,9 @@ from .crash import Crash
 from .debug import BlowUp, DeadUnits, ZeroDiffs
 from .loss import BatchNormTest0, LossClamp, Stuck, Unstable
 from .lr import LearningRate, NothingTrained
-from .nonfinite import FirstNonFiniteRule, HeadlinePoisoned
+from .nonfinite import CheckLayerFound, FirstNonFiniteRule, HeadlinePoisoned
 from .runs import SeveralRuns
 
-RULES = (Crash, FirstNonFiniteRule, LearningRate, NothingTrained, LossClamp, BlowUp, Unstable,
-         Stuck, ZeroDiffs, DeadUnits, HeadlinePoisoned, BatchNormTest0, SeveralRuns)
+RULES = (Crash, FirstNonFiniteRule, CheckLayerFound, LearningRate, NothingTrained, LossClamp,
+         BlowUp, Unstable, Stuck, ZeroDiffs, DeadUnits, HeadlinePoisoned, BatchNormTest0,
+         SeveralRuns)

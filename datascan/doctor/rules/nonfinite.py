@@ -1,7 +1,7 @@
 """The first non-finite value of the run (R1), and the headline it poisons (R2)."""
 from __future__ import annotations
 
-from ...codes import RUN_HEADLINE, RUN_NONFINITE
+from ...codes import RUN_CHECKED, RUN_HEADLINE, RUN_NONFINITE
 from ..case import Case
 from ..facts import Spot, finite
 from ..report import DoctorFinding, FirstNonFinite
@@ -13,7 +13,8 @@ def first_spot(case: Case) -> Spot | None:
     headline loss, or the lr."""
     f = case.facts
     heads = [h.first_nonfinite for h in f.heads.values() if h.first_nonfinite is not None]
-    candidates = [s for s in (f.debug_nonfinite, f.headline_nonfinite, *heads) if s is not None]
+    candidates = [s for s in (f.debug_nonfinite, f.headline_nonfinite, f.check_spot, *heads)
+                  if s is not None]
     if f.lr_bad is not None and not finite(f.lr_bad.value):
         candidates.append(f.lr_bad)
     if not candidates:
@@ -124,3 +125,22 @@ class HeadlinePoisoned(Rule):
                "headline averages over average_loss iterations and stays nan")
         return [DoctorFinding.of(RUN_HEADLINE, msg, iteration=bad.iteration, line=bad.line,
                                  evidence=bad.text)]
+
+
+class CheckLayerFound(Rule):
+    """The check layer `datascan doctor --instrument` puts after each layer printed a
+    non-finite blob: the first one names the layer, the pass and the iteration."""
+    codes = (RUN_CHECKED,)
+
+    def judge(self, case: Case) -> list[DoctorFinding]:
+        f = case.facts
+        c = f.check_first
+        if c is None:
+            return []
+        what = "its output" if c.phase == "forward" else "the gradient reaching it"
+        more = f" ({f.checks - 1} more check line(s) after it)" if f.checks > 1 else ""
+        msg = (f"the check layer after {c.layer} found {what} non-finite at iteration "
+               f"{it_text(c.iteration)}: {c.phase} top {c.blob} {c.field}, fraction "
+               f"{g(c.fraction)} ({c.nan:,} nan, {c.inf:,} inf of {c.count:,}){more}")
+        return [DoctorFinding.of(RUN_CHECKED, msg, iteration=c.iteration, layer=c.layer,
+                                 line=c.line, evidence=f.check_spot.text if f.check_spot else None)]
