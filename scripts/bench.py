@@ -140,7 +140,7 @@ def jpeg_files(out: Path, lmdb_path: Path) -> Path:
 
 def _jpeg_payloads(path: Path, limit: int | None = None):
     import lmdb
-    from datascan.decode.proto import message_class
+    from datascan.caffe.proto import message_class
     datum = message_class("Datum")()
     env = lmdb.open(str(path), readonly=True, lock=False)
     with env.begin() as txn:
@@ -226,7 +226,7 @@ def _naive_lmdb(path: Path) -> dict:
     import lmdb
     from PIL import Image
 
-    from datascan.decode.proto import message_class
+    from datascan.caffe.proto import message_class
     Datum = message_class("Datum")
     t, n, bad = time.perf_counter(), 0, 0
     env = lmdb.open(str(path), readonly=True, lock=False)
