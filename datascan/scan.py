@@ -15,6 +15,7 @@ from pathlib import Path
 from . import parallel, sources
 from ._version import __version__
 from .checks.dataset import dataset_findings, label_stats
+from .checks.duplicates import ContentIndex, Duplicates
 from .codes import CANNOT_OPEN, CHANGED, NO_RECORDS, keep, lookup
 from .config import INFO_CAP, ScanConfig, scan_config
 from .errors import SourceOpenError, UnrecognizedSource, UsageError
@@ -144,24 +145,36 @@ class Merger:
         self.shards: dict[str, dict[int, tuple[int | None, int, list[Finding]]]] = \
             {p.source: {} for p in plans}
         self.summaries = {p.source: ShardSummary() for p in plans}
+        self.number = {p.source: n for n, p in enumerate(plans)}   # command order
+        self.shown: dict[tuple[int, int], str] = {}
+        self.contents = ContentIndex()       # every source's, for the duplicate checks
 
     def add(self, r: ShardResult) -> None:
         self.shards[r.shard.source][r.shard.shard_id] = (r.shard.first_index, r.records, r.findings)
         # Refs are placed by (shard, index in shard), i.e. by position in the source, before
         # the shards' offsets are known: each group keeps its first ones, as one shard
         # holding everything would have (the report must not depend on the split).
-        self.summaries[r.shard.source].merge(r.summary, lambda i, at=r.shard.shard_id * SHARD_SPAN: at + i)
+        self.summaries[r.shard.source].merge(r.summary, lambda i, at=r.shard.shard_id * SHARD_SPAN: at + i,
+                                             contents=False)
+        src = self.number[r.shard.source]
+        self.shown[src, r.shard.shard_id] = r.shard.shown
+        try:
+            self.contents.add(src, r.shard.shard_id, r.summary.contents)
+        finally:
+            r.summary.contents.discard()
 
     def finish(self, partial: bool = False) -> tuple[list[SourceInfo], list[Finding]]:
         """The sources and their findings. ``partial``: some shards never came back (an
         interrupted scan); after the first gap a record's index is unknown, its key is not."""
-        infos, findings = [], []
+        infos, findings, bases_of = [], [], {}
         for plan in self.plans:
             findings.extend(plan.findings)
             offset, bases, found_here = 0, {}, []
+            known_bases = bases_of[self.number[plan.source]] = {}
             for n, (shard_id, (first, records, found)) in enumerate(sorted(self.shards[plan.source].items())):
                 base = bases[shard_id] = first if first is not None else offset
                 known = first is not None or n == shard_id
+                known_bases[shard_id] = base if known else None
                 found_here.extend(f if f.index is None else replace(f, index=f.index + base if known else None)
                                   for f in found)
                 offset += records
@@ -177,6 +190,12 @@ class Merger:
                 findings.append(Finding.of(NO_RECORDS, plan.source, "no records: nothing to train on"))
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
                                     label_stats(summary.labels), shape_counts(summary)))
+        try:
+            findings.extend(Duplicates().find(
+                self.contents, lambda src, shard: (self.shown[src, shard], bases_of[src][shard]),
+                [p.source for p in self.plans]))
+        finally:
+            self.contents.close()
         return infos, findings
 
 

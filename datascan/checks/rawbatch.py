@@ -154,11 +154,13 @@ class RawBatches:
         table[bad] = False
         return table[labels]
 
-    def prove(self, values: Sequence[bytes]) -> tuple[np.ndarray, Counter]:
-        """(mask of the records proven clean, how many of them have each shape).
-        Their labels are counted in the summary; their shapes are the caller's to add,
-        in record order, so that shape refs are those of the per-record path."""
+    def prove(self, values: Sequence[bytes]) -> tuple[np.ndarray, Counter, np.ndarray]:
+        """(mask of the records proven clean, how many of them have each shape, the label
+        of each, -1 where not proven). Their labels are counted in the summary; their shapes
+        are the caller's to add, in record order, so that shape refs are those of the
+        per-record path."""
         fast = np.zeros(len(values), bool)
+        found = np.full(len(values), -1, np.int64)
         shapes: Counter = Counter()
         lengths = np.fromiter(map(len, values), np.int64, len(values))
         for length in sorted(set(lengths.tolist())):
@@ -176,6 +178,7 @@ class RawBatches:
                 ok &= check.clean_rows(pixels, layout.shape)
             ok &= self._labels_ok(labels)
             labels = labels[ok]
+            found[idx[ok]] = labels
             if labels.size:
                 lo = int(labels.min())
                 counts = np.bincount(labels - lo)
@@ -183,4 +186,4 @@ class RawBatches:
                     self.summary.labels.add(k + lo, int(counts[k]))
                 fast[idx[ok]] = True
                 shapes[layout.shape] += labels.size
-        return fast, shapes
+        return fast, shapes, found

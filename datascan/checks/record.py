@@ -8,6 +8,7 @@ from ..config import ScanConfig
 from ..decode import datum as dm
 from ..model import Finding, key_text
 from ..sources.interface import Shard
+from . import content
 from .base import Problem
 from .datum import DatumStructure
 from .image import SUFFIX_FORMAT, ImageDecode
@@ -36,6 +37,9 @@ class RecordChecker:
     def for_shard(cls, shard: Shard, config: ScanConfig, summary: ShardSummary) -> RecordChecker:
         return cls(shard.shown, shard.encoding, config, summary)
 
+    def finish(self) -> None:
+        """Nothing is left to add when the shard ends (rows.py has)."""
+
     def check_batch(self, batch: list[tuple[bytes, bytes]], base: int) -> list[Finding]:
         keys, values = zip(*batch)
         return self.check_many(base, keys, values)
@@ -45,10 +49,11 @@ class RecordChecker:
         summary, with raw Datums proven clean a batch at a time (rawbatch.py)."""
         if self.batches is None or self.batches.useless or len(values) < 2:
             return [f for i, (k, v) in enumerate(zip(keys, values)) for f in self.check(base + i, k, v)]
-        fast, shapes = self.batches.prove(values)
+        fast, shapes, labels = self.batches.prove(values)
         table = self.summary.shapes
         if fast.all() and len(shapes) == 1 and (group := table.get(next(iter(shapes)))) is not None:
             group.add_run(base, keys)      # the usual batch: one known shape, all clean
+            self._log_fast(base, keys, values, fast, labels)
             return []
         findings: list[Finding] = []
         layouts = self.batches.layouts
@@ -57,7 +62,22 @@ class RecordChecker:
                 self.summary.add_shape(table, layouts[len(value)].shape, base + i, key)
             else:
                 findings.extend(self.check(base + i, key, value))
+        self._log_fast(base, keys, values, fast, labels)
         return findings
+
+    def _log_fast(self, base: int, keys, values, fast, labels) -> None:
+        """Content hashes of the records the batch path proved: each one's head and pixels
+        as stored (content.py), one hash call a record."""
+        if fast.all():
+            idx, keys = range(len(values)), list(keys)
+        else:
+            idx = fast.nonzero()[0].tolist()
+            keys, labels = [keys[i] for i in idx], labels[idx]
+        if not keys:
+            return
+        cut = {n: layout.label_at - 1 for n, layout in self.batches.layouts.items()}
+        hashes = content.digests([values[i][:cut[len(values[i])]] for i in idx])
+        self.summary.contents.add_many(content.entries(hashes, labels, [base + i for i in idx]), keys)
 
     def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:
         problems: list[Problem] = []
@@ -65,26 +85,36 @@ class RecordChecker:
         if not value:
             problems.append(self.structure.empty())
         elif self.encoding in (dm.DATUM, dm.ANNOTATED):
-            self._check_datum(index, ktext, value, problems)
+            h, label = self._check_datum(index, ktext, value, problems)
+            if h is not None:
+                self.summary.contents.add(index, key, h, label)
         elif self.encoding in (dm.IMAGE, dm.IMAGE_TEXT):
             if dm.looks_like_image(value):
                 self._check_image(index, ktext, value, problems)
+                self.summary.contents.add(index, key, content.image_content(value), content.NO_LABEL)
             elif dm.classify(value) != dm.TEXT or _image_key(ktext):
                 what = "text" if dm.classify(value) == dm.TEXT else f"{len(value)} bytes"
                 problems.append(self.images.not_an_image(what))
             # else: text beside the images (crnn label-N, num-samples): metadata, not a record fault
         return [Finding.of(code, self.path, msg, key=ktext, index=index) for code, msg in problems]
 
-    def _check_datum(self, index: int, key: str | None, value: bytes, problems: list) -> None:
+    def _check_datum(self, index: int, key: str | None, value: bytes,
+                     problems: list) -> tuple[int | None, float]:
+        """Checks a Datum; returns its content hash (None: it has none) and label."""
         try:
             s = dm.parse(value, self.encoding)
         except dm.DatumError as e:
             problems.append(self.structure.unparsed(self.encoding, value, e))
-            return
+            return None, content.NO_LABEL
+        shape = (s.channels, s.height, s.width)
         if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
             self._check_image(index, key, s.data, problems)
+            h = content.image_content(s.data)
         else:
             self._check_raw(index, key, s, problems)
+            h = content.raw_content(shape, s.data) if s.float_data is None else \
+                content.float_content(shape, s.data, s.float_data)
+            h = h if s.data or s.float_data is not None else None
         if s.label is not None and not (s.annotated and s.label == -1):
             # SSD's convert_annoset stores -1 in the inner datum: not a class.
             self.summary.labels.add(s.label)
@@ -95,6 +125,9 @@ class RecordChecker:
         for group in s.group_labels:
             if (p := self.labels.problem(group)) is not None:
                 problems.append((p[0], "box " + p[1]))
+        # SSD's inner label is always -1 (its classes are the boxes'): no label to compare
+        label = s.label if s.label is not None and not s.annotated else None
+        return h, content.NO_LABEL if label is None else float(label)
 
     def _check_raw(self, index: int, key: str | None, s: dm.Sample, problems: list) -> None:
         if (p := self.structure.unusable(s)) is not None:

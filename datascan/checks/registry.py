@@ -11,6 +11,7 @@ from __future__ import annotations
 from .base import Check
 from .dataset import Shapes
 from .datum import DatumStructure
+from .duplicates import Duplicates
 from .forward import Forward
 from .image import ImageDecode
 from .labels import LabelRange
@@ -27,6 +28,7 @@ CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     ImageDecode,        # record.py
     LabelRange,         # record.py, rawbatch.py, rows.py
     Shapes,             # scan.py, on the merged summaries
+    Duplicates,         # scan.py, on every source's content hashes (record.py, rows.py take them)
     Forward,            # forward/
 )
 
