@@ -52,7 +52,8 @@ class ContentIndex:
             e["pos"] = (src << SRC) | (shard << SHARD) | found["i"]
             self._store(e)
             if any(k is not None for k in keys):
-                self.keys[src, shard].append(("mem", found["i"].copy(), list(keys)))
+                order = np.argsort(found["i"], kind="stable")    # for searchsorted
+                self.keys[src, shard].append(("mem", found["i"][order], [keys[j] for j in order.tolist()]))
                 self.keys_held += len(keys)
         if self.keys_held > INDEX_KEYS:
             self._spill_keys()
@@ -84,7 +85,7 @@ class ContentIndex:
                         idx, keys = rest
                         at = fh.tell()
                         _write(fh, _as_entries(idx), keys)
-                        chunks[n] = ("file", at, int(idx[0]), int(idx[-1]))
+                        chunks[n] = ("file", at, int(idx[0]), int(idx[-1]))   # sorted
         self.keys_held = 0
 
     def _groups(self):
@@ -156,8 +157,6 @@ class ContentIndex:
             at = f"row {first_index}"
         if first_path != path:
             at = f"{first_path} {at}"
-        elif first_index == index:
-            at = f"{at} (the same file is listed more than once)"
         if code == DUPLICATE.code:
             msg = f"same content as {at}; {size} records hold it"
         elif code == LEAKAGE.code:
