@@ -17,6 +17,7 @@ from .run_options import BACKENDS, RunOptions, default_jobs
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from .cli_mean import add_mean_parser, mean_command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_clean_parser(sub)
     add_report_parser(sub)
     add_show_parsers(sub, add_check_options)
+    add_mean_parser(sub, add_check_options)
     return parser
 
 
@@ -242,7 +244,7 @@ def _clean(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
-    if args.command in ("check", "clean", "show"):
+    if args.command in ("check", "clean", "show", "mean"):
         validate_scan(args)
     if getattr(args, "max_findings", None) is not None and args.max_findings < 0:
         raise UsageError(f"--max-findings must be at least 0, not {args.max_findings} "
@@ -284,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             validate(args)
             return {"check": _check, "clean": _clean, "report": report_command, "show": _show,
-                    "explain": explain_command}[args.command](args)
+                    "explain": explain_command, "mean": mean_command}[args.command](args)
         except DatascanError as e:
             return exits.fail(str(e))
         except KeyboardInterrupt as e:   # SIGINT -> 130, SIGTERM/SIGHUP -> 128 + signal

@@ -35,6 +35,8 @@ class ScanConfig:
     format: str | None = None                   # override detection: lmdb | leveldb | hdf5
     label_datasets: tuple[str, ...] = ("label",)  # HDF5: datasets holding labels
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    mean: bool = False          # `datascan mean`: sum the pixels of the records (meansum.py) ...
+    mean_bad: bool = False      # ... those with error findings too (--include-bad)
 
 
 def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,

@@ -184,6 +184,8 @@ class Merger:
             for table in summary.tables():
                 for g in table.values():
                     g.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
+            if summary.mean is not None:
+                summary.mean.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
             findings.extend(dataset_findings(plan.source, summary))
             if offset == 0 and not partial and plan.format != UNREAD and \
                     not any(f.severity is Severity.ERROR for f in plan.findings):

@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..codes import Severity
 from ..config import ScanConfig
 from ..decode import datum as dm
 from ..model import Finding, key_text
@@ -13,6 +16,7 @@ from .base import Problem
 from .datum import DatumStructure
 from .image import SUFFIX_FORMAT, ImageDecode
 from .labels import LabelRange
+from .meansum import MeanSums, bgr_chw
 from .rawbatch import RawBatches
 from .registry import pixel_checks
 from .summary import ShardSummary
@@ -32,6 +36,10 @@ class RecordChecker:
         self.pixel_checks = pixel_checks()     # the registry's, read as the shard starts
         self.batches = RawBatches.proving(self.pixel_checks, self.summary, self.labels) \
             if self.encoding == dm.DATUM else None
+        if self.config.mean:
+            self.summary.mean = self.sums = MeanSums()
+        else:
+            self.sums = None
 
     @classmethod
     def for_shard(cls, shard: Shard, config: ScanConfig, summary: ShardSummary) -> RecordChecker:
@@ -54,6 +62,8 @@ class RecordChecker:
         if fast.all() and len(shapes) == 1 and (group := table.get(next(iter(shapes)))) is not None:
             group.add_run(base, keys)      # the usual batch: one known shape, all clean
             self._log_fast(base, keys, values, fast, labels)
+            if self.sums is not None:
+                self._sum_fast(base, keys, values, fast)
             return []
         findings: list[Finding] = []
         layouts = self.batches.layouts
@@ -63,7 +73,20 @@ class RecordChecker:
             else:
                 findings.extend(self.check(base + i, key, value))
         self._log_fast(base, keys, values, fast, labels)
+        if self.sums is not None:
+            self._sum_fast(base, keys, values, fast)
         return findings
+
+    def _sum_fast(self, base: int, keys, values, fast) -> None:
+        """`datascan mean`: the pixels of the records the batch path proved, per layout."""
+        by_length: dict[int, list[int]] = {}
+        for i in fast.nonzero()[0].tolist():
+            by_length.setdefault(len(values[i]), []).append(i)
+        for length, idx in by_length.items():
+            layout = self.batches.layouts[length]
+            rows = np.frombuffer(b"".join(values[i] for i in idx), np.uint8).reshape(len(idx), length)
+            total = rows[:, layout.pixels].sum(axis=0, dtype=np.uint64)
+            self.sums.add(layout.shape, total, base + idx[0], keys[idx[0]], len(idx))
 
     def _log_fast(self, base: int, keys, values, fast, labels) -> None:
         """Content hashes of the records the batch path proved: each one's head and pixels
@@ -85,9 +108,11 @@ class RecordChecker:
         if not value:
             problems.append(self.structure.empty())
         elif self.encoding in (dm.DATUM, dm.ANNOTATED):
-            h, label = self._check_datum(index, ktext, value, problems)
+            h, label, s = self._check_datum(index, ktext, value, problems)
             if h is not None:
                 self.summary.contents.add(index, key, h, label)
+            if self.sums is not None and s is not None:
+                self._sum(index, key, s, problems)
         elif self.encoding in (dm.IMAGE, dm.IMAGE_TEXT):
             if dm.looks_like_image(value):
                 self._check_image(index, ktext, value, problems)
@@ -105,7 +130,7 @@ class RecordChecker:
             s = dm.parse(value, self.encoding)
         except dm.DatumError as e:
             problems.append(self.structure.unparsed(self.encoding, value, e))
-            return None, content.NO_LABEL
+            return None, content.NO_LABEL, None
         shape = (s.channels, s.height, s.width)
         if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
             self._check_image(index, key, s.data, problems)
@@ -127,7 +152,25 @@ class RecordChecker:
                 problems.append((p[0], "box " + p[1]))
         # SSD's inner label is always -1 (its classes are the boxes'): no label to compare
         label = s.label if s.label is not None and not s.annotated else None
-        return h, content.NO_LABEL if label is None else float(label)
+        return h, content.NO_LABEL if label is None else float(label), s
+
+    def _sum(self, index: int, key: bytes, s: dm.Sample, problems: list) -> None:
+        """`datascan mean`: one Datum's pixels as compute_image_mean adds them (encoded images
+        decoded as OpenCV does), unless datascan judged it bad (an error) and --include-bad
+        was not given."""
+        if not self.config.mean_bad and any(code.severity is Severity.ERROR for code, _ in problems):
+            return
+        if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
+            values = _decoded(s.data, self.config.max_image_pixels)
+            if values is not None:
+                self.sums.add(values.shape, values.reshape(-1), index, key)
+            return
+        shape = (s.channels, s.height, s.width)
+        n = s.channels * s.height * s.width
+        if s.data and len(s.data) == n:
+            self.sums.add(shape, np.frombuffer(s.data, np.uint8), index, key)
+        elif s.float_data is not None and s.float_data.size == n:
+            self.sums.add(shape, s.float_data, index, key)
 
     def _check_raw(self, index: int, key: str | None, s: dm.Sample, problems: list) -> None:
         if (p := self.structure.unusable(s)) is not None:
@@ -165,3 +208,19 @@ _IMAGE_SUFFIXES = tuple(SUFFIX_FORMAT)
 def _image_key(key: str | None) -> bool:
     k = (key or "").lower()
     return k.startswith("image") or k.endswith(_IMAGE_SUFFIXES)
+
+
+def _decoded(data: bytes, max_pixels: int) -> np.ndarray | None:
+    """An encoded image's pixels in CHW, BGR, as compute_image_mean decodes them; None when
+    it does not decode (a finding says why)."""
+    import io
+
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > max_pixels:
+                return None
+            img.load()
+            return bgr_chw(img)
+    except Exception:     # the record's own finding (DS400/DS401) already says why
+        return None

@@ -16,6 +16,7 @@ from operator import itemgetter
 from ..config import MAX_LABELS, MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TOTAL
 from ..model import LabelStats, key_text
 from .content import ContentLog
+from .meansum import MeanSums
 
 
 @dataclass
@@ -248,6 +249,7 @@ class ShardSummary:
     encoded: int = 0                                          # records that held an encoded image
     capped: Counter = field(default_factory=Counter)  # (path, code) -> info findings not listed
     contents: ContentLog = field(default_factory=ContentLog)  # content hashes (duplicates.py)
+    mean: MeanSums | None = None                              # pixel sums, for `datascan mean`
 
     def add_shape(self, table: ShapeTable, shape, index: int, key: str | bytes | None) -> None:
         table.add(shape, index, key)
@@ -269,6 +271,9 @@ class ShardSummary:
         (duplicates.ContentIndex) when ``contents`` is False."""
         if contents:
             self.contents.absorb(other.contents, place(0))
+        if other.mean is not None:
+            self.mean = self.mean or MeanSums()
+            self.mean.merge(other.mean, place)
         self.labels.update(other.labels)
         self.encoded += other.encoded
         self.capped.update(other.capped)
