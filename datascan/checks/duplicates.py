@@ -12,7 +12,6 @@ shard, index in the shard), so "the first" of a group is the same for any split 
 """
 from __future__ import annotations
 
-import heapq
 import shutil
 import tempfile
 from collections import defaultdict
@@ -25,7 +24,7 @@ from ..codes import DUPLICATE, LABEL_CONFLICT, LEAKAGE
 from ..config import DUPLICATES_LISTED
 from ..model import Finding, key_text
 from .base import SUMMARY, Check
-from .content import ENTRY, ContentLog, _read, _write
+from .content import ENTRY, ContentLog, Keys, read_chunk, write_chunk
 
 INDEX_RECORDS = 1 << 20     # entries held before they go to the bucket files
 INDEX_KEYS = 1 << 18        # keys held before they go to the key file
@@ -51,9 +50,12 @@ class ContentIndex:
             e["h"], e["label"] = found["h"], found["label"]
             e["pos"] = (src << SRC) | (shard << SHARD) | found["i"]
             self._store(e)
-            if any(k is not None for k in keys):
-                order = np.argsort(found["i"], kind="stable")    # for searchsorted
-                self.keys[src, shard].append(("mem", found["i"][order], [keys[j] for j in order.tolist()]))
+            if keys.any:
+                idx = found["i"]
+                if len(idx) > 1 and (np.diff(idx) < 0).any():     # searchsorted needs order
+                    order = np.argsort(idx, kind="stable")
+                    idx, keys = idx[order], keys.take(order)
+                self.keys[src, shard].append(("mem", idx.copy(), keys))
                 self.keys_held += len(keys)
         if self.keys_held > INDEX_KEYS:
             self._spill_keys()
@@ -84,7 +86,7 @@ class ContentIndex:
                     if kind == "mem":
                         idx, keys = rest
                         at = fh.tell()
-                        _write(fh, _as_entries(idx), keys)
+                        write_chunk(fh, _as_entries(idx), keys)
                         chunks[n] = ("file", at, int(idx[0]), int(idx[-1]))   # sorted
         self.keys_held = 0
 
@@ -116,7 +118,7 @@ class ContentIndex:
             elif rest[1] <= i <= rest[2]:
                 with open(self._scratch() / "keys", "rb") as fh:
                     fh.seek(rest[0])
-                    found, keys = _read(fh)
+                    found, keys = read_chunk(fh)
                 j = int(np.searchsorted(found["i"], i))
                 if j < len(found) and found["i"][j] == i:
                     return keys[j]
@@ -125,22 +127,21 @@ class ContentIndex:
     def findings(self, describe: Describe, sources: list[str]) -> list[Finding]:
         """DS610/DS611/DS612, each on a record after the first of its content; at most
         DUPLICATES_LISTED per source and code by position, then a line counting the rest."""
-        kept: dict[tuple[int, str], list] = defaultdict(list)    # heaps of (-pos, first, ...)
+        kept: dict[tuple[int, str], np.ndarray] = {}     # the first DUPLICATES_LISTED by position
         counts: dict[tuple[int, str], int] = defaultdict(int)
         for e in self._groups():
-            for src, code, pos, first, size, label, first_label in _later(e):
-                counts[src, code] += 1
-                heap = kept[src, code]
-                item = (-pos, first, size, label, first_label)
-                if len(heap) < DUPLICATES_LISTED:
-                    heapq.heappush(heap, item)
-                elif item > heap[0]:
-                    heapq.heapreplace(heap, item)
+            for k, rows in (_later(e) or {}).items():
+                counts[k] += len(rows)
+                rows = np.concatenate([kept[k], rows]) if k in kept else rows
+                if len(rows) > DUPLICATES_LISTED:
+                    rows = rows[np.argpartition(rows[:, 0], DUPLICATES_LISTED - 1)[:DUPLICATES_LISTED]]
+                kept[k] = rows
         out = []
-        for (src, code), heap in sorted(kept.items()):
-            for neg, first, size, label, first_label in sorted(heap, reverse=True):
-                out.append(self._finding(code, -neg, first, size, label, first_label, describe))
-            rest = counts[src, code] - len(heap)
+        for (src, code), rows in sorted(kept.items(), key=lambda kv: (kv[0][0], CODE_ORDER.index(kv[0][1]))):
+            for pos, first, size, label, first_label in rows[np.argsort(rows[:, 0])].tolist():
+                out.append(self._finding(code, pos, first, size, _float(label), _float(first_label),
+                                         describe))
+            rest = counts[src, code] - len(rows)
             if rest:
                 out.append(Finding.of(CODES_BY_NAME[code], sources[src],
                                       f"{rest} more records {_WHAT[code]} (not listed one by one)"))
@@ -189,36 +190,44 @@ def _where(pos: int, describe: Describe) -> tuple[str, int | None]:
     return path, None if base is None else base + i
 
 
+def _float(bits: int) -> float:
+    return float(np.int64(bits).view(np.float64))
+
+
 def _label(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _later(e: np.ndarray):
-    """(source, code, position, first's position, group size, label, first's label) of each
-    record whose content an earlier one (by position) holds."""
+CODE_ORDER = (DUPLICATE.code, LEAKAGE.code, LABEL_CONFLICT.code)
+
+
+def _later(e: np.ndarray) -> dict[tuple[int, str], np.ndarray] | None:
+    """The records whose content an earlier one (by position) holds, by (source, code): rows
+    of (position, first's position, group size, label, first's label)."""
     if len(e) < 2:
-        return
+        return None
+    h = np.sort(e["h"])
+    twice = h[1:] == h[:-1]
+    if not twice.any():
+        return None
+    repeated = np.unique(h[1:][twice])
+    e = e[np.isin(e["h"], repeated)]
     e = e[np.lexsort((e["pos"], e["h"]))]
-    h = e["h"]
     later = np.zeros(len(e), bool)
-    later[1:] = h[1:] == h[:-1]
-    if not later.any():
-        return
+    later[1:] = e["h"][1:] == e["h"][:-1]
     starts = np.flatnonzero(~later)
-    start_of = np.maximum.accumulate(np.where(later, 0, np.arange(len(e))))
-    sizes = np.diff(np.append(starts, len(e)))
-    size_of = sizes[np.searchsorted(starts, start_of)]
-    for j in np.flatnonzero(later).tolist():
-        f = int(start_of[j])
-        pos, first = int(e["pos"][j]), int(e["pos"][f])
-        label, first_label = float(e["label"][j]), float(e["label"][f])
-        if label == label and first_label == first_label and label != first_label:
-            code = LABEL_CONFLICT.code
-        elif pos >> SRC != first >> SRC:
-            code = LEAKAGE.code
-        else:
-            code = DUPLICATE.code
-        yield pos >> SRC, code, pos, first, int(size_of[j]), label, first_label
+    group = np.cumsum(~later) - 1
+    first = starts[group]
+    size = np.diff(np.append(starts, len(e)))[group]
+    j = np.flatnonzero(later)
+    pos, fpos = e["pos"][j], e["pos"][first[j]]
+    label, flabel = e["label"][j], e["label"][first[j]]
+    conflict = ~np.isnan(label) & ~np.isnan(flabel) & (label != flabel)
+    code = np.where(conflict, 2, np.where((pos >> SRC) != (fpos >> SRC), 1, 0))
+    rows = np.stack([pos, fpos, size[j], label.view(np.int64), flabel.view(np.int64)], axis=1)
+    return {(int(src), CODE_ORDER[c]): rows[(code == c) & ((pos >> SRC) == src)]
+            for src in np.unique(pos >> SRC).tolist() for c in range(3)
+            if ((code == c) & ((pos >> SRC) == src)).any()}
 
 
 class Duplicates(Check):

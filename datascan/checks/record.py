@@ -91,16 +91,23 @@ class RecordChecker:
     def _log_fast(self, base: int, keys, values, fast, labels) -> None:
         """Content hashes of the records the batch path proved: each one's head and pixels
         as stored (content.py), one hash call a record."""
+        layouts = self.batches.layouts
         if fast.all():
-            idx, keys = range(len(values)), list(keys)
-        else:
-            idx = fast.nonzero()[0].tolist()
-            keys, labels = [keys[i] for i in idx], labels[idx]
-        if not keys:
+            cuts = {layouts[len(v)].label_at - 1 for v in (values[0], values[-1])}
+            if len(cuts) == 1 and len(layouts) == 1:       # the usual batch: one layout
+                hashes = content.digests(values, cut=cuts.pop())
+            else:
+                hashes = content.digests([v[:layouts[len(v)].label_at - 1] for v in values])
+            self.summary.contents.add_many(
+                content.entries(hashes, labels, np.arange(base, base + len(values))), keys)
             return
-        cut = {n: layout.label_at - 1 for n, layout in self.batches.layouts.items()}
-        hashes = content.digests([values[i][:cut[len(values[i])]] for i in idx])
-        self.summary.contents.add_many(content.entries(hashes, labels, [base + i for i in idx]), keys)
+        idx = fast.nonzero()[0]
+        if not idx.size:
+            return
+        chosen = [values[i] for i in idx.tolist()]
+        hashes = content.digests([v[:layouts[len(v)].label_at - 1] for v in chosen])
+        self.summary.contents.add_many(content.entries(hashes, labels[idx], base + idx),
+                                       [keys[i] for i in idx.tolist()])
 
     def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:
         problems: list[Problem] = []
