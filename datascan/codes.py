@@ -143,7 +143,7 @@ DUPLICATE = _row("DS610", W, "the same content twice in one set",
     "`datascan clean --drop warning --select DS610` drops every copy after the first.")
 LEAKAGE = _row("DS611", E, "the same record in two sets of one command (train/test leakage)",
     "A test record the net was trained on inflates every accuracy number measured on it. "
-    "Drop it from the later set (`datascan clean` on that set drops the records named here).")
+    "Drop the records named here from the later set (or rebuild the split).")
 LABEL_CONFLICT = _row("DS612", E, "the same content under different labels",
     "The net is asked for two answers to one input: label noise that caps accuracy and slows "
     "convergence. Find the right label and fix or drop the other copies.")

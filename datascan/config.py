@@ -37,6 +37,7 @@ class ScanConfig:
     max_image_pixels: int = MAX_IMAGE_PIXELS
     mean: bool = False          # `datascan mean`: sum the pixels of the records (meansum.py) ...
     mean_bad: bool = False      # ... those with error findings too (--include-bad)
+    spill_dir: str | None = None   # the scan's temporary directory (content logs); removed at its end
 
 
 def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,

@@ -22,7 +22,7 @@ from .config import ScanConfig
 from .errors import UsageError
 from .model import Severity, key_text
 from .run_options import RunOptions
-from .scan import Merger, _cluster, _execute, plan_sources, remove_scratch
+from .scan import Merger, _cluster, _execute, plan_sources, remove_scratch, spill_dir
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,17 @@ class MeanResult:
 def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
                  include_bad: bool = False, run: RunOptions = RunOptions()) -> MeanResult:
     """The mean of SRC's records, as compute_image_mean computes it (module doc)."""
-    config = replace(config, mean=True, mean_bad=include_bad)
     plans = []
-    try:
-        with _cluster(run) as run:
-            plans = plan_sources([src], config, run.jobs)
-            merger = Merger(plans)
-            for result in _execute([s for p in plans for s in p.shards], config, run):
-                merger.add(result)
-            infos, findings = merger.finish()
-    finally:
-        remove_scratch(plans)
+    with spill_dir(replace(config, mean=True, mean_bad=include_bad)) as config:
+        try:
+            with _cluster(run) as run:
+                plans = plan_sources([src], config, run.jobs)
+                merger = Merger(plans, config.spill_dir)
+                for result in _execute([s for p in plans for s in p.shards], config, run):
+                    merger.add(result)
+        finally:
+            remove_scratch(plans)
+        infos, findings = merger.finish()
     (plan,), (info,) = plans, infos
     sums = merger.summaries[plan.source].mean
     shapes = dict(sums.sums) if sums is not None else {}

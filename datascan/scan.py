@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections import Counter
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -140,14 +141,14 @@ class Merger:
     MAX_SHAPE_GROUPS shapes and SHAPE_REFS_TOTAL record references per table). Memory grows
     with neither the number of records nor the number of distinct shapes."""
 
-    def __init__(self, plans: list[Plan]):
+    def __init__(self, plans: list[Plan], spill_dir: str | None = None):
         self.plans = plans
         self.shards: dict[str, dict[int, tuple[int | None, int, list[Finding]]]] = \
             {p.source: {} for p in plans}
         self.summaries = {p.source: ShardSummary() for p in plans}
         self.number = {p.source: n for n, p in enumerate(plans)}   # command order
         self.shown: dict[tuple[int, int], str] = {}
-        self.contents = ContentIndex()       # every source's, for the duplicate checks
+        self.contents = ContentIndex(spill_dir)   # every source's, for the duplicate checks
 
     def add(self, r: ShardResult) -> None:
         self.shards[r.shard.source][r.shard.shard_id] = (r.shard.first_index, r.records, r.findings)
@@ -282,23 +283,35 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     started = time.perf_counter()
     plans: list[Plan] = []
     merger = None
+    with spill_dir(config) as config:
+        try:
+            with _cluster(opts) as opts:
+                plans = plan_sources(paths, config, opts.jobs)
+                if opts.progress_total:
+                    totals = [p.records for p in plans]
+                    opts.progress_total(None if None in totals else sum(totals))
+                shards = [s for p in plans for s in p.shards]
+                merger = Merger(plans, config.spill_dir)   # results merge as they come
+                for result in _execute(shards, config, opts):
+                    merger.add(result)
+        except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM through the CLI (errors.Terminated)
+            if merger is not None:
+                e.partial_report = _report(merger, select, ignore, started, partial=True)
+            raise
+        finally:
+            remove_scratch(plans)
+        return _report(merger, select, ignore, started)
+
+
+@contextmanager
+def spill_dir(config: ScanConfig) -> Iterator[ScanConfig]:
+    """The scan's temporary directory, where workers and the merge spill content hashes
+    (checks/content.py): removed when the scan ends, whatever killed its workers."""
+    path = tempfile.mkdtemp(prefix="datascan-scan-")
     try:
-        with _cluster(opts) as opts:
-            plans = plan_sources(paths, config, opts.jobs)
-            if opts.progress_total:
-                totals = [p.records for p in plans]
-                opts.progress_total(None if None in totals else sum(totals))
-            shards = [s for p in plans for s in p.shards]
-            merger = Merger(plans)   # a worker's records never leave it; results merge as they come
-            for result in _execute(shards, config, opts):
-                merger.add(result)
-    except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM through the CLI (errors.Terminated)
-        if merger is not None:
-            e.partial_report = _report(merger, select, ignore, started, partial=True)
-        raise
+        yield replace(config, spill_dir=path)
     finally:
-        remove_scratch(plans)
-    return _report(merger, select, ignore, started)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _report(merger: Merger, select, ignore, started: float, partial: bool = False) -> Report:

@@ -30,6 +30,7 @@ NO_KEY = -1                     # a key length: the record has no key (an HDF5 r
 
 
 def _varint(n: int) -> bytes:
+    n &= (1 << 64) - 1          # a negative int32 is ten bytes, as protobuf writes it
     out = bytearray()
     while True:
         byte, n = n & 0x7F, n >> 7
@@ -84,16 +85,22 @@ def row_digests(column: str, rows: np.ndarray) -> np.ndarray:
                        np.uint64, len(flat))
 
 
-def row_table(rows: int) -> tuple[np.ndarray, np.ndarray]:
+def row_table(rows: int, where: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-row hash accumulators and labels for an HDF5 shard's rows (its columns are read
     one after the other): in memory up to SPILL_RECORDS rows, else in a temporary file."""
     if rows <= SPILL_RECORDS:
         return np.zeros(rows, np.uint64), np.full(rows, NO_LABEL)
-    fh = tempfile.TemporaryFile(prefix="datascan-rows-")
+    fh = tempfile.TemporaryFile(prefix="datascan-rows-", dir=_here(where))
     with fh:     # the mapping keeps the (unlinked) file
         table = np.memmap(fh, np.dtype([("h", "<u8"), ("label", "<f8")]), "w+", shape=(rows,))
     table["label"] = NO_LABEL
     return table["h"], table["label"]
+
+
+def _here(where: str | None) -> str | None:
+    """The scan's directory when this process sees it (a dask worker on another machine
+    does not): else TMPDIR, and the parent removes the file once it has read it."""
+    return where if where is not None and os.path.isdir(where) else None
 
 
 class Keys:
@@ -143,7 +150,8 @@ class ContentLog:
     """One shard's records with content: their hash, label and shard-local index, and keys.
     Bounded in memory (SPILL_RECORDS, then a temporary file); picklable."""
 
-    def __init__(self) -> None:
+    def __init__(self, where: str | None = None) -> None:
+        self.where = where               # the directory of its spill file (the scan's)
         self.parts: list[np.ndarray] = []
         self.keys: list[Keys] = []
         self.held = 0
@@ -187,7 +195,7 @@ class ContentLog:
         if not self.held:
             return
         if self.file is None:
-            fd, self.file = tempfile.mkstemp(prefix="datascan-content-")
+            fd, self.file = tempfile.mkstemp(prefix="datascan-content-", dir=_here(self.where))
             os.close(fd)
         with open(self.file, "ab") as fh:
             write_chunk(fh, *self._joined())

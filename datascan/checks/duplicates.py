@@ -37,7 +37,8 @@ Describe = Callable[[int, int], tuple[str, int | None]]   # (source, shard) -> (
 class ContentIndex:
     """Every record's content hash of one command's sources, bounded in memory (module doc)."""
 
-    def __init__(self) -> None:
+    def __init__(self, where: str | None = None) -> None:
+        self.where = where               # where its directory goes (the scan's)
         self.parts: list[np.ndarray] = []
         self.held = self.keys_held = 0
         self.dir: Path | None = None
@@ -62,7 +63,7 @@ class ContentIndex:
 
     def _scratch(self) -> Path:
         if self.dir is None:
-            self.dir = Path(tempfile.mkdtemp(prefix="datascan-duplicates-"))
+            self.dir = Path(tempfile.mkdtemp(prefix="datascan-duplicates-", dir=self.where))
         return self.dir
 
     def _store(self, e: np.ndarray) -> None:

@@ -11,7 +11,7 @@ from ..config import ScanConfig
 from ..decode import datum as dm
 from ..model import Finding, key_text
 from ..sources.interface import Shard
-from . import content
+from .content import NO_LABEL, digests, entries, float_content, image_content, raw_content
 from .base import Problem
 from .datum import DatumStructure
 from .image import SUFFIX_FORMAT, ImageDecode
@@ -36,6 +36,7 @@ class RecordChecker:
         self.pixel_checks = pixel_checks()     # the registry's, read as the shard starts
         self.batches = RawBatches.proving(self.pixel_checks, self.summary, self.labels) \
             if self.encoding == dm.DATUM else None
+        self.summary.contents.where = self.config.spill_dir
         if self.config.mean:
             self.summary.mean = self.sums = MeanSums()
         else:
@@ -95,18 +96,18 @@ class RecordChecker:
         if fast.all():
             cuts = {layouts[len(v)].label_at - 1 for v in (values[0], values[-1])}
             if len(cuts) == 1 and len(layouts) == 1:       # the usual batch: one layout
-                hashes = content.digests(values, cut=cuts.pop())
+                hashes = digests(values, cut=cuts.pop())
             else:
-                hashes = content.digests([v[:layouts[len(v)].label_at - 1] for v in values])
+                hashes = digests([v[:layouts[len(v)].label_at - 1] for v in values])
             self.summary.contents.add_many(
-                content.entries(hashes, labels, np.arange(base, base + len(values))), keys)
+                entries(hashes, labels, np.arange(base, base + len(values))), keys)
             return
         idx = fast.nonzero()[0]
         if not idx.size:
             return
         chosen = [values[i] for i in idx.tolist()]
-        hashes = content.digests([v[:layouts[len(v)].label_at - 1] for v in chosen])
-        self.summary.contents.add_many(content.entries(hashes, labels[idx], base + idx),
+        hashes = digests([v[:layouts[len(v)].label_at - 1] for v in chosen])
+        self.summary.contents.add_many(entries(hashes, labels[idx], base + idx),
                                        [keys[i] for i in idx.tolist()])
 
     def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:
@@ -123,7 +124,7 @@ class RecordChecker:
         elif self.encoding in (dm.IMAGE, dm.IMAGE_TEXT):
             if dm.looks_like_image(value):
                 self._check_image(index, ktext, value, problems)
-                self.summary.contents.add(index, key, content.image_content(value), content.NO_LABEL)
+                self.summary.contents.add(index, key, image_content(value), NO_LABEL)
             elif dm.classify(value) != dm.TEXT or _image_key(ktext):
                 what = "text" if dm.classify(value) == dm.TEXT else f"{len(value)} bytes"
                 problems.append(self.images.not_an_image(what))
@@ -137,15 +138,15 @@ class RecordChecker:
             s = dm.parse(value, self.encoding)
         except dm.DatumError as e:
             problems.append(self.structure.unparsed(self.encoding, value, e))
-            return None, content.NO_LABEL, None
+            return None, NO_LABEL, None
         shape = (s.channels, s.height, s.width)
         if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
             self._check_image(index, key, s.data, problems)
-            h = content.image_content(s.data)
+            h = image_content(s.data)
         else:
             self._check_raw(index, key, s, problems)
-            h = content.raw_content(shape, s.data) if s.float_data is None else \
-                content.float_content(shape, s.data, s.float_data)
+            h = raw_content(shape, s.data) if s.float_data is None else \
+                float_content(shape, s.data, s.float_data)
             h = h if s.data or s.float_data is not None else None
         if s.label is not None and not (s.annotated and s.label == -1):
             # SSD's convert_annoset stores -1 in the inner datum: not a class.
@@ -159,7 +160,7 @@ class RecordChecker:
                 problems.append((p[0], "box " + p[1]))
         # SSD's inner label is always -1 (its classes are the boxes'): no label to compare
         label = s.label if s.label is not None and not s.annotated else None
-        return h, content.NO_LABEL if label is None else float(label), s
+        return h, NO_LABEL if label is None else float(label), s
 
     def _sum(self, index: int, key: bytes, s: dm.Sample, problems: list) -> None:
         """`datascan mean`: one Datum's pixels as compute_image_mean adds them (encoded images
