@@ -127,3 +127,15 @@ def test_realdata_text_recognition_train_and_val_are_byte_identical():
     found = _codes(report, "DS611")
     assert len(found) == 78 and all(f.key.startswith("image-") for f in found)
     assert found[0].message.startswith(f"same content as {root / 'train'} #0 (key image-000000001)")
+
+
+def test_realdata_glyph_sets_hold_copies_label_noise_and_leakage():
+    """zhaowei's test set: ~5,170 distinct payloads among 10,000 (PROVENANCE.md), some of them
+    under two labels; 841 payloads are in both test and validate."""
+    root = realdata("zhaowei-cnn-image-classify-lmdb")
+    report = scan([root / "test", root / "validate"], jobs=2)
+    by = report.by_code()
+    assert by["DS612"] == 7 and by["DS611"] > 0 and by["DS610"] > 1000
+    noisy = next(f for f in report.findings if f.code == "DS612")
+    assert (noisy.key, noisy.message) == ("00008117_pic/52051.png", "same content as #69 (key "
+                                          "00000069_pic/54806.png), labelled 8 there and 11 here (label noise)")
