@@ -22,7 +22,8 @@ from .config import ScanConfig
 from .errors import UsageError
 from .model import Severity, key_text
 from .run_options import RunOptions
-from .scan import Merger, _cluster, _execute, plan_sources, remove_scratch, spill_dir
+from .checks.content import spill_dir
+from .scan import Merger, _cluster, _execute, plan_sources, remove_scratch
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections import Counter
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from . import parallel, sources
 from ._version import __version__
 from .checks.dataset import dataset_findings, label_stats
+from .checks.content import spill_dir
 from .checks.duplicates import ContentIndex, Duplicates
 from .codes import CANNOT_OPEN, CHANGED, NO_RECORDS, keep, lookup
 from .config import INFO_CAP, ScanConfig, scan_config
@@ -301,17 +301,6 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
         finally:
             remove_scratch(plans)
         return _report(merger, select, ignore, started)
-
-
-@contextmanager
-def spill_dir(config: ScanConfig) -> Iterator[ScanConfig]:
-    """The scan's temporary directory, where workers and the merge spill content hashes
-    (checks/content.py): removed when the scan ends, whatever killed its workers."""
-    path = tempfile.mkdtemp(prefix="datascan-scan-")
-    try:
-        yield replace(config, spill_dir=path)
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _report(merger: Merger, select, ignore, started: float, partial: bool = False) -> Report:

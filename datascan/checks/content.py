@@ -16,12 +16,17 @@ its shard; the parent (duplicates.ContentIndex) reads the file and removes it.
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 from xxhash import xxh3_64, xxh3_64_digest
+
+from ..config import ScanConfig
 
 SPILL_RECORDS = 16_384          # records a log holds in memory before it writes them out
 ENTRY = np.dtype([("h", "<u8"), ("label", "<f8"), ("i", "<i8")])   # label NaN: none
@@ -29,7 +34,8 @@ NO_LABEL = float("nan")
 NO_KEY = -1                     # a key length: the record has no key (an HDF5 row)
 
 
-def _varint(n: int) -> bytes:
+def varint(n: int) -> bytes:
+    """A protobuf varint."""
     n &= (1 << 64) - 1          # a negative int32 is ten bytes, as protobuf writes it
     out = bytearray()
     while True:
@@ -42,8 +48,8 @@ def _varint(n: int) -> bytes:
 def raw_head(shape: tuple[int, int, int], length: int) -> bytes:
     """Fields 1-3 and field 4's tag and length, as convert_imageset and pycaffe write them."""
     c, h, w = shape
-    return b"".join((b"\x08", _varint(c), b"\x10", _varint(h), b"\x18", _varint(w),
-                     b"\x22", _varint(length)))
+    return b"".join((b"\x08", varint(c), b"\x10", varint(h), b"\x18", varint(w),
+                     b"\x22", varint(length)))
 
 
 def digest(*parts: bytes | memoryview) -> int:
@@ -253,3 +259,14 @@ def entries(hashes, labels, indexes) -> np.ndarray:
     out = np.empty(len(hashes), ENTRY)
     out["h"], out["label"], out["i"] = hashes, labels, indexes
     return out
+
+
+@contextmanager
+def spill_dir(config: ScanConfig) -> Iterator[ScanConfig]:
+    """The scan's temporary directory, where workers and the merge spill content hashes
+    (checks/content.py): removed when the scan ends, whatever killed its workers."""
+    path = tempfile.mkdtemp(prefix="datascan-scan-")
+    try:
+        yield replace(config, spill_dir=path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
