@@ -139,3 +139,12 @@ def test_realdata_glyph_sets_hold_copies_label_noise_and_leakage():
     noisy = next(f for f in report.findings if f.code == "DS612")
     assert (noisy.key, noisy.message) == ("00008117_pic/52051.png", "same content as #69 (key "
                                           "00000069_pic/54806.png), labelled 8 there and 11 here (label noise)")
+
+
+def test_a_killed_scans_spill_directory_is_removed_by_the_next(make_lmdb, monkeypatch, tmp_path):
+    tmp = tmp_path / "tmp"
+    (tmp / "datascan-scan-4194305-dead").mkdir(parents=True)       # no such process
+    (tmp / "datascan-scan-4194305-dead" / "datascan-content-x").write_bytes(b"x")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    scan(make_lmdb([(key(i), raw_datum(seed=i)) for i in range(3)]))
+    assert list(tmp.iterdir()) == []

@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from xxhash import xxh3_64, xxh3_64_digest
@@ -265,8 +266,24 @@ def entries(hashes, labels, indexes) -> np.ndarray:
 def spill_dir(config: ScanConfig) -> Iterator[ScanConfig]:
     """The scan's temporary directory, where workers and the merge spill content hashes
     (checks/content.py): removed when the scan ends, whatever killed its workers."""
-    path = tempfile.mkdtemp(prefix="datascan-scan-")
+    _sweep()
+    path = tempfile.mkdtemp(prefix=f"datascan-scan-{os.getpid()}-")
     try:
         yield replace(config, spill_dir=path)
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _sweep() -> None:
+    """Remove the spill directories of scans whose process is gone (killed with SIGKILL:
+    nothing ran to remove them)."""
+    for d in Path(tempfile.gettempdir()).glob("datascan-scan-*-*"):
+        pid = d.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
