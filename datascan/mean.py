@@ -55,6 +55,9 @@ def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
             remove_scratch(plans)
         infos, findings = merger.finish()
     (plan,), (info,) = plans, infos
+    if info.encoding not in ("datum", "annotated_datum", "image", "image+text"):
+        raise UsageError(f"{src}: {info.format} of {info.encoding} records: compute_image_mean "
+                         "reads Datums from an LMDB or LevelDB (HDF5Data takes no mean)")
     sums = merger.summaries[plan.source].mean
     shapes = dict(sums.sums) if sums is not None else {}
     raw_odd = [f for f in findings if f.code == "DS600" and f.severity is Severity.ERROR]

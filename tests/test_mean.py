@@ -105,3 +105,10 @@ def test_a_set_with_nothing_to_average_is_one_line(make_lmdb, tmp_path, capsys):
     path = make_lmdb([(key(0), raw_datum(label=9))])
     assert main(["mean", str(path), str(tmp_path / "m"), "--num-classes", "3"]) == 2
     assert "no record to average" in capsys.readouterr().err
+
+
+def test_an_hdf5_file_has_no_mean_to_compute(tmp_path, capsys):
+    from conftest import make_h5
+    h5 = make_h5(tmp_path / "t.h5", data=np.zeros((4, 3), np.float32), label=np.zeros(4, np.float32))
+    assert main(["mean", str(h5), str(tmp_path / "m")]) == 2
+    assert "compute_image_mean reads Datums" in capsys.readouterr().err
