@@ -16,6 +16,7 @@ from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from .cli_mean import add_mean_parser, mean_command
 
 if TYPE_CHECKING:   # the rest loads when a command runs: --version and --help stay instant
     from .config import ScanConfig
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     add_show_parsers(sub, add_check_options)
     add_doctor_parser(sub)
+    add_mean_parser(sub, add_check_options)
     return parser
 
 
@@ -272,7 +274,7 @@ def _clean(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> None:
     """Options that parse but cannot be meant: one clear line now, not a surprise later."""
-    if args.command in ("check", "clean", "show"):
+    if args.command in ("check", "clean", "show", "mean"):
         validate_scan(args)
     if getattr(args, "max_findings", None) is not None and args.max_findings < 0:
         raise UsageError(f"--max-findings must be at least 0, not {args.max_findings} "
@@ -315,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             validate(args)
             return {"check": _check, "clean": _clean, "report": report_command, "show": _show,
-                    "explain": explain_command, "doctor": getattr(args, "run", None)}[args.command](args)
+                    "explain": explain_command, "doctor": getattr(args, "run", None),
+                    "mean": mean_command}[args.command](args)
         except DatascanError as e:
             return exits.fail(str(e))
         except KeyboardInterrupt as e:   # SIGINT -> 130, SIGTERM/SIGHUP -> 128 + signal

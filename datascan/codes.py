@@ -137,6 +137,16 @@ ROWS_DISAGREE = _row("DS601", E, "HDF5 datasets of one file disagree on the firs
 BAD_DTYPE = _row("DS602", E, "dtype the data layer cannot use",
     "HDF5Data reads only float and integer classes (\"Unsupported datatype class\" otherwise); "
     "integer data is converted to float silently. Store float32.")
+# DS61x the same content twice (duplicates.py): records compared with each other by content
+DUPLICATE = _row("DS610", W, "the same content twice in one set",
+    "Each copy gets an extra share of every epoch (a weighted sample nobody chose). Keep one: "
+    "`datascan clean --drop warning --select DS610` drops every copy after the first.")
+LEAKAGE = _row("DS611", E, "the same record in two sets of one command (train/test leakage)",
+    "A test record the net was trained on inflates every accuracy number measured on it. "
+    "Drop the records named here from the later set (or rebuild the split).")
+LABEL_CONFLICT = _row("DS612", E, "the same content under different labels",
+    "The net is asked for two answers to one input: label noise that caps accuracy and slows "
+    "convergence. Find the right label and fix or drop the other copies.")
 # DS7xx forward
 FORWARD_NONFINITE = _row("DS700", E, "record makes the dummy net's loss or gradient non-finite",
     "This record turns the training loss NaN (\"loss = nan\") in the batch named. Drop or repair it.")

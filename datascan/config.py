@@ -22,6 +22,7 @@ SHAPE_REFS_CAP = 10_000             # records remembered per minority shape (1 o
 SHAPE_REFS_TOTAL = 20_000           # records remembered per table, over all its shapes
 MAX_SHAPE_GROUPS = 256              # distinct shapes per table before it keeps only ranges
 MAX_LABELS = 100_000                # distinct labels counted (histogram); past it, only their range
+DUPLICATES_LISTED = 1000            # DS610-612 listed per source and code; the rest are counted
 INFO_CAP = 100                      # info findings listed per file and code; the rest are counted
 GRAY_FILL_MIN_ROWS = 2              # DS303: at least this many flat-128 bottom rows ...
 GRAY_FILL_MIN_FRACTION = 0.125      # ... and at least this share of the height
@@ -34,6 +35,9 @@ class ScanConfig:
     format: str | None = None                   # override detection: lmdb | leveldb | hdf5
     label_datasets: tuple[str, ...] = ("label",)  # HDF5: datasets holding labels
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    mean: bool = False          # `datascan mean`: sum the pixels of the records (meansum.py) ...
+    mean_bad: bool = False      # ... those with error findings too (--include-bad)
+    spill_dir: str | None = None   # the scan's temporary directory (content logs); removed at its end
 
 
 def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,

@@ -15,6 +15,8 @@ from pathlib import Path
 from . import parallel, sources
 from ._version import __version__
 from .checks.dataset import dataset_findings, label_stats
+from .checks.content import spill_dir
+from .checks.duplicates import ContentIndex, Duplicates
 from .codes import CANNOT_OPEN, CHANGED, NO_RECORDS, keep, lookup
 from .config import INFO_CAP, ScanConfig, scan_config
 from .errors import SourceOpenError, UnrecognizedSource, UsageError
@@ -139,29 +141,41 @@ class Merger:
     MAX_SHAPE_GROUPS shapes and SHAPE_REFS_TOTAL record references per table). Memory grows
     with neither the number of records nor the number of distinct shapes."""
 
-    def __init__(self, plans: list[Plan]):
+    def __init__(self, plans: list[Plan], spill_dir: str | None = None):
         self.plans = plans
         self.shards: dict[str, dict[int, tuple[int | None, int, list[Finding]]]] = \
             {p.source: {} for p in plans}
         self.summaries = {p.source: ShardSummary() for p in plans}
+        self.number = {p.source: n for n, p in enumerate(plans)}   # command order
+        self.shown: dict[tuple[int, int], str] = {}
+        self.contents = ContentIndex(spill_dir)   # every source's, for the duplicate checks
 
     def add(self, r: ShardResult) -> None:
         self.shards[r.shard.source][r.shard.shard_id] = (r.shard.first_index, r.records, r.findings)
         # Refs are placed by (shard, index in shard), i.e. by position in the source, before
         # the shards' offsets are known: each group keeps its first ones, as one shard
         # holding everything would have (the report must not depend on the split).
-        self.summaries[r.shard.source].merge(r.summary, lambda i, at=r.shard.shard_id * SHARD_SPAN: at + i)
+        self.summaries[r.shard.source].merge(r.summary, lambda i, at=r.shard.shard_id * SHARD_SPAN: at + i,
+                                             contents=False)
+        src = self.number[r.shard.source]
+        self.shown[src, r.shard.shard_id] = r.shard.shown
+        try:
+            self.contents.add(src, r.shard.shard_id, r.summary.contents)
+        finally:
+            r.summary.contents.discard()
 
     def finish(self, partial: bool = False) -> tuple[list[SourceInfo], list[Finding]]:
         """The sources and their findings. ``partial``: some shards never came back (an
         interrupted scan); after the first gap a record's index is unknown, its key is not."""
-        infos, findings = [], []
+        infos, findings, bases_of = [], [], {}
         for plan in self.plans:
             findings.extend(plan.findings)
             offset, bases, found_here = 0, {}, []
+            known_bases = bases_of[self.number[plan.source]] = {}
             for n, (shard_id, (first, records, found)) in enumerate(sorted(self.shards[plan.source].items())):
                 base = bases[shard_id] = first if first is not None else offset
                 known = first is not None or n == shard_id
+                known_bases[shard_id] = base if known else None
                 found_here.extend(f if f.index is None else replace(f, index=f.index + base if known else None)
                                   for f in found)
                 offset += records
@@ -171,12 +185,20 @@ class Merger:
             for table in summary.tables():
                 for g in table.values():
                     g.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
+            if summary.mean is not None:
+                summary.mean.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
             findings.extend(dataset_findings(plan.source, summary))
             if offset == 0 and not partial and plan.format != UNREAD and \
                     not any(f.severity is Severity.ERROR for f in plan.findings):
                 findings.append(Finding.of(NO_RECORDS, plan.source, "no records: nothing to train on"))
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
                                     label_stats(summary.labels), shape_counts(summary)))
+        try:
+            findings.extend(Duplicates().find(
+                self.contents, lambda src, shard: (self.shown[src, shard], bases_of[src][shard]),
+                [p.source for p in self.plans]))
+        finally:
+            self.contents.close()
         return infos, findings
 
 
@@ -261,23 +283,24 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     started = time.perf_counter()
     plans: list[Plan] = []
     merger = None
-    try:
-        with _cluster(opts) as opts:
-            plans = plan_sources(paths, config, opts.jobs)
-            if opts.progress_total:
-                totals = [p.records for p in plans]
-                opts.progress_total(None if None in totals else sum(totals))
-            shards = [s for p in plans for s in p.shards]
-            merger = Merger(plans)   # a worker's records never leave it; results merge as they come
-            for result in _execute(shards, config, opts):
-                merger.add(result)
-    except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM through the CLI (errors.Terminated)
-        if merger is not None:
-            e.partial_report = _report(merger, select, ignore, started, partial=True)
-        raise
-    finally:
-        remove_scratch(plans)
-    return _report(merger, select, ignore, started)
+    with spill_dir(config) as config:
+        try:
+            with _cluster(opts) as opts:
+                plans = plan_sources(paths, config, opts.jobs)
+                if opts.progress_total:
+                    totals = [p.records for p in plans]
+                    opts.progress_total(None if None in totals else sum(totals))
+                shards = [s for p in plans for s in p.shards]
+                merger = Merger(plans, config.spill_dir)   # results merge as they come
+                for result in _execute(shards, config, opts):
+                    merger.add(result)
+        except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM through the CLI (errors.Terminated)
+            if merger is not None:
+                e.partial_report = _report(merger, select, ignore, started, partial=True)
+            raise
+        finally:
+            remove_scratch(plans)
+        return _report(merger, select, ignore, started)
 
 
 def _report(merger: Merger, select, ignore, started: float, partial: bool = False) -> Report:

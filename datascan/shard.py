@@ -100,4 +100,5 @@ def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
             findings += checker.check_batch(item, n)
             nbytes += sum(len(v) for _, v in item) if isinstance(item, list) else item.values.nbytes
         n += _count(item)
+    checker.finish()
     return ShardResult(shard, n, findings, summary, nbytes)

@@ -48,7 +48,7 @@ def bad(report: dict) -> list[tuple[str, int]]:
 
 
 def lmdb_of(make_lmdb, n: int = 6) -> Path:
-    return settled(make_lmdb([(key(i), raw_datum(label=i % 3)) for i in range(n)], f"db{n}_lmdb"))
+    return settled(make_lmdb([(key(i), raw_datum(label=i % 3, seed=i)) for i in range(n)], f"db{n}_lmdb"))
 
 
 def test_an_unchanged_source_gives_the_same_report_marked_as_remembered(capsys, make_lmdb, tmp_path):
@@ -77,7 +77,7 @@ def test_one_record_rewritten_in_an_lmdb_is_scanned_again(capsys, make_lmdb, tmp
 
 
 def test_a_nan_written_into_hdf5_in_place_with_its_mtime_restored_is_scanned_again(capsys, tmp_path):
-    path = settled(make_h5(tmp_path / "d.h5", data=np.zeros((8, 1, 2, 2), np.float32),
+    path = settled(make_h5(tmp_path / "d.h5", data=np.arange(32, dtype=np.float32).reshape(8, 1, 2, 2),
                            label=np.zeros(8, np.float32)))
     assert run(capsys, path, tmp_path / "c")[1]["findings"] == []
     st = path.stat()
@@ -90,7 +90,7 @@ def test_a_nan_written_into_hdf5_in_place_with_its_mtime_restored_is_scanned_aga
 
 
 def test_a_leveldb_that_got_one_more_table_is_scanned_again(capsys, make_leveldb, tmp_path):
-    path = settled(make_leveldb([(key(i), raw_datum()) for i in range(6)]))
+    path = settled(make_leveldb([(key(i), raw_datum(seed=i)) for i in range(6)]))
     assert run(capsys, path, tmp_path / "c", "--jobs", "2")[1]["findings"] == []
     assert "cached" in run(capsys, path, tmp_path / "c", "--jobs", "2")[1]   # its snapshots did not count
     db = plyvel.DB(str(path))
@@ -146,7 +146,7 @@ def test_the_python_api_remembers_only_when_asked(make_lmdb, tmp_path):
 
 
 def test_a_change_during_the_scan_or_just_before_it_is_not_remembered(make_lmdb, tmp_path):
-    path = make_lmdb([(key(i), raw_datum()) for i in range(4)])      # written just now
+    path = make_lmdb([(key(i), raw_datum(seed=i)) for i in range(4)])      # written just now
     assert check(path, cache=tmp_path / "c").cached is None
     assert check(path, cache=tmp_path / "c").cached is None          # so not remembered
     verdict = verdicts.Verdict(verdicts.Cache(tmp_path / "d"), (settled(path),),

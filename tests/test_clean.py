@@ -403,7 +403,8 @@ def test_not_enough_space_is_one_clear_line(make_lmdb, tmp_path, monkeypatch, ca
 def test_realdata_clean_sources_are_copied_record_for_record(rel, tmp_path):
     src = realdata(*rel.split("/"))
     before = tree_state(src)
-    result = clean(src, tmp_path / "out", drop="error", jobs=2)
+    # (zhaowei's test set holds real label noise, DS612: test_duplicates.py; not this test's)
+    result = clean(src, tmp_path / "out", drop="error", jobs=2, ignore=("DS61",))
     assert result.ok and result.dropped == ()
     assert read_kv(tmp_path / "out") == read_kv(src)
     assert tree_state(src) == before
@@ -431,7 +432,7 @@ def test_kill_9_mid_write_leaves_no_dst(tmp_path):
     report.write_text(json.dumps({"sources": [{"path": str(src), "records": n}], "findings": []}))
     dst = tmp_path / "out"
     cmd = [sys.executable, "-m", "datascan", "clean", str(src), str(dst), "--from-report",
-           str(report), "--quiet", "--jobs", "1"]
+           str(report), "--quiet", "--jobs", "1", "--ignore", "DS61"]   # (97 contents, repeated)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while not any((p / "data.mdb").exists() for p in tmp_path.glob(".out.datascan-tmp-*")):

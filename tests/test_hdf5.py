@@ -37,6 +37,8 @@ def scan(path, n_shards: int = 3, **config):
     cfg = ScanConfig(**config)
     plan = hdf5.plan(Path(path), cfg, n_shards)
     results = [run_shard(s, cfg) for s in plan.shards]
+    for r in results:         # (the merge would read and remove their content logs' files)
+        r.summary.contents.discard()
     findings = list(plan.findings)
     for r in results:
         findings += [f if f.index is None else replace(f, index=f.index + r.shard.first_index)
@@ -102,6 +104,8 @@ def test_shards_follow_chunks_and_cover_every_row_once(tmp_path):
     try:
         plan = hdf5.plan(path, ScanConfig(), 5)
         results = [run_shard(s, ScanConfig()) for s in plan.shards]
+        for r in results:
+            r.summary.contents.discard()
     finally:
         h5layout.BLOCK_BYTES = saved
     assert len(plan.shards) > 1
@@ -406,7 +410,7 @@ def test_peak_rss_of_a_scan_process_stays_bounded(tmp_path):
             pass
         before = kib("VmRSS:")
         for shard in plan.shards:
-            run_shard(shard, ScanConfig())
+            run_shard(shard, ScanConfig()).summary.contents.discard()
         print((kib("VmHWM:") - before) * 1024)
     """)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -490,7 +494,8 @@ def test_cli_end_to_end_on_a_list_with_json(capsys, tmp_path):
     lst = tmp_path / "train.txt"
     lst.write_text(f"/elsewhere/one.h5\n{tmp_path / 'two.h5'}\nmissing.h5\n")
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
-    code, report = run_json(capsys, lst, "--num-classes", "4", "--jobs", "2")
+    code, report = run_json(capsys, lst, "--num-classes", "4", "--jobs", "2",
+                            "--ignore", "DS61")       # (two.h5 repeats one.h5's first rows)
     assert code == 1
     assert report["sources"] == [{"path": str(lst), "format": "hdf5", "records": 3050,
                                   "encoding": "array", "labels": report["sources"][0]["labels"]}]

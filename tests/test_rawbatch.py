@@ -88,7 +88,7 @@ def test_batches_find_exactly_what_one_record_at_a_time_finds(num_classes, size)
 def test_only_records_that_are_provably_clean_take_the_batch_path():
     records = mixed_records(1000)
     batches = RawBatches(registry.pixel_checks(), ShardSummary(), LabelRange(10, None))
-    fast, shapes = batches.prove([v for _, v in records])
+    fast, shapes, _ = batches.prove([v for _, v in records])
     slow = set(np.flatnonzero(~fast).tolist())
     # 11 is clean, but only the per-record check can tell (channel 0's bottom row is
     # gray); 13 and 31 are clean Datums of layouts of their own (their lengths differ)

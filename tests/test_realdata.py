@@ -40,7 +40,7 @@ DATUM_DBS = [
 def test_real_datum_databases_scan_clean_with_right_counts(rel, count):
     path = realdata(*rel.split("/"))
     before = tree_state(path)
-    report = scan(path)
+    report = scan(path, ignore=("DS61",))   # (zhaowei's sets hold real copies: test_duplicates.py)
     assert report.records == count
     if count == 0:    # an LMDB that convert_imageset left empty: Caffe cannot train on it
         assert [f.code for f in report.findings] == ["DS106"]

@@ -78,7 +78,7 @@ def test_format_plans_reads_writes_and_rereads(name, tmp_path):
     # The shard runner turns what was read into findings at the planted records.
     results = [run_shard(s, config) for s in plan.shards]
     assert sum(r.records for r in results) == N
-    report = scan(path, num_classes=5, jobs=2)
+    report = scan(path, num_classes=5, jobs=2, ignore=("DS61",))   # (the builders repeat records)
     assert [(f.code, f.index) for f in report.findings] == [("DS300", NAN_AT), ("DS500", LABEL_AT)]
     if fmt.walk is not None:
         walked = list(fmt.walk(path))
@@ -90,9 +90,9 @@ def test_format_plans_reads_writes_and_rereads(name, tmp_path):
                                                                 b"missing": None}
     # Written by the format's own writer (clean), then read again: the bad records are gone.
     dst = tmp_path / f"clean_{name}"
-    result = clean(path, dst, num_classes=5)
+    result = clean(path, dst, num_classes=5, ignore=("DS61",))
     assert result.ok and result.kept == N - 2
-    again = scan(dst, num_classes=5)
+    again = scan(dst, num_classes=5, ignore=("DS61",))
     assert again.records == N - 2 and again.findings == ()
     assert sources.detect(dst) is fmt
 

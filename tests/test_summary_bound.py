@@ -241,5 +241,5 @@ def test_labels_that_are_record_ids_are_summed_up_not_listed(make_lmdb, monkeypa
     assert reports[0].sources[0].labels == LabelStats(
         min=0, max=2999, distinct=None, histogram=None,
         note="more than 100 distinct labels: histogram not kept")
-    assert main(["check", str(path), "--jobs", "1", "-q"]) == 0
+    assert main(["check", str(path), "--jobs", "1", "-q", "--ignore", "DS61"]) == 0   # (one picture)
     assert "labels 0..2999 (more than 100 distinct)" in capsys.readouterr().out

@@ -28,20 +28,12 @@ import numpy as np
 
 from ..decode import datum as dm
 from .base import Check
+from .content import raw_head, varint
 from .labels import LabelRange
 
 LEARN_TRIES = 4          # records of one length tried before it is left to the per-record path
 MAX_LAYOUTS = 16         # record lengths tried per shard (a raw set of mixed sizes has several)
 _TAILS = (b"", b"\x38\x00")   # what may follow the label: nothing, or encoded=false
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 @dataclass(frozen=True)
@@ -74,9 +66,8 @@ class Layout:
         if s.encoded or s.float_data is not None or s.label is None or not 0 <= s.label < 1 << 14 \
                 or min(c, h, w) <= 0 or len(s.data) != c * h * w:
             return None
-        head = b"".join((b"\x08", _varint(c), b"\x10", _varint(h), b"\x18", _varint(w),
-                         b"\x22", _varint(len(s.data))))
-        label = b"\x28" + _varint(s.label)
+        head = raw_head((c, h, w), len(s.data))
+        label = b"\x28" + varint(s.label)
         tail = value[len(head) + len(s.data) + len(label):]
         if value != head + s.data + label + tail or tail not in _TAILS:
             return None
@@ -154,11 +145,13 @@ class RawBatches:
         table[bad] = False
         return table[labels]
 
-    def prove(self, values: Sequence[bytes]) -> tuple[np.ndarray, Counter]:
-        """(mask of the records proven clean, how many of them have each shape).
-        Their labels are counted in the summary; their shapes are the caller's to add,
-        in record order, so that shape refs are those of the per-record path."""
+    def prove(self, values: Sequence[bytes]) -> tuple[np.ndarray, Counter, np.ndarray]:
+        """(mask of the records proven clean, how many of them have each shape, the label
+        of each, -1 where not proven). Their labels are counted in the summary; their shapes
+        are the caller's to add, in record order, so that shape refs are those of the
+        per-record path."""
         fast = np.zeros(len(values), bool)
+        found = np.full(len(values), -1, np.int64)
         shapes: Counter = Counter()
         lengths = np.fromiter(map(len, values), np.int64, len(values))
         for length in sorted(set(lengths.tolist())):
@@ -176,6 +169,7 @@ class RawBatches:
                 ok &= check.clean_rows(pixels, layout.shape)
             ok &= self._labels_ok(labels)
             labels = labels[ok]
+            found[idx[ok]] = labels
             if labels.size:
                 lo = int(labels.min())
                 counts = np.bincount(labels - lo)
@@ -183,4 +177,4 @@ class RawBatches:
                     self.summary.labels.add(k + lo, int(counts[k]))
                 fast[idx[ok]] = True
                 shapes[layout.shape] += labels.size
-        return fast, shapes
+        return fast, shapes, found

@@ -13,6 +13,7 @@ from ..doctor.rules import RULES as DOCTOR_RULES
 from .base import Check
 from .dataset import Shapes
 from .datum import DatumStructure
+from .duplicates import Duplicates
 from .forward import Forward
 from .image import ImageDecode
 from .labels import LabelRange
@@ -29,6 +30,7 @@ CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     ImageDecode,        # record.py
     LabelRange,         # record.py, rawbatch.py, rows.py
     Shapes,             # scan.py, on the merged summaries
+    Duplicates,         # scan.py, on every source's content hashes (record.py, rows.py take them)
     Forward,            # forward/
     *DOCTOR_RULES,      # doctor/rules/: a training log's facts (datascan doctor)
     *LINT_RULES,        # caffe/lint.py: a solver's and a net's definitions

@@ -15,6 +15,8 @@ from operator import itemgetter
 
 from ..config import MAX_LABELS, MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TOTAL
 from ..model import LabelStats, key_text
+from .content import ContentLog
+from .meansum import MeanSums
 
 
 @dataclass
@@ -246,6 +248,8 @@ class ShardSummary:
     channels: ShapeTable = field(default_factory=ShapeTable)  # encoded images: channels
     encoded: int = 0                                          # records that held an encoded image
     capped: Counter = field(default_factory=Counter)  # (path, code) -> info findings not listed
+    contents: ContentLog = field(default_factory=ContentLog)  # content hashes (duplicates.py)
+    mean: MeanSums | None = None                              # pixel sums, for `datascan mean`
 
     def add_shape(self, table: ShapeTable, shape, index: int, key: str | bytes | None) -> None:
         table.add(shape, index, key)
@@ -261,9 +265,15 @@ class ShardSummary:
             out.merge(s, lambda i, offset=offset: i + offset)
         return out
 
-    def merge(self, other: ShardSummary, place: Callable[[int], int]) -> None:
+    def merge(self, other: ShardSummary, place: Callable[[int], int], contents: bool = True) -> None:
         """Add another shard's summary; `place` turns its refs' indexes into positions in
-        the source (see ShapeTable.merge)."""
+        the source (see ShapeTable.merge). The content log is the scan's to merge
+        (duplicates.ContentIndex) when ``contents`` is False."""
+        if contents:
+            self.contents.absorb(other.contents, place(0))
+        if other.mean is not None:
+            self.mean = self.mean or MeanSums()
+            self.mean.merge(other.mean, place)
         self.labels.update(other.labels)
         self.encoded += other.encoded
         self.capped.update(other.capped)

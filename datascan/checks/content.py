@@ -1,0 +1,289 @@
+"""Content hashes for the duplicate checks (duplicates.py), taken in the workers.
+
+A record's content is what the data layer makes of it, without its label: a raw Datum's
+shape and pixels (the bytes of fields 1-4 as convert_imageset writes them, so the batch path
+hashes the head and pixels of the record as stored, and the per-record path the same bytes
+rebuilt from the parsed fields), a float Datum's shape and float_data, an encoded image's
+file bytes, an HDF5 row's data columns. Each is hashed with XXH3-64 (one C call a record,
+~0.2 us for a 28x28 Datum where SHA-1 takes ~1 us): two different contents of a set of a
+billion records share a hash with odds of about 1 in 40 million.
+
+A shard's ContentLog keeps 24 bytes a record (hash, label, index) and its key (the bytes
+the reader gave, kept joined: no object a record). Past SPILL_RECORDS records it writes
+them to a temporary file (TMPDIR), so a worker holds at most that many whatever the size of
+its shard; the parent (duplicates.ContentIndex) reads the file and removes it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from xxhash import xxh3_64, xxh3_64_digest
+
+from ..config import ScanConfig
+
+SPILL_RECORDS = 16_384          # records a log holds in memory before it writes them out
+ENTRY = np.dtype([("h", "<u8"), ("label", "<f8"), ("i", "<i8")])   # label NaN: none
+NO_LABEL = float("nan")
+NO_KEY = -1                     # a key length: the record has no key (an HDF5 row)
+
+
+def varint(n: int) -> bytes:
+    """A protobuf varint."""
+    n &= (1 << 64) - 1          # a negative int32 is ten bytes, as protobuf writes it
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def raw_head(shape: tuple[int, int, int], length: int) -> bytes:
+    """Fields 1-3 and field 4's tag and length, as convert_imageset and pycaffe write them."""
+    c, h, w = shape
+    return b"".join((b"\x08", varint(c), b"\x10", varint(h), b"\x18", varint(w),
+                     b"\x22", varint(length)))
+
+
+def digest(*parts: bytes | memoryview) -> int:
+    s = xxh3_64(parts[0])
+    for p in parts[1:]:
+        s.update(p)
+    return s.intdigest()
+
+
+def digests(values: Sequence[bytes], cut: int | None = None) -> np.ndarray:
+    """The hash of each value (of its first `cut` bytes), as uint64: one C call a value."""
+    if cut is not None:
+        found = [xxh3_64_digest(v[:cut]) for v in values]
+    else:
+        found = [xxh3_64_digest(v) for v in values]
+    return np.frombuffer(b"".join(found), ">u8").astype("<u8")
+
+
+def raw_content(shape: tuple[int, int, int], data: bytes) -> int:
+    return digest(raw_head(shape, len(data)), data)
+
+
+def float_content(shape: tuple[int, int, int], data: bytes, floats: np.ndarray) -> int:
+    return digest(b"F", raw_head(shape, len(data)), data, np.ascontiguousarray(floats, "<f4").tobytes())
+
+
+def image_content(data: bytes) -> int:
+    return digest(b"E", data)
+
+
+def row_digests(column: str, rows: np.ndarray) -> np.ndarray:
+    """One hash per row of an HDF5 block, its column's name mixed in: a row's hash is the sum
+    (mod 2^64) of its data columns', the same whichever order the columns are read in."""
+    flat = np.ascontiguousarray(rows).reshape(len(rows), -1)
+    width = flat.shape[1] * flat.itemsize
+    buf = memoryview(flat.view(np.uint8).reshape(-1))
+    name = column.encode()
+    return np.fromiter((digest(name, buf[i * width:(i + 1) * width]) for i in range(len(flat))),
+                       np.uint64, len(flat))
+
+
+def row_table(rows: int, where: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row hash accumulators and labels for an HDF5 shard's rows (its columns are read
+    one after the other): in memory up to SPILL_RECORDS rows, else in a temporary file."""
+    if rows <= SPILL_RECORDS:
+        return np.zeros(rows, np.uint64), np.full(rows, NO_LABEL)
+    fh = tempfile.TemporaryFile(prefix="datascan-rows-", dir=_here(where))
+    with fh:     # the mapping keeps the (unlinked) file
+        table = np.memmap(fh, np.dtype([("h", "<u8"), ("label", "<f8")]), "w+", shape=(rows,))
+    table["label"] = NO_LABEL
+    return table["h"], table["label"]
+
+
+def _here(where: str | None) -> str | None:
+    """The scan's directory when this process sees it (a dask worker on another machine
+    does not): else TMPDIR, and the parent removes the file once it has read it."""
+    return where if where is not None and os.path.isdir(where) else None
+
+
+class Keys:
+    """Keys of a chunk of records, joined: one bytes object and their lengths (NO_KEY: none)."""
+
+    def __init__(self, blob: bytes = b"", lengths: np.ndarray | None = None):
+        self.blob = blob
+        self.lengths = np.zeros(0, np.int64) if lengths is None else lengths
+        self._ends: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, keys: Sequence) -> Keys:
+        n = len(keys)
+        none = keys.count(None) if n else 0
+        if none == n:
+            return cls(b"", np.full(n, NO_KEY, np.int64))
+        if not none:                     # the usual chunk: every record has a key, in C
+            return cls(b"".join(keys), np.fromiter(map(len, keys), np.int64, n))
+        return cls(b"".join(k for k in keys if k is not None),
+                   np.fromiter((NO_KEY if k is None else len(k) for k in keys), np.int64, n))
+
+    @classmethod
+    def joined(cls, parts: Sequence[Keys]) -> Keys:
+        return cls(b"".join(p.blob for p in parts), np.concatenate([p.lengths for p in parts]))
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, j: int) -> bytes | None:
+        if self.lengths[j] == NO_KEY:
+            return None
+        if self._ends is None:
+            self._ends = np.cumsum(np.maximum(self.lengths, 0))
+        end = int(self._ends[j])
+        return self.blob[end - int(self.lengths[j]):end]
+
+    def take(self, order: np.ndarray) -> Keys:
+        """These keys in another order."""
+        return Keys.of([self[j] for j in order.tolist()]) if len(order) else Keys()
+
+    @property
+    def any(self) -> bool:
+        return bool((self.lengths != NO_KEY).any())
+
+
+class ContentLog:
+    """One shard's records with content: their hash, label and shard-local index, and keys.
+    Bounded in memory (SPILL_RECORDS, then a temporary file); picklable."""
+
+    def __init__(self, where: str | None = None) -> None:
+        self.where = where               # the directory of its spill file (the scan's)
+        self.parts: list[np.ndarray] = []
+        self.keys: list[Keys] = []
+        self.held = 0
+        self.file: str | None = None     # spilled chunks (_write), appended
+        self.pending: list[tuple[int, float, int]] = []   # add()s not yet in parts
+        self.pending_keys: list = []
+
+    def __len__(self) -> int:
+        return self.held
+
+    def add(self, index: int, key: bytes | None, h: int, label: float) -> None:
+        self.pending.append((h, label, index))
+        self.pending_keys.append(key)
+        self.held += 1
+        if self.held >= SPILL_RECORDS:
+            self.spill()
+
+    def add_many(self, entries: np.ndarray, keys: Sequence | Keys) -> None:
+        self._settle()
+        self.parts.append(entries)
+        self.keys.append(keys if isinstance(keys, Keys) else Keys.of(keys))
+        self.held += len(entries)
+        if self.held >= SPILL_RECORDS:
+            self.spill()
+
+    def _settle(self) -> None:
+        if self.pending:
+            self.parts.append(np.array(self.pending, ENTRY))
+            self.keys.append(Keys.of(self.pending_keys))
+            self.pending, self.pending_keys = [], []
+
+    def __getstate__(self) -> dict:
+        self._settle()
+        return self.__dict__
+
+    def _joined(self) -> tuple[np.ndarray, Keys]:
+        return np.concatenate(self.parts), Keys.joined(self.keys)
+
+    def spill(self) -> None:
+        self._settle()
+        if not self.held:
+            return
+        if self.file is None:
+            fd, self.file = tempfile.mkstemp(prefix="datascan-content-", dir=_here(self.where))
+            os.close(fd)
+        with open(self.file, "ab") as fh:
+            write_chunk(fh, *self._joined())
+        self.parts, self.keys, self.held = [], [], 0
+
+    def chunks(self, remove: bool = True):
+        """(entries, Keys) chunks in the order they were added; the file goes once read."""
+        if self.file is not None:
+            try:
+                with open(self.file, "rb") as fh:
+                    while (chunk := read_chunk(fh)) is not None:
+                        yield chunk
+            finally:
+                if remove:
+                    self.discard()
+        self._settle()
+        if self.held:
+            yield self._joined()
+
+    def absorb(self, other: ContentLog, shift: int) -> None:
+        """Add another log's records, their indexes shifted (a recovered shard's pieces)."""
+        for found, keys in other.chunks():
+            found = found.copy()
+            found["i"] += shift
+            self.add_many(found, keys)
+
+    def discard(self) -> None:
+        if self.file is not None:
+            try:
+                os.unlink(self.file)
+            except OSError:
+                pass
+            self.file = None
+
+
+def write_chunk(fh, entries: np.ndarray, keys: Keys) -> None:
+    """A chunk: its record count, the entries, each key's length, the keys joined."""
+    fh.write(struct.pack("<qq", len(entries), len(keys.blob)))
+    fh.write(entries.tobytes())
+    fh.write(keys.lengths.astype("<i8").tobytes())
+    fh.write(keys.blob)
+
+
+def read_chunk(fh) -> tuple[np.ndarray, Keys] | None:
+    head = fh.read(16)
+    if len(head) < 16:
+        return None
+    n, size = struct.unpack("<qq", head)
+    found = np.frombuffer(fh.read(n * ENTRY.itemsize), ENTRY)
+    lengths = np.frombuffer(fh.read(n * 8), "<i8").astype(np.int64)
+    return found, Keys(fh.read(size), lengths)
+
+
+def entries(hashes, labels, indexes) -> np.ndarray:
+    out = np.empty(len(hashes), ENTRY)
+    out["h"], out["label"], out["i"] = hashes, labels, indexes
+    return out
+
+
+@contextmanager
+def spill_dir(config: ScanConfig) -> Iterator[ScanConfig]:
+    """The scan's temporary directory, where workers and the merge spill content hashes
+    (checks/content.py): removed when the scan ends, whatever killed its workers."""
+    _sweep()
+    path = tempfile.mkdtemp(prefix=f"datascan-scan-{os.getpid()}-")
+    try:
+        yield replace(config, spill_dir=path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _sweep() -> None:
+    """Remove the spill directories of scans whose process is gone (killed with SIGKILL:
+    nothing ran to remove them)."""
+    for d in Path(tempfile.gettempdir()).glob("datascan-scan-*-*"):
+        pid = d.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass

@@ -1,0 +1,242 @@
+"""The same content twice, across every source of one command: copies inside a set (DS610),
+the same record in two sets (DS611, train/test leakage), the same content under different
+labels (DS612).
+
+Workers hash each record's content (content.py) into their shard's ContentLog; the scan's
+Merger hands each log to one ContentIndex as results come back. The index keeps 24 bytes a
+record (hash, label, position) and the keys apart: past INDEX_RECORDS records the entries go
+to BUCKETS files by hash, past INDEX_KEYS keys the keys to one file, all in one temporary
+directory, so the parent's memory does not grow with the dataset (a bucket is read back
+one at a time: 1/64 of the records). A record's position is (source in the command,
+shard, index in the shard), so "the first" of a group is the same for any split into shards.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..codes import DUPLICATE, LABEL_CONFLICT, LEAKAGE
+from ..config import DUPLICATES_LISTED
+from ..model import Finding, key_text
+from .base import SUMMARY, Check
+from .content import ENTRY, ContentLog, read_chunk, write_chunk
+
+INDEX_RECORDS = 1 << 20     # entries held before they go to the bucket files
+INDEX_KEYS = 1 << 18        # keys held before they go to the key file
+BUCKETS = 64
+SRC, SHARD = 48, 36         # position = source << 48 | shard << 36 | index in shard
+POSITIONED = np.dtype([("h", "<u8"), ("label", "<f8"), ("pos", "<i8")])
+Describe = Callable[[int, int], tuple[str, int | None]]   # (source, shard) -> (path, base index)
+
+
+class ContentIndex:
+    """Every record's content hash of one command's sources, bounded in memory (module doc)."""
+
+    def __init__(self, where: str | None = None) -> None:
+        self.where = where               # where its directory goes (the scan's)
+        self.parts: list[np.ndarray] = []
+        self.held = self.keys_held = 0
+        self.dir: Path | None = None
+        self.spilled = False
+        self.keys: dict[tuple[int, int], list] = defaultdict(list)   # chunks, in index order
+
+    def add(self, src: int, shard: int, log: ContentLog) -> None:
+        for found, keys in log.chunks():
+            e = np.empty(len(found), POSITIONED)
+            e["h"], e["label"] = found["h"], found["label"]
+            e["pos"] = (src << SRC) | (shard << SHARD) | found["i"]
+            self._store(e)
+            if keys.any:
+                idx = found["i"]
+                if len(idx) > 1 and (np.diff(idx) < 0).any():     # searchsorted needs order
+                    order = np.argsort(idx, kind="stable")
+                    idx, keys = idx[order], keys.take(order)
+                self.keys[src, shard].append(("mem", idx.copy(), keys))
+                self.keys_held += len(keys)
+        if self.keys_held > INDEX_KEYS:
+            self._spill_keys()
+
+    def _scratch(self) -> Path:
+        if self.dir is None:
+            self.dir = Path(tempfile.mkdtemp(prefix="datascan-duplicates-", dir=self.where))
+        return self.dir
+
+    def _store(self, e: np.ndarray) -> None:
+        self.parts.append(e)
+        self.held += len(e)
+        if self.held > INDEX_RECORDS:
+            self._spill_entries()
+
+    def _spill_entries(self) -> None:
+        every = np.concatenate(self.parts)
+        bucket = (every["h"] >> np.uint64(64 - 6)).astype(np.int64)
+        for b in np.unique(bucket).tolist():
+            with open(self._scratch() / f"bucket-{b:02d}", "ab") as fh:
+                fh.write(every[bucket == b].tobytes())
+        self.parts, self.held, self.spilled = [], 0, True
+
+    def _spill_keys(self) -> None:
+        with open(self._scratch() / "keys", "ab") as fh:
+            for chunks in self.keys.values():
+                for n, (kind, *rest) in enumerate(chunks):
+                    if kind == "mem":
+                        idx, keys = rest
+                        at = fh.tell()
+                        write_chunk(fh, _as_entries(idx), keys)
+                        chunks[n] = ("file", at, int(idx[0]), int(idx[-1]))   # sorted
+        self.keys_held = 0
+
+    def _groups(self):
+        if not self.spilled:
+            if self.parts:
+                yield np.concatenate(self.parts)
+            return
+        self._spill_entries()
+        for b in range(BUCKETS):
+            f = self._scratch() / f"bucket-{b:02d}"
+            if f.exists():
+                yield np.fromfile(f, POSITIONED)
+
+    def close(self) -> None:
+        self.parts, self.keys = [], defaultdict(list)
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def key_of(self, pos: int) -> bytes | None:
+        src, shard, i = _split(pos)
+        for kind, *rest in self.keys.get((src, shard), ()):
+            if kind == "mem":
+                idx, keys = rest
+                j = int(np.searchsorted(idx, i))
+                if j < len(idx) and idx[j] == i:
+                    return keys[j]
+            elif rest[1] <= i <= rest[2]:
+                with open(self._scratch() / "keys", "rb") as fh:
+                    fh.seek(rest[0])
+                    found, keys = read_chunk(fh)
+                j = int(np.searchsorted(found["i"], i))
+                if j < len(found) and found["i"][j] == i:
+                    return keys[j]
+        return None
+
+    def findings(self, describe: Describe, sources: list[str]) -> list[Finding]:
+        """DS610/DS611/DS612, each on a record after the first of its content; at most
+        DUPLICATES_LISTED per source and code by position, then a line counting the rest."""
+        kept: dict[tuple[int, str], np.ndarray] = {}     # the first DUPLICATES_LISTED by position
+        counts: dict[tuple[int, str], int] = defaultdict(int)
+        for e in self._groups():
+            for k, rows in (_later(e) or {}).items():
+                counts[k] += len(rows)
+                rows = np.concatenate([kept[k], rows]) if k in kept else rows
+                if len(rows) > DUPLICATES_LISTED:
+                    rows = rows[np.argpartition(rows[:, 0], DUPLICATES_LISTED - 1)[:DUPLICATES_LISTED]]
+                kept[k] = rows
+        out = []
+        for (src, code), rows in sorted(kept.items(), key=lambda kv: (kv[0][0], CODE_ORDER.index(kv[0][1]))):
+            for pos, first, size, label, first_label in rows[np.argsort(rows[:, 0])].tolist():
+                out.append(self._finding(code, pos, first, size, _float(label), _float(first_label),
+                                         describe))
+            rest = counts[src, code] - len(rows)
+            if rest:
+                out.append(Finding.of(CODES_BY_NAME[code], sources[src],
+                                      f"{rest} more records {_WHAT[code]} (not listed one by one)"))
+        return out
+
+    def _finding(self, code: str, pos: int, first: int, size: int, label: float,
+                 first_label: float, describe: Describe) -> Finding:
+        path, index = _where(pos, describe)
+        first_path, first_index = _where(first, describe)
+        fkey = key_text(self.key_of(first))
+        if fkey is not None:
+            at = f"#{first_index} (key {fkey})"
+        else:
+            at = f"row {first_index}"
+        if first_path != path:
+            at = f"{first_path} {at}"
+        if code == DUPLICATE.code:
+            msg = f"same content as {at}; {size} records hold it"
+        elif code == LEAKAGE.code:
+            msg = f"same content as {at}: a record of one set is in another (train/test leakage)"
+        else:
+            msg = f"same content as {at}, labelled {_label(first_label)} there and " \
+                  f"{_label(label)} here (label noise)"
+        return Finding.of(CODES_BY_NAME[code], path, msg, key=self.key_of(pos), index=index)
+
+
+CODES_BY_NAME = {c.code: c for c in (DUPLICATE, LEAKAGE, LABEL_CONFLICT)}
+_WHAT = {DUPLICATE.code: "repeat the content of an earlier record of their set",
+         LEAKAGE.code: "of this set are also in an earlier set (train/test leakage)",
+         LABEL_CONFLICT.code: "hold the content of an earlier record under another label"}
+
+
+def _as_entries(idx: np.ndarray) -> np.ndarray:
+    e = np.zeros(len(idx), ENTRY)
+    e["i"] = idx
+    return e
+
+
+def _split(pos: int) -> tuple[int, int, int]:
+    return pos >> SRC, (pos >> SHARD) & ((1 << (SRC - SHARD)) - 1), pos & ((1 << SHARD) - 1)
+
+
+def _where(pos: int, describe: Describe) -> tuple[str, int | None]:
+    src, shard, i = _split(pos)
+    path, base = describe(src, shard)
+    return path, None if base is None else base + i
+
+
+def _float(bits: int) -> float:
+    return float(np.int64(bits).view(np.float64))
+
+
+def _label(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+CODE_ORDER = (DUPLICATE.code, LEAKAGE.code, LABEL_CONFLICT.code)
+
+
+def _later(e: np.ndarray) -> dict[tuple[int, str], np.ndarray] | None:
+    """The records whose content an earlier one (by position) holds, by (source, code): rows
+    of (position, first's position, group size, label, first's label)."""
+    if len(e) < 2:
+        return None
+    h = np.sort(e["h"])
+    twice = h[1:] == h[:-1]
+    if not twice.any():
+        return None
+    repeated = np.unique(h[1:][twice])
+    e = e[np.isin(e["h"], repeated)]
+    e = e[np.lexsort((e["pos"], e["h"]))]
+    later = np.zeros(len(e), bool)
+    later[1:] = e["h"][1:] == e["h"][:-1]
+    starts = np.flatnonzero(~later)
+    group = np.cumsum(~later) - 1
+    first = starts[group]
+    size = np.diff(np.append(starts, len(e)))[group]
+    j = np.flatnonzero(later)
+    pos, fpos = e["pos"][j], e["pos"][first[j]]
+    label, flabel = e["label"][j], e["label"][first[j]]
+    conflict = ~np.isnan(label) & ~np.isnan(flabel) & (label != flabel)
+    code = np.where(conflict, 2, np.where((pos >> SRC) != (fpos >> SRC), 1, 0))
+    rows = np.stack([pos, fpos, size[j], label.view(np.int64), flabel.view(np.int64)], axis=1)
+    return {(int(src), CODE_ORDER[c]): rows[(code == c) & ((pos >> SRC) == src)]
+            for src in np.unique(pos >> SRC).tolist() for c in range(3)
+            if ((code == c) & ((pos >> SRC) == src)).any()}
+
+
+class Duplicates(Check):
+    """Records of one command compared by content (content.py hashes, taken in the workers):
+    copies within a set (DS610), the same record in two sets (DS611), the same content under
+    different labels (DS612)."""
+    codes = (DUPLICATE, LEAKAGE, LABEL_CONFLICT)
+    reads = (SUMMARY,)
+
+    def find(self, index: ContentIndex, describe: Describe, sources: list[str]) -> list[Finding]:
+        return index.findings(describe, sources)

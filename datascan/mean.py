@@ -1,0 +1,136 @@
+"""`datascan mean SRC OUT.binaryproto`: what Caffe's compute_image_mean writes, from the scan.
+
+The scan runs as `check` runs it (shards, workers, one merge), with each worker also summing
+the pixels of the records it judged good (checks/meansum.py): nothing is read twice. The
+file is a BlobProto with the legacy num=1, channels, height, width and ``data`` = the per-pixel
+mean in CHW, the records' own channel order (BGR for sets convert_imageset built), float32 as
+compute_image_mean writes it. Records with an error finding are left out unless
+``include_bad``; so are raw Datums whose shape is not the majority's (DS600, an error). Any
+other mix of sizes is one line naming the first odd record, where compute_image_mean aborts.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .caffe.proto import message_class
+from .config import ScanConfig
+from .errors import UsageError
+from .model import Severity, key_text
+from .run_options import RunOptions
+from .checks.content import spill_dir
+from .scan import Merger, _cluster, _execute, plan_sources, remove_scratch
+
+
+@dataclass(frozen=True)
+class MeanResult:
+    path: str
+    shape: tuple[int, int, int]
+    records: int                 # records averaged
+    left_out: int                # records of the source not averaged (bad, or another shape)
+    mean: np.ndarray             # float32, c*h*w
+
+    @property
+    def channel_means(self) -> list[float]:
+        c = self.shape[0]
+        return [float(x) for x in self.mean.reshape(c, -1).astype(np.float64).mean(axis=1)]
+
+
+def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
+                 include_bad: bool = False, run: RunOptions = RunOptions()) -> MeanResult:
+    """The mean of SRC's records, as compute_image_mean computes it (module doc)."""
+    plans = []
+    with spill_dir(replace(config, mean=True, mean_bad=include_bad)) as config:
+        try:
+            with _cluster(run) as run:
+                plans = plan_sources([src], config, run.jobs)
+                merger = Merger(plans, config.spill_dir)
+                for result in _execute([s for p in plans for s in p.shards], config, run):
+                    merger.add(result)
+        finally:
+            remove_scratch(plans)
+        infos, findings = merger.finish()
+    (plan,), (info,) = plans, infos
+    if info.encoding not in ("datum", "annotated_datum", "image", "image+text"):
+        raise UsageError(f"{src}: {info.format} of {info.encoding} records: compute_image_mean "
+                         "reads Datums from an LMDB or LevelDB (HDF5Data takes no mean)")
+    sums = merger.summaries[plan.source].mean
+    shapes = dict(sums.sums) if sums is not None else {}
+    raw_odd = [f for f in findings if f.code == "DS600" and f.severity is Severity.ERROR]
+    if raw_odd and not include_bad and shapes:       # DS600 records are bad: the majority's mean
+        majority = max(shapes.items(), key=lambda kv: (kv[1].count, str(kv[0])))[0]
+        shapes = {majority: shapes[majority]}
+    if not shapes:
+        why = "no record to average" + ("" if include_bad else
+                                         " (every record has an error finding; --include-bad adds them)")
+        raise UsageError(f"{src}: {why}")
+    if len(shapes) > 1 or sums.overflow:
+        raise UsageError(_mixed(src, sums))
+    (shape, s), = shapes.items()
+    mean = (s.total / s.count).astype(np.float32)
+    return MeanResult(str(src), tuple(int(x) for x in shape), s.count, info.records - s.count, mean)
+
+
+def _mixed(src, sums) -> str:
+    shape0, (i0, k0), shape1, (i1, k1) = sums.first_odd()
+    n0, n1 = (int(np.prod(s)) for s in (shape0, shape1))
+    return (f"{src}: records come in several sizes; the first is {_shape(shape0)} "
+            f"(#{i0}{_key(k0)}) and record #{i1}{_key(k1)} is {_shape(shape1)}: "
+            f"compute_image_mean aborts there (\"Check failed: size_in_datum == data_size "
+            f"({n1} vs. {n0}) Incorrect data field size\"); a mean needs records of one size "
+            f"(resize them, or clean the set first)")
+
+
+def _shape(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def _key(key) -> str:
+    if key is None:
+        return ""
+    return f", key {key if isinstance(key, str) else key_text(key)}"
+
+
+def write_blob(result: MeanResult, out: str | os.PathLike) -> None:
+    """The BlobProto compute_image_mean writes, renamed into place once whole."""
+    c, h, w = result.shape
+    blob = message_class("BlobProto")(num=1, channels=c, height=h, width=w)
+    blob.data.extend(result.mean.tolist())
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.datascan-tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(blob.SerializeToString())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {out}: {e.strerror or e}") from None
+
+
+def describe(result: MeanResult, out: str, seconds: float | None = None) -> str:
+    """What the command prints: the counts, compute_image_mean's per-channel lines and the
+    transform_param lines that use them."""
+    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    lines = [f"{out}: mean of {result.records:,} records of {result.path} "
+             f"({_shape(result.shape)}, CHW, the records' channel order){took}; "
+             f"{result.left_out:,} left out"]
+    means = result.channel_means
+    lines += [f"mean_value channel [{i}]: {m:g}" for i, m in enumerate(means)]
+    lines.append("transform_param {   # per-channel means, instead of mean_file")
+    lines += [f"  mean_value: {m:g}" for m in means]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def mean_command(src, out, config: ScanConfig, include_bad: bool, run: RunOptions) -> str:
+    started = time.perf_counter()
+    result = compute_mean(src, config, include_bad=include_bad, run=run)
+    write_blob(result, out)
+    return describe(result, str(out), time.perf_counter() - started)
+

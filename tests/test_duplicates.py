@@ -1,0 +1,150 @@
+"""The same content twice: copies in a set (DS610), the same record in two sets of one command
+(DS611), the same content under different labels (DS612); bounded, spilled, and the same
+report for any split into shards."""
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+import pytest
+
+from datascan import scan
+from datascan.checks import content, duplicates
+from datascan.decode.datum import encode_datum
+
+from conftest import (encoded_datum, float_datum, jpeg_bytes, key, make_h5, png_bytes, raw_datum,
+                      realdata, report_dict)
+
+
+def _codes(report, code):
+    return [f for f in report.findings if f.code == code]
+
+
+def test_copies_in_a_set_name_the_first_and_count_the_copies(make_lmdb):
+    records = [(key(i), raw_datum(label=i % 3, seed=i)) for i in range(40)]
+    records += [(key(40), raw_datum(label=1, seed=7)), (key(41), raw_datum(label=1, seed=7))]
+    report = scan(make_lmdb(records), num_classes=3)
+    found = _codes(report, "DS610")
+    assert [(f.key, f.index) for f in found] == [("00000040", 40), ("00000041", 41)]
+    assert all("same content as #7 (key 00000007); 3 records hold it" in f.message for f in found)
+    assert {f.severity.value for f in found} == {"warning"} and report.errors == 0
+
+
+def test_the_batch_path_and_the_per_record_path_hash_alike(make_lmdb):
+    """Record 40 is proven clean in a batch, record 41 (label outside the classes, so checked
+    one by one) holds the same pixels under another label: label noise, seen across paths."""
+    records = [(key(i), raw_datum(label=i % 3, seed=i)) for i in range(41)]
+    records.append((key(41), raw_datum(label=9, seed=40)))
+    report = scan(make_lmdb(records), num_classes=3)
+    (f,) = _codes(report, "DS612")
+    assert (f.key, f.index, f.severity.value) == ("00000041", 41, "error")
+    assert "#40 (key 00000040), labelled 1 there and 9 here" in f.message
+    assert [x.code for x in report.findings] == ["DS500", "DS612"]
+
+
+def test_the_same_record_in_two_sets_is_leakage_named_by_both_keys(make_lmdb, make_leveldb):
+    train = [(key(i, f"img{i}.png"), raw_datum(label=i % 2, seed=i)) for i in range(30)]
+    test = [(key(i, f"t{i}.png"), raw_datum(label=i % 2, seed=100 + i)) for i in range(10)]
+    test[3] = (key(3, "t3.png"), raw_datum(label=1, seed=21))          # train #21, same label
+    a, b = make_lmdb(train, "train_lmdb"), make_leveldb(test, "test_leveldb")
+    report = scan([a, b], num_classes=2)
+    (f,) = _codes(report, "DS611")
+    assert (f.path, f.key, f.index) == (str(b), "00000003_t3.png", 3)
+    assert f"same content as {a} #21 (key 00000021_img21.png)" in f.message
+    alone = scan(b, num_classes=2)          # one set alone: nothing to leak into
+    assert not _codes(alone, "DS611")
+
+
+def test_encoded_images_and_float_datums_are_compared_by_their_content(make_lmdb):
+    img = jpeg_bytes(seed=1)
+    records = [(key(0), encoded_datum(img, 1)), (key(1), encoded_datum(png_bytes(seed=1), 1)),
+               (key(2), encoded_datum(img, 2)), (key(3), float_datum(np.ones((1, 2, 2)), 0)),
+               (key(4), float_datum(np.ones((1, 2, 2)), 0)), (key(5), float_datum(np.ones((1, 4, 1)), 0))]
+    report = scan(make_lmdb(records))
+    assert [(f.code, f.index) for f in report.findings if f.code.startswith("DS61")] == \
+        [("DS612", 2), ("DS610", 4)]          # (and DS600: record 5 is 1x4x1, not 1x2x2)
+
+
+def test_hdf5_rows_compare_their_data_columns_and_their_label(tmp_path):
+    rng = np.random.default_rng(0)
+    data = rng.random((50, 3, 4, 4)).astype(np.float32)
+    extra = rng.random((50, 2)).astype(np.float32)
+    label = (np.arange(50) % 5).astype(np.float32)
+    data[30], extra[30], label[30] = data[10], extra[10], label[10]       # a copy
+    data[31], extra[31], label[31] = data[11], extra[11], 4               # another label
+    data[32], label[32] = data[12], label[12]                             # other 'extra': not a copy
+    path = make_h5(tmp_path / "t.h5", data=data, extra=extra, label=label)
+    report = scan(path)
+    assert [(f.code, f.index) for f in report.findings] == [("DS610", 30), ("DS612", 31)]
+    assert "row 10" in report.findings[0].message
+
+
+@pytest.fixture
+def leaky(make_lmdb, make_leveldb):
+    train = [(key(i), raw_datum(label=i % 4, seed=i % 150)) for i in range(400)]
+    test = [(key(i), raw_datum(label=(i + (i % 7 == 0)) % 4, seed=140 + i)) for i in range(60)]
+    test.append((key(60), encode_datum(data=b"\x00" * 10, label=1)))   # short data: per record
+    return make_lmdb(train, "train_lmdb"), make_leveldb(test, "test_leveldb")
+
+
+def test_the_report_is_the_same_for_every_split_and_when_spilled(leaky, monkeypatch, tmp_path):
+    reference = report_dict(scan(list(leaky), num_classes=4, jobs=1))
+    assert {"DS610", "DS611", "DS612"} <= set(reference["summary"]["by_code"])
+    for jobs in (2, 3):
+        assert report_dict(scan(list(leaky), num_classes=4, jobs=jobs)) == reference
+    monkeypatch.setattr(content, "SPILL_RECORDS", 7)
+    monkeypatch.setattr(duplicates, "INDEX_RECORDS", 50)
+    monkeypatch.setattr(duplicates, "INDEX_KEYS", 30)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    spilled = report_dict(scan(list(leaky), num_classes=4, jobs=3, backend="threading"))
+    assert spilled == reference
+    assert list((tmp_path / "tmp").iterdir()) == []          # every spill file removed
+
+
+def test_past_the_listing_bound_the_rest_is_counted(leaky, monkeypatch):
+    monkeypatch.setattr(duplicates, "DUPLICATES_LISTED", 5)
+    report = scan(leaky[0], jobs=1, backend="inprocess")
+    found = _codes(report, "DS610")
+    listed = [f.index for f in found if f.index is not None]
+    assert listed == [300, 301, 302, 303, 304]    # (150..299 hold them under other labels: DS612)
+    assert len(_codes(report, "DS612")) == 6
+    assert [f.message for f in found if f.index is None] == \
+        ["95 more records repeat the content of an earlier record of their set (not listed one by one)"]
+
+
+def test_realdata_train_and_test_hold_the_same_380_images():
+    root = realdata("jnulzl-minicaffepython-lmdb")
+    report = scan([root / "train_lmdb", root / "test_lmdb"], jobs=2)
+    found = _codes(report, "DS611")
+    assert len(found) == 380 and {f.path for f in found} == {str(root / "test_lmdb")}
+    assert all(str(root / "train_lmdb") in f.message for f in found)
+
+
+def test_realdata_text_recognition_train_and_val_are_byte_identical():
+    root = realdata("shadmanrohan-bengali-crnn-lmdb", "older-commit-0807684", "data")
+    report = scan([root / "train", root / "val"], jobs=2)
+    found = _codes(report, "DS611")
+    assert len(found) == 78 and all(f.key.startswith("image-") for f in found)
+    assert found[0].message.startswith(f"same content as {root / 'train'} #0 (key image-000000001)")
+
+
+def test_realdata_glyph_sets_hold_copies_label_noise_and_leakage():
+    """zhaowei's test set: ~5,170 distinct payloads among 10,000 (PROVENANCE.md), some of them
+    under two labels; 841 payloads are in both test and validate."""
+    root = realdata("zhaowei-cnn-image-classify-lmdb")
+    report = scan([root / "test", root / "validate"], jobs=2)
+    by = report.by_code()
+    assert by["DS612"] == 7 and by["DS611"] > 0 and by["DS610"] > 1000
+    noisy = next(f for f in report.findings if f.code == "DS612")
+    assert (noisy.key, noisy.message) == ("00008117_pic/52051.png", "same content as #69 (key "
+                                          "00000069_pic/54806.png), labelled 8 there and 11 here (label noise)")
+
+
+def test_a_killed_scans_spill_directory_is_removed_by_the_next(make_lmdb, monkeypatch, tmp_path):
+    tmp = tmp_path / "tmp"
+    (tmp / "datascan-scan-4194305-dead").mkdir(parents=True)       # no such process
+    (tmp / "datascan-scan-4194305-dead" / "datascan-content-x").write_bytes(b"x")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    scan(make_lmdb([(key(i), raw_datum(seed=i)) for i in range(3)]))
+    assert list(tmp.iterdir()) == []
