@@ -45,9 +45,9 @@ def read(path: Path) -> Iterator[Finding]:
             yield decode(line)
 
 
-def write(path: Path, findings: Iterable[Finding]) -> int:
+def write(path: Path, findings: Iterable[Finding], append: bool = False) -> int:
     n = 0
-    with open(path, "w", encoding="utf-8") as fh:
+    with open(path, "a" if append else "w", encoding="utf-8") as fh:
         for f in findings:
             fh.write(encode(f))
             n += 1

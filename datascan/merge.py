@@ -38,12 +38,23 @@ class Merger:
         self.scratch: findings.Scratch | None = None
         self.summaries = {p.source: ShardSummary() for p in plans}
 
+    def spill_dir(self) -> str:
+        """Where workers on this machine write the findings they hold past shard.FLUSH."""
+        self.scratch = self.scratch or findings.Scratch(self)
+        return str(self.scratch.dir)
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            self.scratch.remove()
+
     def add(self, r: ShardResult) -> None:
         at = (r.shard.source, r.shard.shard_id)
         self.shards[r.shard.source][r.shard.shard_id] = (r.shard.first_index, r.records)
-        if self.held + len(r.findings) > self.bound and r.findings:
-            self.scratch = self.scratch or findings.Scratch(self)
-            self.found[at] = self.scratch.file("shard")
+        if r.spilled is not None:            # the worker wrote most of them already
+            self.found[at] = Path(r.spilled)
+            findings.write(self.found[at], r.findings, append=True)
+        elif self.held + len(r.findings) > self.bound and r.findings:
+            self.found[at] = Path(self.spill_dir()) / f"shard-{len(self.found)}.jsonl"
             findings.write(self.found[at], r.findings)
         else:
             self.found[at] = r.findings
@@ -105,8 +116,7 @@ class Merger:
                 out.add(Finding.of(NO_RECORDS, plan.source, "no records: nothing to train on"))
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
                                     label_stats(summary.labels), shape_counts(summary)))
-        if self.scratch is not None:
-            self.scratch.remove()
+        self.close()
         return infos, sink.done()
 
 

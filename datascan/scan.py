@@ -103,13 +103,16 @@ def guided(parts: Sequence[Shard], jobs: int, most: int | None = None) -> tuple[
     return tuple(shards)
 
 
-def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions) -> Iterator[ShardResult]:
+def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions,
+             merger: Merger) -> Iterator[ShardResult]:
     if opts.backend == IN_PROCESS:
         return parallel.run_in_process(shards, config, opts.progress)
     if opts.backend in LOCAL:
         # One job too reads in a worker process: a page that kills the LMDB library
-        # costs that page, not the caller (a notebook kernel, a CI step).
-        return parallel.run_local_pool(shards, config, opts.jobs, opts.progress)
+        # costs that page, not the caller (a notebook kernel, a CI step). Workers on this
+        # machine write the findings they hold past a bound where the merger reads them.
+        return parallel.run_local_pool(shards, config, opts.jobs, opts.progress,
+                                       merger.spill_dir())
     return parallel.run_joblib(shards, config, opts.jobs, opts.backend, opts.progress)
 
 
@@ -175,11 +178,15 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
                 opts.progress_total(None if None in totals else sum(totals))
             shards = [s for p in plans for s in p.shards]
             merger = Merger(plans)   # a worker's records never leave it; results merge as they come
-            for result in _execute(shards, config, opts):
+            for result in _execute(shards, config, opts, merger):
                 merger.add(result)
     except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM through the CLI (errors.Terminated)
         if merger is not None:
             e.partial_report = _report(merger, select, ignore, started, partial=True)
+        raise
+    except BaseException:
+        if merger is not None:
+            merger.close()
         raise
     finally:
         remove_scratch(plans)

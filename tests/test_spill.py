@@ -135,3 +135,22 @@ def test_the_json_report_is_streamed_byte_for_byte(tmp_path):
 
 def test_the_merge_bound_is_the_findings_bound():
     assert merge.Merger([]).bound == findings.BOUND
+
+
+def test_a_worker_writes_the_findings_it_holds_past_its_bound(tmp_path, monkeypatch, tmpdir_here):
+    from datascan import shard
+    from datascan.merge import Merger
+    from datascan.scan import plan_sources
+    path = _h5(tmp_path)
+    plans = plan_sources([path], TEN, 1)
+    held, spilled = Merger(plans), Merger(plans)
+    for s in plans[0].shards:
+        held.add(shard.run_shard(s, TEN))
+    monkeypatch.setattr(shard, "FLUSH", 16)
+    for s in plans[0].shards:
+        r = shard.run_shard(s, TEN, spill_dir=spilled.spill_dir())
+        assert r.spilled is not None and len(r.findings) < 16
+        spilled.add(r)
+    a, b = held.finish(), spilled.finish()
+    assert a == b and len(a[1]) > 100
+    assert list(tmpdir_here.iterdir()) == []      # finish() removed what the workers wrote
