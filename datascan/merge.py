@@ -3,7 +3,7 @@ summary; dataset-wide checks on the merged summaries (scan.py plans and runs the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,14 +64,14 @@ class Merger:
         # holding everything would have (the report must not depend on the split).
         self.summaries[r.shard.source].merge(r.summary, lambda i, at=r.shard.shard_id * SHARD_SPAN: at + i)
 
-    def _found(self, source: str, shard_id: int) -> list[Finding]:
+    def _found(self, source: str, shard_id: int) -> Iterator[Finding]:
         found = self.found.pop((source, shard_id), [])
         if isinstance(found, Path):
-            out = list(findings.read(found))
+            yield from findings.read(found)
             found.unlink()
-            return out
+            return
         self.held -= len(found)
-        return found
+        yield from found
 
     def finish(self, partial: bool = False, keep_code=None) -> tuple[list[SourceInfo], Sequence[Finding]]:
         """The sources and their findings, sorted (only those ``keep_code(code)`` keeps).
@@ -90,20 +90,24 @@ class Merger:
             for n, (shard_id, (first, records)) in enumerate(sorted(self.shards[plan.source].items())):
                 base = bases[shard_id] = first if first is not None else offset
                 known = first is not None or n == shard_id
-                found = [f if f.index is None else replace(f, index=f.index + base if known else None)
-                         for f in self._found(plan.source, shard_id)]
-                changed += [f for f in found if f.code == CHANGED.code]
+                info = []
+                for f in self._found(plan.source, shard_id):
+                    if f.index is not None:
+                        f = replace(f, index=f.index + base if known else None)
+                    if f.code == CHANGED.code:
+                        changed.append(f)
+                    elif _capped(f):
+                        info.append(f)
+                    else:
+                        out.add(f)
                 # Shards hold increasing indexes of a file: capping each one's info findings
                 # in sorted order caps the source's in sorted order (cap_info).
-                info = sorted((f for f in found if _capped(f) and f.code != CHANGED.code),
-                              key=Finding.sort_key)
-                for f in info:
+                for f in sorted(info, key=Finding.sort_key):
                     n_listed = listed[f.path, f.code] = listed[f.path, f.code] + 1
                     if n_listed > INFO_CAP:
                         rest[f.path, f.code] += 1
                     else:
                         out.add(f)
-                out.extend(f for f in found if not _capped(f) and f.code != CHANGED.code)
                 offset += records
             out.extend(cap_info(_once(changed, CHANGED.code, len(self.shards[plan.source])), Counter()))
             out.extend(_rest(rest))

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from ..model import Finding, ForwardBlock, LabelStats, NetBlock, Options, Report, SourceInfo
 
+_string = json.encoder.encode_basestring     # what ensure_ascii=False writes a str with
 GRADIENT_NORM = "L2 of each record's share of the InnerProduct weight gradient"
 
 
@@ -30,11 +31,22 @@ def write(report: Report, fh: TextIO) -> None:
     fh.write(head)
     first = True
     for f in report.findings:
-        item = json.dumps(finding_dict(f), indent=2, ensure_ascii=False)
-        fh.write(("[\n    " if first else ",\n    ") + item.replace("\n", "\n    "))
+        fh.write(("[\n    " if first else ",\n    ") + _finding_text(f))
         first = False
     fh.write("[]" if first else "\n  ]")
     fh.write(tail + "\n")
+
+
+def _value(x) -> str:
+    return "null" if x is None else str(x) if isinstance(x, int) else _string(x)
+
+
+def _finding_text(f: Finding) -> str:
+    """finding_dict(f) as json.dumps(indent=2) writes it inside the findings list (its
+    pure-Python encoder is what indent costs; strings go through the C one here)."""
+    return (f'{{\n      "code": {_string(f.code)},\n      "severity": {_string(f.severity.value)},'
+            f'\n      "path": {_string(f.path)},\n      "key": {_value(f.key)},'
+            f'\n      "index": {_value(f.index)},\n      "message": {_string(f.message)}\n    }}')
 
 
 def to_dict(report: Report, findings: Any = None) -> dict[str, Any]:
