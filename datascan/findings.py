@@ -189,19 +189,24 @@ class _Counting:
 class Records:
     """Distinct bad records of findings given in sorted order, in memory bounded by one
     record's findings: those of a record are adjacent (sorted by path, then index). Findings
-    without an index (a partial scan's, after a gap) sort together per path, by key."""
+    without an index (a partial scan's, after a gap) sort together per path, by key.
+    ``in_order=False``: findings in any order (held in memory), counted with one set."""
 
-    def __init__(self):
-        self.count = 0
+    def __init__(self, in_order: bool = True):
+        self.count, self.in_order = 0, in_order
         self._at: tuple | None = None
-        self._keys: set = set()
+        self._seen: set = set()
 
     def add(self, f: Finding) -> None:
         if not is_record_finding(f):
             return
-        at = (f.path, f.index)
-        if at != self._at:
-            self._at, self._keys = at, set()
-        if f.key not in self._keys:
-            self._keys.add(f.key)
+        if self.in_order:
+            at = (f.path, f.index)
+            if at != self._at:
+                self._at, self._seen = at, set()
+            rid = f.key
+        else:
+            rid = (f.path, f.index, f.key)
+        if rid not in self._seen:
+            self._seen.add(rid)
             self.count += 1
