@@ -233,7 +233,8 @@ def _clean(args: argparse.Namespace) -> int:
                        quarantine=args.quarantine, from_report=args.from_report, force=args.force,
                        drop_files=args.drop_files, jobs=args.jobs or default_jobs(),
                        backend=args.backend, select=args.select, ignore=args.ignore,
-                       progress=progress)
+                       progress=progress, warn=lambda m: print(f"datascan: warning: {m}",
+                                                               file=sys.stderr))
     finally:
         close()
     sys.stdout.write(summary(result))
