@@ -243,10 +243,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _write_report(report, args: argparse.Namespace) -> None:
-    text = reports.render(report, args.report_format, view_from(args))
-    if report.partial and args.report_format == "text":
-        text = "PARTIAL REPORT: the scan was interrupted; records not read are not in it\n" + text
-    write_report(text, args.output)
+    first = "PARTIAL REPORT: the scan was interrupted; records not read are not in it\n" \
+        if report.partial and args.report_format == "text" else ""
+    view = view_from(args)
+    write_report(lambda fh: reports.write(report, args.report_format, fh, view, first), args.output)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -265,7 +265,8 @@ def _clean(args: argparse.Namespace) -> int:
                        quarantine=args.quarantine, from_report=args.from_report, force=args.force,
                        drop_files=args.drop_files, jobs=args.jobs or default_jobs(),
                        backend=args.backend, select=args.select, ignore=args.ignore,
-                       progress=progress)
+                       progress=progress, warn=lambda m: print(f"datascan: warning: {m}",
+                                                               file=sys.stderr))
     finally:
         close()
     sys.stdout.write(summary(result))

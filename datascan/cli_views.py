@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from typing import TextIO
 
 from . import report as reports
 from .model import Report, Severity
@@ -13,8 +15,8 @@ from .exits import EXIT_CLEAN, EXIT_FINDINGS
 
 
 def exit_code(report: Report, fail_on: str) -> int:
-    threshold = Severity(fail_on).rank
-    return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in report.findings) else EXIT_CLEAN
+    worst = report.worst()
+    return EXIT_FINDINGS if worst is not None and worst.rank >= Severity(fail_on).rank else EXIT_CLEAN
 
 
 def add_report_parser(sub) -> None:
@@ -72,19 +74,21 @@ def view_from(args: argparse.Namespace, **known) -> reports.View:
                         num_classes=getattr(args, "num_classes", None), color=colour, **known)
 
 
-def write_report(text: str, output: str | None) -> None:
+def write_report(text: str | Callable[[TextIO], None], output: str | None) -> None:
+    """``text``, or what writes it to a file handle (the JSON report, streamed)."""
+    emit = text if callable(text) else (lambda fh: fh.write(text))
     if output:
         # Written beside, then renamed: an interrupted write never leaves half a report.
         tmp = f"{output}.datascan-tmp-{os.getpid()}"
         try:
             with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
+                emit(fh)
             os.replace(tmp, output)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     else:
-        sys.stdout.write(text)
+        emit(sys.stdout)
         sys.stdout.flush()
 
 
@@ -92,7 +96,7 @@ def report_command(args: argparse.Namespace) -> int:
     from .report.load import load
     report = load(args.json_report)
     view = view_from(args, options_known=False, pictures=not args.no_pictures)
-    write_report(reports.render(report, args.report_format, view), args.output)
+    write_report(lambda fh: reports.write(report, args.report_format, fh, view), args.output)
     return exit_code(report, args.fail_on)
 
 

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import sources
+from . import findings as found, sources
 from ._version import __version__
 from .cache import Cache, Verdict, cache_spec
 from .codes import STORAGE_CORRUPT, TRUNCATED, keep
 from .config import ScanConfig, scan_config
 from .errors import DatascanError, UsageError
-from .model import Finding, ForwardBlock, NetBlock, NetLayer, Report, SourceInfo
+from .model import Finding, ForwardBlock, NetBlock, NetLayer, Options, Report, SourceInfo
 from .run_options import RunOptions, run_options
 from .sources.interface import KEYED, ROWS
 
@@ -71,8 +71,34 @@ def run(request: CheckRequest) -> Report:
             report = _check_paths(request.paths, request.config, request.forward, request.run)
             if verdict is not None:
                 verdict.store(report)
-    kept = tuple(f for f in report.findings if keep(f.code, request.select, request.ignore))
-    return replace(report, findings=kept)
+    if request.select or request.ignore:
+        report = replace(report, findings=found.collect(
+            f for f in report.findings if keep(f.code, request.select, request.ignore)))
+    return replace(report, options=options_of(request))
+
+
+def options_of(request: CheckRequest) -> Options:
+    """What the report was made with (the JSON report's "options")."""
+    select, ignore = tuple(request.select), tuple(request.ignore)
+    if request.net is not None:      # each data layer sets its own checks
+        net = request.net
+        forward = (("precision", net.precision),) if net.forward else None
+        return Options(label_datasets=(), select=select, ignore=ignore, forward=forward,
+                       net=str(net.path), phase=net.phase)
+    c = request.config
+    forward = None if request.forward is None else tuple(
+        (f.name, _plain(getattr(request.forward, f.name))) for f in fields(request.forward))
+    return Options(c.num_classes, c.ignore_label, tuple(c.label_datasets), c.format,
+                   select, ignore, forward)
+
+
+def _plain(value):
+    """A forward option as JSON can hold it."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    return str(value)
 
 
 def check(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
@@ -127,7 +153,7 @@ def _storage_damage(report: Report, source: SourceInfo) -> Finding | None:
 
 def with_forward(report: Report, options: ForwardOptions) -> Report:
     """Run the dummy net over every source of a finished report and add its findings."""
-    findings = list(report.findings)
+    findings: list[Finding] = []
     blocks: list[ForwardBlock] = []
     for source in report.sources:
         fmt = sources.get(source.format)
@@ -148,7 +174,8 @@ def with_forward(report: Report, options: ForwardOptions) -> Report:
         findings += result.findings
         blocks.append(result.block(source.path))
     findings.sort(key=Finding.sort_key)
-    return replace(report, findings=tuple(findings), forward=(report.forward or ()) + tuple(blocks))
+    every = found.collect(found.merged(report.findings, findings)) if findings else report.findings
+    return replace(report, findings=every, forward=(report.forward or ()) + tuple(blocks))
 
 
 def _stored_as(path: Path) -> str | None:
@@ -192,8 +219,8 @@ def _check_net(net: NetSource, opts: RunOptions) -> Report:
     if not reports:
         raise UsageError(f"{net.path}: no data layer source datascan can read "
                          f"({'; '.join(n for x in layers for n in x.notes) or 'none found'})")
-    findings = sorted((f for r in reports for f in r.findings), key=Finding.sort_key)
+    findings = found.collect(found.merged(*(r.findings for r in reports)))
     forward = tuple(b for r in reports for b in r.forward or ()) if net.forward else None
-    return Report(__version__, tuple(s for r in reports for s in r.sources), tuple(findings),
+    return Report(__version__, tuple(s for r in reports for s in r.sources), findings,
                   sum(r.seconds for r in reports), forward=forward,
                   net=NetBlock(str(net.path), tuple(layers)))

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .caffe.proto import message_class
+from .codes import SHAPE_MISMATCH
 from .config import ScanConfig
 from .errors import UsageError
 from .model import Severity, key_text
@@ -43,14 +44,18 @@ class MeanResult:
 def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
                  include_bad: bool = False, run: RunOptions = RunOptions()) -> MeanResult:
     """The mean of SRC's records, as compute_image_mean computes it (module doc)."""
-    plans = []
+    plans, merger = [], None
     with spill_dir(replace(config, mean=True, mean_bad=include_bad)) as config:
         try:
             with _cluster(run) as run:
                 plans = plan_sources([src], config, run.jobs)
-                merger = Merger(plans, config.spill_dir)
-                for result in _execute([s for p in plans for s in p.shards], config, run):
+                merger = Merger(plans, content_dir=config.spill_dir)
+                for result in _execute([s for p in plans for s in p.shards], config, run, merger):
                     merger.add(result)
+        except BaseException:
+            if merger is not None:
+                merger.close()
+            raise
         finally:
             remove_scratch(plans)
         infos, findings = merger.finish()
@@ -60,7 +65,7 @@ def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
                          "reads Datums from an LMDB or LevelDB (HDF5Data takes no mean)")
     sums = merger.summaries[plan.source].mean
     shapes = dict(sums.sums) if sums is not None else {}
-    raw_odd = [f for f in findings if f.code == "DS600" and f.severity is Severity.ERROR]
+    raw_odd = [f for f in findings if f.code == SHAPE_MISMATCH.code and f.severity is Severity.ERROR]
     if raw_odd and not include_bad and shapes:       # DS600 records are bad: the majority's mean
         majority = max(shapes.items(), key=lambda kv: (kv[1].count, str(kv[0])))[0]
         shapes = {majority: shapes[majority]}

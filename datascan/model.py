@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from .codes import Code, Severity  # Severity lives with the codes; re-exported here
 
@@ -106,16 +108,72 @@ class NetBlock:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """A report's counts, taken in one pass over its findings (findings.py keeps them for a
+    report spilled to disk, so that they never need another pass)."""
+    total: int
+    errors: int
+    warnings: int
+    info: int
+    bad_records: int
+    by_code: dict[str, int]
+    worst: Severity | None
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding], bad_records: int | None = None) -> Tally:
+        by_sev: Counter = Counter()
+        by_code: Counter = Counter()
+        records = set()
+        for f in findings:
+            by_sev[f.severity] += 1
+            by_code[f.code] += 1
+            if bad_records is None and is_record_finding(f):
+                records.add((f.path, f.index, f.key))
+        worst = max(by_sev, key=lambda s: s.rank, default=None)
+        return cls(sum(by_sev.values()), by_sev[Severity.ERROR], by_sev[Severity.WARNING],
+                   by_sev[Severity.INFO], len(records) if bad_records is None else bad_records,
+                   dict(sorted(by_code.items())), worst)
+
+
+def is_record_finding(f: Finding) -> bool:
+    """Does the finding make its record a bad one (not info, and it names a record)?"""
+    return f.severity is not Severity.INFO and (f.index is not None or f.key is not None)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a report was made with: the JSON report's "options", which `clean --from-report`
+    compares with its own. ``forward``: the dummy net's options, None when not run."""
+    num_classes: int | None = None
+    ignore_label: int | None = None
+    label_datasets: tuple[str, ...] = ("label",)
+    source_format: str | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    forward: tuple[tuple[str, object], ...] | None = None
+    net: str | None = None
+    phase: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
+    """``findings`` is a tuple, or past findings.BOUND a findings.Spilled (sorted on disk,
+    read again on each pass); either way sorted by Finding.sort_key, and counted once."""
     version: str
     sources: tuple[SourceInfo, ...]
-    findings: tuple[Finding, ...]
+    findings: Sequence[Finding]
     seconds: float
     forward: tuple[ForwardBlock, ...] | None = None   # None: no forward pass was asked for
     net: NetBlock | None = None                       # the net of a --net scan
     unread: tuple[str, ...] = ()    # paths named that could not be read at all (each has a DS100)
     partial: bool = False           # interrupted: not every record was read
     cached: str | None = None      # a remembered verdict: when it was scanned (ISO 8601); see cache.py
+    options: Options | None = None  # what the report was made with; None: not known
+
+    @cached_property
+    def tally(self) -> Tally:
+        kept = getattr(self.findings, "tally", None)
+        return kept if kept is not None else Tally.of(self.findings)
 
     @property
     def records(self) -> int:
@@ -123,19 +181,18 @@ class Report:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
+        return self.tally.errors
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity is Severity.WARNING)
+        return self.tally.warnings
 
     @property
     def bad_records(self) -> int:
-        return len({(f.path, f.index, f.key) for f in self.findings
-                    if f.severity is not Severity.INFO and (f.index is not None or f.key is not None)})
+        return self.tally.bad_records
 
     def by_code(self) -> dict[str, int]:
-        return dict(sorted(Counter(f.code for f in self.findings).items()))
+        return dict(self.tally.by_code)
 
     def worst(self) -> Severity | None:
-        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+        return self.tally.worst

@@ -55,7 +55,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn, err_path: str) -> None:
+def _worker_main(conn, err_path: str, spill_dir: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)    # not the CLI's handler, inherited by fork
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
@@ -73,7 +73,7 @@ def _worker_main(conn, err_path: str) -> None:
         shard, config, mode = task
         try:
             result = run_shard(shard, config, Ticker(conn.send, mode == FORENSIC),
-                               kv.BATCH if mode == FAST else 1)
+                               kv.BATCH if mode == FAST else 1, spill_dir)
         except Exception as e:   # a bug or a source that cannot be opened: the parent raises it
             try:
                 conn.send(("error", e))
@@ -91,11 +91,12 @@ class _Worker:
     twice, as recovery re-reads the page) would only garble the progress bar, and the
     DS101 finding says what happened."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, spill_dir: str | None = None):
         fd, self.err_path = tempfile.mkstemp(prefix="datascan-worker-", suffix=".stderr")
         os.close(fd)
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, self.err_path), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, self.err_path, spill_dir),
+                                daemon=True)
         # A forked worker shares this process's objects until it writes to them; frozen, the
         # collector in the worker leaves them alone, so the worker copies fewer pages of
         # them (about 2,000 fewer page faults, 10-20 ms of its first shard).
@@ -160,8 +161,9 @@ def _context():
 
 
 def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
-                   progress: Progress | None) -> Iterator[ShardResult]:
-    """datascan's own process pool: per-shard isolation, record-level progress."""
+                   progress: Progress | None, spill_dir: str | None = None) -> Iterator[ShardResult]:
+    """datascan's own process pool: per-shard isolation, record-level progress. Workers
+    write findings past shard.FLUSH to files in ``spill_dir`` (the caller's, removed by it)."""
     ctx = _context()
     ready: deque[tuple[Job, Shard, Task]] = deque()
     for s in shards:
@@ -169,7 +171,7 @@ def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
         ready.append((job, s, next(job)))
     ticked: dict[tuple, int] = {}      # records ticked by a shard's first run
     recovering: set[tuple] = set()     # shards whose first run died: their re-runs do not tick
-    workers = [_Worker(ctx) for _ in range(min(jobs, len(ready)))]
+    workers = [_Worker(ctx, spill_dir) for _ in range(min(jobs, len(ready)))]
     idle = list(workers)
     results: list[ShardResult] = []      # handed on once the idle workers have work again
     finished = False
@@ -180,7 +182,7 @@ def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
                 if not w.proc.is_alive():         # a dead worker is replaced, never reused
                     workers.remove(w)
                     w.stop()
-                    w = _Worker(ctx)
+                    w = _Worker(ctx, spill_dir)
                     workers.append(w)
                 w.send(*ready.popleft(), config)
             yield from results                    # the consumer merges while workers work

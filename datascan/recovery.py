@@ -153,7 +153,7 @@ def _combine(shard: Shard, parts: list) -> ShardResult:
         base = n if offset is None else offset
         if isinstance(item, ShardResult):
             findings += [f if f.index is None else replace(f, index=f.index + base)
-                         for f in item.findings]
+                         for f in item.every_finding()]
             summaries.append((base, item.summary))
             count, nbytes = item.records, nbytes + item.bytes_read
         else:

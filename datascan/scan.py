@@ -1,11 +1,11 @@
 """shards -> workers -> merge: planning, the choice of executor, merging.
 
-How shards run (processes, isolation of a worker that dies, progress) is parallel.py and pool.py."""
+How shards run (processes, isolation of a worker that dies, progress) is parallel.py and
+pool.py; how their results merge is merge.py (Merger)."""
 from __future__ import annotations
 
 import os
 import shutil
-from collections import Counter
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,22 +14,20 @@ from pathlib import Path
 
 from . import parallel, sources
 from ._version import __version__
-from .checks.dataset import dataset_findings, label_stats
 from .checks.content import spill_dir
-from .checks.duplicates import ContentIndex, Duplicates
-from .codes import CANNOT_OPEN, CHANGED, NO_RECORDS, keep, lookup
-from .config import INFO_CAP, ScanConfig, scan_config
+from .codes import CANNOT_OPEN, keep
+from .config import ScanConfig, scan_config
 from .errors import SourceOpenError, UnrecognizedSource, UsageError
-from .model import Finding, Report, Severity, ShapeCounts, SourceInfo
+from .merge import UNREAD, Merger
+from .model import Finding, Report
 from .run_options import Progress, RunOptions, run_options
 from .shard import ShardResult
 from .sources.interface import Plan, Shard
-from .checks.summary import ShardSummary
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
 PARTS_PER_SHARD = 2         # the format splits a source into this many parts per shard (guided)
-SHARD_SPAN = 1 << 40        # a ref's position while merging: shard_id * SHARD_SPAN + index in shard
-UNREAD = "unread"           # the format of a plan for a path that could not be read
+SHARD_RECORDS = 100_000     # records in a shard at most, when the source's size is known ...
+PART_RECORDS = 50_000       # ... and in a part: a shard's findings reach the parent in one piece
 LOCAL = (None, "local")     # datascan's own process pool (parallel.run_local_pool)
 IN_PROCESS = "inprocess"    # no isolation: for debugging (pdb, profilers) only
 
@@ -61,10 +59,18 @@ def plan_sources(paths: Sequence[str | os.PathLike], config: ScanConfig, jobs: i
 
 def _plan(path: Path, config: ScanConfig, jobs: int) -> Plan:
     module = sources.detect(path, config.format)
-    if jobs == 1:
-        return module.plan(path, config, 1)
-    plan = module.plan(path, config, jobs * SHARDS_PER_JOB * PARTS_PER_SHARD)
-    return replace(plan, shards=guided(plan.shards, jobs))
+    plan = module.plan(path, config, 1 if jobs == 1 else jobs * SHARDS_PER_JOB * PARTS_PER_SHARD)
+    # A shard's findings come back to the parent in one piece: a source whose size is known
+    # is cut into parts of at most PART_RECORDS, grouped into shards of at most SHARD_RECORDS
+    # (as finely as the format can split it), whatever the number of jobs.
+    wanted = -(-(plan.records or 0) // PART_RECORDS)
+    if wanted > max(1, len(plan.shards)):
+        remove_scratch([plan])
+        plan = module.plan(path, config, wanted)
+    if len(plan.shards) <= 1:
+        return plan
+    most = None if not plan.records else max(1, SHARD_RECORDS * len(plan.shards) // plan.records)
+    return replace(plan, shards=guided(plan.shards, jobs, most))
 
 
 def unread_plan(path: Path, why: str) -> Plan:
@@ -78,16 +84,17 @@ def remove_scratch(plans: Sequence[Plan]) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def guided(parts: Sequence[Shard], jobs: int) -> tuple[Shard, ...]:
+def guided(parts: Sequence[Shard], jobs: int, most: int | None = None) -> tuple[Shard, ...]:
     """Adjacent parts grouped into shards of decreasing size, a 1/(2 jobs) share of the parts
     left each (guided self-scheduling): big shards first, single parts last, so the workers
     run out of work at nearly the same time even when one of them ran slower (a busy
     machine, records that take longer to check). Equal shards left a worker idle for half a
-    shard on average at the end."""
+    shard on average at the end. ``most``: parts in a shard at most."""
     shards, i = [], 0
     while i < len(parts):
         group = [parts[i]]
-        for part in parts[i + 1:i + max(1, round((len(parts) - i) / (2 * jobs)))]:
+        size = max(1, round((len(parts) - i) / (2 * jobs)))
+        for part in parts[i + 1:i + (size if most is None else min(size, most))]:
             last = group[-1]
             if (part.source, part.file) != (last.source, last.file) or part.start != last.stop:
                 break
@@ -97,13 +104,16 @@ def guided(parts: Sequence[Shard], jobs: int) -> tuple[Shard, ...]:
     return tuple(shards)
 
 
-def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions) -> Iterator[ShardResult]:
+def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions,
+             merger: Merger) -> Iterator[ShardResult]:
     if opts.backend == IN_PROCESS:
         return parallel.run_in_process(shards, config, opts.progress)
     if opts.backend in LOCAL:
         # One job too reads in a worker process: a page that kills the LMDB library
-        # costs that page, not the caller (a notebook kernel, a CI step).
-        return parallel.run_local_pool(shards, config, opts.jobs, opts.progress)
+        # costs that page, not the caller (a notebook kernel, a CI step). Workers on this
+        # machine write the findings they hold past a bound where the merger reads them.
+        return parallel.run_local_pool(shards, config, opts.jobs, opts.progress,
+                                       merger.spill_dir())
     return parallel.run_joblib(shards, config, opts.jobs, opts.backend, opts.progress)
 
 
@@ -135,128 +145,6 @@ def _cluster(opts: RunOptions) -> Iterator[RunOptions]:
             client.close()
 
 
-class Merger:
-    """Merges shard results as they come back, in any order, keeping only what the report
-    needs: the findings, and per source one summary of bounded size (config.py: at most
-    MAX_SHAPE_GROUPS shapes and SHAPE_REFS_TOTAL record references per table). Memory grows
-    with neither the number of records nor the number of distinct shapes."""
-
-    def __init__(self, plans: list[Plan], spill_dir: str | None = None):
-        self.plans = plans
-        self.shards: dict[str, dict[int, tuple[int | None, int, list[Finding]]]] = \
-            {p.source: {} for p in plans}
-        self.summaries = {p.source: ShardSummary() for p in plans}
-        self.number = {p.source: n for n, p in enumerate(plans)}   # command order
-        self.shown: dict[tuple[int, int], str] = {}
-        self.contents = ContentIndex(spill_dir)   # every source's, for the duplicate checks
-
-    def add(self, r: ShardResult) -> None:
-        self.shards[r.shard.source][r.shard.shard_id] = (r.shard.first_index, r.records, r.findings)
-        # Refs are placed by (shard, index in shard), i.e. by position in the source, before
-        # the shards' offsets are known: each group keeps its first ones, as one shard
-        # holding everything would have (the report must not depend on the split).
-        self.summaries[r.shard.source].merge(r.summary, lambda i, at=r.shard.shard_id * SHARD_SPAN: at + i,
-                                             contents=False)
-        src = self.number[r.shard.source]
-        self.shown[src, r.shard.shard_id] = r.shard.shown
-        try:
-            self.contents.add(src, r.shard.shard_id, r.summary.contents)
-        finally:
-            r.summary.contents.discard()
-
-    def finish(self, partial: bool = False) -> tuple[list[SourceInfo], list[Finding]]:
-        """The sources and their findings. ``partial``: some shards never came back (an
-        interrupted scan); after the first gap a record's index is unknown, its key is not."""
-        infos, findings, bases_of = [], [], {}
-        for plan in self.plans:
-            findings.extend(plan.findings)
-            offset, bases, found_here = 0, {}, []
-            known_bases = bases_of[self.number[plan.source]] = {}
-            for n, (shard_id, (first, records, found)) in enumerate(sorted(self.shards[plan.source].items())):
-                base = bases[shard_id] = first if first is not None else offset
-                known = first is not None or n == shard_id
-                known_bases[shard_id] = base if known else None
-                found_here.extend(f if f.index is None else replace(f, index=f.index + base if known else None)
-                                  for f in found)
-                offset += records
-            summary = self.summaries[plan.source]
-            found_here = _once(found_here, CHANGED.code, len(self.shards[plan.source]))
-            findings.extend(cap_info(found_here, summary.capped))
-            for table in summary.tables():
-                for g in table.values():
-                    g.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
-            if summary.mean is not None:
-                summary.mean.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
-            findings.extend(dataset_findings(plan.source, summary))
-            if offset == 0 and not partial and plan.format != UNREAD and \
-                    not any(f.severity is Severity.ERROR for f in plan.findings):
-                findings.append(Finding.of(NO_RECORDS, plan.source, "no records: nothing to train on"))
-            infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
-                                    label_stats(summary.labels), shape_counts(summary)))
-        try:
-            findings.extend(Duplicates().find(
-                self.contents, lambda src, shard: (self.shown[src, shard], bases_of[src][shard]),
-                [p.source for p in self.plans]))
-        finally:
-            self.contents.close()
-        return infos, findings
-
-
-SHAPES_SHOWN = 20
-
-
-def shape_counts(summary: ShardSummary) -> tuple[ShapeCounts, ...]:
-    """The summary's shape tables as the reports show them (bounded: SHAPES_SHOWN each)."""
-    out = []
-    for what, table in (("Datum shape (CxHxW)", summary.shapes), ("image size (HxW)", summary.sizes),
-                        ("image channels", summary.channels)):
-        if not table.records:
-            continue
-        ranked = sorted(((_shape_text(k), g.count) for k, g in table.items()), key=lambda x: -x[1])
-        shown = tuple(ranked[:SHAPES_SHOWN])
-        out.append(ShapeCounts(what, shown, table.records - sum(n for _, n in shown)))
-    return tuple(out)
-
-
-def _shape_text(shape) -> str:
-    return "x".join(map(str, shape)) if isinstance(shape, tuple) else str(shape)
-
-
-def _once(findings: list[Finding], code: str, parts: int) -> list[Finding]:
-    """One finding of ``code`` per source (the first), saying in how many parts it was found."""
-    these = [f for f in findings if f.code == code]
-    if len(these) < 2:
-        return findings
-    first = min(these, key=Finding.sort_key)
-    return [f for f in findings if f.code != code] + \
-        [replace(first, message=f"{first.message} (seen in {len(these)} of {parts} parts of the scan)")]
-
-
-def cap_info(findings: list[Finding], capped: Counter) -> list[Finding]:
-    """List at most INFO_CAP info findings per file and code, then one line counting the rest."""
-    listed: dict[tuple[str, str], int] = {}
-    rest: Counter = Counter()
-    out = []
-    for f in sorted(findings, key=Finding.sort_key):
-        if f.severity is Severity.INFO and f.index is not None:
-            n = listed[f.path, f.code] = listed.get((f.path, f.code), 0) + 1
-            if n > INFO_CAP:
-                rest[f.path, f.code] += 1
-                continue
-        out.append(f)
-    rest.update(capped)      # what the workers already left out, per file and code
-    out += [Finding.of(lookup(code), path, f"{n} more {code} findings in this file are not listed "
-                       f"({INFO_CAP} are)", severity=Severity.INFO) for (path, code), n in rest.items()]
-    return out
-
-
-def merge(plans: list[Plan], results: list[ShardResult]) -> tuple[list[SourceInfo], list[Finding]]:
-    merger = Merger(plans)
-    for r in results:
-        merger.add(r)
-    return merger.finish()
-
-
 def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes: int | None = None,
          ignore_label: int | None = None, format: str | None = None,
          label_datasets: Sequence[str] = ("label",), jobs: int | None = 1,
@@ -283,7 +171,7 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     started = time.perf_counter()
     plans: list[Plan] = []
     merger = None
-    with spill_dir(config) as config:
+    with spill_dir(config) as config:      # content logs for the duplicate checks
         try:
             with _cluster(opts) as opts:
                 plans = plan_sources(paths, config, opts.jobs)
@@ -291,12 +179,16 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
                     totals = [p.records for p in plans]
                     opts.progress_total(None if None in totals else sum(totals))
                 shards = [s for p in plans for s in p.shards]
-                merger = Merger(plans, config.spill_dir)   # results merge as they come
-                for result in _execute(shards, config, opts):
+                merger = Merger(plans, content_dir=config.spill_dir)   # results merge as they come
+                for result in _execute(shards, config, opts, merger):
                     merger.add(result)
         except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM through the CLI (errors.Terminated)
             if merger is not None:
                 e.partial_report = _report(merger, select, ignore, started, partial=True)
+            raise
+        except BaseException:
+            if merger is not None:
+                merger.close()
             raise
         finally:
             remove_scratch(plans)
@@ -304,10 +196,8 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
 
 
 def _report(merger: Merger, select, ignore, started: float, partial: bool = False) -> Report:
-    infos, findings = merger.finish(partial)
-    findings = [f for f in findings if keep(f.code, select, ignore)]
-    findings.sort(key=Finding.sort_key)
+    infos, found = merger.finish(partial, lambda code: keep(code, select, ignore))
     unread = tuple(p.source for p in merger.plans if p.format == UNREAD)
     infos = [i for i in infos if i.format != UNREAD]
-    return Report(__version__, tuple(infos), tuple(findings), time.perf_counter() - started,
+    return Report(__version__, tuple(infos), found, time.perf_counter() - started,
                   unread=unread, partial=partial)

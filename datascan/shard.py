@@ -11,11 +11,14 @@ dataset-wide checks. A Ticker, when given, counts records as they are checked.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from . import sources
+from . import findings as spill, sources
 from .checks import checker_for
 from .checks.summary import ShardSummary
 from .codes import CANNOT_OPEN, CHANGED, STORAGE_CORRUPT
@@ -26,6 +29,7 @@ from .sources.interface import Changed, Shard, StorageDamage
 
 TICK = 256                 # at least this many records between progress messages ...
 TICK_SECONDS = 0.05        # ... and at least this long (forensic runs: every record)
+FLUSH = 20_000             # findings a worker holds before it writes them to the spill directory
 
 
 @dataclass
@@ -35,6 +39,37 @@ class ShardResult:
     findings: list[Finding]
     summary: ShardSummary = field(default_factory=ShardSummary)
     bytes_read: int = 0
+    spilled: str | None = None   # more of its findings, in a file (JSON lines) the parent owns
+
+    def every_finding(self) -> list[Finding]:
+        """The findings, those spilled to a file included (read back into memory)."""
+        if self.spilled is None:
+            return self.findings
+        return list(spill.read(Path(self.spilled))) + self.findings
+
+
+class _Spilling(list):
+    """A worker's findings: past FLUSH, written to a file in ``spill_dir`` (a directory of
+    the parent's, on this machine) so that neither the worker nor the result it sends grows
+    with the number of findings."""
+
+    def __init__(self, spill_dir: str | None):
+        super().__init__()
+        self.dir, self.path, self.fh = spill_dir, None, None
+
+    def flush_if_full(self) -> None:
+        if self.dir is None or len(self) < FLUSH:
+            return
+        if self.fh is None:
+            fd, self.path = tempfile.mkstemp(prefix="worker-", suffix=".jsonl", dir=self.dir)
+            self.fh = os.fdopen(fd, "w", encoding="utf-8")
+        self.fh.writelines(spill.encode(f) for f in self)
+        self.clear()
+
+    def close(self) -> str | None:
+        if self.fh is not None:
+            self.fh.close()
+        return self.path
 
 
 def _count(item) -> int:
@@ -79,13 +114,14 @@ def _damage(shard: Shard, d: StorageDamage, n: int) -> list[Finding]:
 
 
 def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
-              batch: int = kv.BATCH) -> ShardResult:
-    """Read the shard and check what was read (see the module doc)."""
+              batch: int = kv.BATCH, spill_dir: str | None = None) -> ShardResult:
+    """Read the shard and check what was read (see the module doc). ``spill_dir``: where
+    findings past FLUSH go (datascan's own pool; joblib and dask send them all back)."""
     fmt = sources.get(shard.format)
     summary = ShardSummary()
     checker = checker_for(fmt.records).for_shard(shard, config, summary)
     items = fmt.read(shard, config, batch)
-    findings: list[Finding] = []
+    findings = _Spilling(spill_dir)
     n = nbytes = 0
     changed = False
     for item in ticker.wrap(items) if ticker is not None else items:
@@ -100,5 +136,7 @@ def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
             findings += checker.check_batch(item, n)
             nbytes += sum(len(v) for _, v in item) if isinstance(item, list) else item.values.nbytes
         n += _count(item)
+        findings.flush_if_full()
     checker.finish()
-    return ShardResult(shard, n, findings, summary, nbytes)
+    spilled = findings.close()
+    return ShardResult(shard, n, list(findings), summary, nbytes, spilled)

@@ -72,6 +72,7 @@ def run(path: Path, extra: tuple[str, ...]) -> dict:
     if p.stdout.strip():
         report = json.loads(p.stdout)
         report["summary"].pop("seconds", None)
+        report.pop("options", None)     # added later (issue 15.7): baselines do not have it
         out["report"] = report
     else:
         out["stderr"] = p.stderr.strip().splitlines()[-1:] if p.stderr.strip() else []

@@ -317,7 +317,40 @@ def test_from_report_keeping_a_bad_record_fails_verification(make_lmdb, tmp_path
                  "--from-report", str(tmp_path / "r.json")])
     out = capsys.readouterr().out
     assert code == 1 and "verification FAILED" in out and "DS300" in out
-    assert not manifest_of(tmp_path / "out")["verification"]["ok"]
+    # Never installed as DST: a training script pointed at DST finds nothing.
+    failed = tmp_path / "out.failed-verification"
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.manifest.json").exists()
+    m = manifest_of(failed)
+    assert not m["verification"]["ok"] and m["destination"]["failed_verification"]
+    assert m["destination"] == {"path": str(failed), "records": m["counts"]["kept"],
+                                "requested": str(tmp_path / "out"), "failed_verification": True}
+    assert str(failed) in out and (failed / "data.mdb").is_file()
+    # A DST that was there (--force) stays as it was; the failed copy replaces the failed one.
+    (tmp_path / "out").mkdir()
+    code = main(["clean", str(src), str(tmp_path / "out"), "--num-classes", "3", "--quiet",
+                 "--from-report", str(tmp_path / "r.json"), "--force"])
+    assert code == 1 and list((tmp_path / "out").iterdir()) == [] and failed.is_dir()
+    assert not [p for p in tmp_path.iterdir() if "datascan-" in p.name]
+
+
+def test_from_report_made_with_other_options_warns(make_lmdb, tmp_path, capsys):
+    recs, _, _ = faulty_records()
+    src = make_lmdb(recs)
+    report = check_json(src, tmp_path / "r.json", "--num-classes", "3")
+    assert report["options"]["num_classes"] == 3 and report["options"]["select"] == []
+    args = ["clean", str(src), "--quiet", "--from-report", str(tmp_path / "r.json")]
+    assert main([*args[:2], str(tmp_path / "a"), *args[2:], "--num-classes", "3"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*args[:2], str(tmp_path / "b"), *args[2:], "--num-classes", "4",
+                 "--ignore", "DS5"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("datascan: warning: ") and \
+        "--num-classes 3 there, 4 here" in err[0] and "--ignore (none) there, DS5 here" in err[0]
+    assert manifest_of(tmp_path / "b")["warnings"] == [err[0][len("datascan: warning: "):]]
+    del report["options"]             # a report from before the options were recorded
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    assert main([*args[:2], str(tmp_path / "c"), *args[2:], "--num-classes", "3"]) == 0
+    assert "does not record the options" in capsys.readouterr().err
 
 
 def test_from_report_for_another_source_is_refused(make_lmdb, tmp_path, capsys):

@@ -96,7 +96,8 @@ class ContentIndex:
             if self.parts:
                 yield np.concatenate(self.parts)
             return
-        self._spill_entries()
+        if self.parts:              # (none when the last add spilled them)
+            self._spill_entries()
         for b in range(BUCKETS):
             f = self._scratch() / f"bucket-{b:02d}"
             if f.exists():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings as python_warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,17 +22,21 @@ from .._version import __version__
 from ..codes import STORAGE_CORRUPT, TRUNCATED
 from ..config import ScanConfig, scan_config
 from ..errors import DatascanError, UsageError
-from ..model import Finding, Report, Severity
+from ..model import Finding, Options, Report, Severity
+from ..report.json import options_dict
 from ..run_options import default_jobs
 from ..scan import scan
 from ..sources.interface import KEYED
 from . import atomic, manifest
-from .drops import Drop, Selection, check_count, filtered, load_report, select as select_drops
+from .drops import (Drop, Selection, check_count, filtered, load_report, options_differ,
+                    select as select_drops)
 from .errors import CleanRefused
 from .targets import KVTarget, RowsFileTarget, RowsListTarget
 from .verify import Verification, verify
 
-__all__ = ["clean", "CleanResult", "CleanRefused", "Verification", "Drop"]
+__all__ = ["clean", "CleanResult", "CleanRefused", "Verification", "Drop", "FAILED_SUFFIX"]
+
+FAILED_SUFFIX = ".failed-verification"   # where a DST whose verification failed is left
 
 Progress = Callable[[str, "int | None"], Callable[[int], None]]
 
@@ -53,6 +58,8 @@ class CleanResult:
     unfixed: tuple[Finding, ...]         # dataset-wide findings at the dropped severity
     verification: Verification
     seconds: float
+    requested: str | None = None         # DST as asked for; destination differs when not verified
+    warnings: tuple[str, ...] = ()       # said on the way (a report made with other options)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +104,17 @@ def _check_outputs(target, outputs: list[tuple[str, Path]], force: bool) -> None
     mpath = manifest.path_for(outputs[0][1])
     if mpath.is_dir():
         raise CleanRefused(f"{mpath} is a directory; the manifest is written there")
+    failed = failed_path(outputs[0][1])
+    if (failed.exists() or failed.is_symlink()) and not \
+            ((failed.is_dir() and not any(failed.iterdir())) or target.replaceable(failed)):
+        raise CleanRefused(f"{failed} exists and is not a {target.kind} dataset: a copy that "
+                           "fails verification is left there; move it away")
+
+
+def failed_path(dst: Path) -> Path:
+    """Where a DST whose verification failed is left: beside DST, under a name no training
+    script reads by mistake (DST itself is never installed then)."""
+    return dst.parent / (dst.name + FAILED_SUFFIX)
 
 
 def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | None = None,
@@ -105,12 +123,15 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
           quarantine: str | os.PathLike | None = None, from_report: str | os.PathLike | None = None,
           force: bool = False, drop_files: bool = False, jobs: int | None = 1,
           backend: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
-          progress: Progress | None = None, config: ScanConfig | None = None) -> CleanResult:
+          progress: Progress | None = None, config: ScanConfig | None = None,
+          warn: Callable[[str], None] | None = None) -> CleanResult:
     """Write a copy of ``src`` at ``dst`` without its bad records, verify it, and say what went.
 
     Records with findings at or above ``drop`` ("error", or "warning" for both) are
     dropped; with ``from_report`` (a JSON report of ``src``) the records it lists are.
-    Raises DatascanError (CleanRefused) when it will not or cannot run.
+    Raises DatascanError (CleanRefused) when it will not or cannot run. A DST whose
+    verification fails is left at DST.failed-verification, never at DST. ``warn`` is told
+    what deserves a warning (default: Python's warnings), e.g. a report made with other options.
     """
     started = time.perf_counter()
     if drop not in ("error", "warning"):
@@ -133,8 +154,15 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     atomic.check_space([out for _, out in outputs], sum(atomic.allocated(p) for p in target.inputs))
 
     scan_opts = {"config": config, "jobs": jobs, "backend": backend, "select": select, "ignore": ignore}
+    said: list[str] = []
     if from_report is not None:
         theirs = load_report(Path(from_report), src, getattr(target, "files", ()))
+        mine = options_dict(Options(config.num_classes, config.ignore_label,
+                                    tuple(config.label_datasets), config.format,
+                                    tuple(select), tuple(ignore)))
+        if (line := options_differ(Path(from_report), theirs.options, mine)) is not None:
+            said.append(line)
+            (warn or (lambda m: python_warnings.warn(m, stacklevel=3)))(line)
         known = target.records()
         if known is not None:
             check_count(Path(from_report), theirs.records, known)
@@ -145,7 +173,7 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
         _refuse_storage_damage(src, target, report.findings)
         sel = select_drops(report.findings, threshold, report.records)
     return _write(target, src, dst, qdir, sel, threshold, scan_opts, progress,
-                  str(from_report) if from_report is not None else None, started)
+                  str(from_report) if from_report is not None else None, started, tuple(said))
 
 
 def _refuse_storage_damage(src: Path, target, findings: Sequence[Finding]) -> None:
@@ -163,8 +191,8 @@ def _refuse_storage_damage(src: Path, target, findings: Sequence[Finding]) -> No
 
 
 def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, threshold: Severity,
-           scan_opts: dict, progress: Progress, from_report: str | None, started: float) -> CleanResult:
-    mpath = manifest.path_for(dst)
+           scan_opts: dict, progress: Progress, from_report: str | None, started: float,
+           said: tuple[str, ...] = ()) -> CleanResult:
     temps: list[Path] = []
 
     def temp(out: Path) -> Path:
@@ -185,23 +213,31 @@ def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, thre
         dropped = len(outcome.drops) + sum(f["records"] for f in outcome.dropped_files)
         recheck = scan(outcome.scan, progress=progress("verify", outcome.kept), **scan_opts) \
             if outcome.scan else Report(__version__, (), (), 0.0)
-        shown = lambda p: p.replace(str(tmp), str(dst), 1)   # noqa: E731
-        verification = verify(recheck, kept=outcome.kept, dropped=dropped,
-                              source_records=source_records, walked=outcome.records,
-                              threshold=threshold, source_whole=sel.whole, shown_path=shown)
+        def verified(final: Path) -> Verification:
+            return verify(recheck, kept=outcome.kept, dropped=dropped,
+                          source_records=source_records, walked=outcome.records,
+                          threshold=threshold, source_whole=sel.whole,
+                          shown_path=lambda p: p.replace(str(tmp), str(final), 1))
+        verification = verified(dst)
+        final = dst
+        if not verification.ok:     # never installed as DST: a script would train on it
+            final = failed_path(dst)
+            verification = verified(final)
+        mpath = manifest.path_for(final)
         result = CleanResult(
-            str(src), str(dst), target.kind, threshold, source_records, outcome.kept,
+            str(src), str(final), target.kind, threshold, source_records, outcome.kept,
             tuple(outcome.drops), tuple(outcome.dropped_files),
             str(qdir) if qdir is not None else None, frozenset(outcome.quarantined), str(mpath),
-            from_report, tuple(sel.whole), verification, time.perf_counter() - started)
+            from_report, tuple(sel.whole), verification, time.perf_counter() - started,
+            requested=str(dst), warnings=said)
         temps.append(atomic.temp_file(mpath))
         manifest.write(temps[-1], manifest.build(result))
         # Install: anything replaced moves aside first, DST is renamed last.
-        olds = [atomic.move_aside(p) for p in (dst, qdir) if p is not None]
+        olds = [atomic.move_aside(p) for p in (final, qdir) if p is not None]
         if qdir is not None:
             atomic.install(qtmp, qdir)
         atomic.install(temps[-1], mpath)
-        atomic.install(tmp, dst)
+        atomic.install(tmp, final)
         temps.clear()
         for old in olds:
             if old is not None:

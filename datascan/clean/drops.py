@@ -77,6 +77,7 @@ class ReportSource:
     format: str | None
     records: int | None
     findings: tuple[Finding, ...]
+    options: dict | None = None     # what the report was made with; None: not recorded
 
 
 def load_report(report: Path, src: Path, files: Iterable[Path] = ()) -> ReportSource:
@@ -109,8 +110,40 @@ def load_report(report: Path, src: Path, files: Iterable[Path] = ()) -> ReportSo
         elif len(sources) == 1 and f.index is not None:
             raise CleanRefused(f"{report} names record #{f.index} of {f.path}, which is not part of "
                                f"{src}: refusing to drop records by it")
+    options = data.get("options")
     return ReportSource(mine[0]["path"], mine[0].get("format"), mine[0].get("records"),
-                        tuple(findings))
+                        tuple(findings), options if isinstance(options, dict) else None)
+
+
+# The options that decide which findings a record gets, as the JSON report names them.
+_COMPARED = (("num_classes", "--num-classes"), ("ignore_label", "--ignore-label"),
+             ("label_datasets", "--label-dataset"), ("source_format", "--source-format"),
+             ("select", "--select"), ("ignore", "--ignore"))
+
+
+def options_differ(report: Path, theirs: dict | None, mine: dict) -> str | None:
+    """One line when the report was made with other options than this clean's (``mine``,
+    as json.options_dict writes them), None when they agree."""
+    if theirs is None:
+        return (f"{report} does not record the options it was made with (an older datascan): "
+                "check that they are this clean's")
+    diffs = []
+    for name, flag in _COMPARED:
+        a, b = theirs.get(name), mine.get(name)
+        if name == "source_format" and (a is None or b is None):
+            continue              # detected on one side: the same dataset reads the same
+        if (list(a) if isinstance(a, (list, tuple)) else a) != \
+                (list(b) if isinstance(b, (list, tuple)) else b):
+            diffs.append(f"{flag} {_shown(a)} there, {_shown(b)} here")
+    if not diffs:
+        return None
+    return f"{report} was made with other options: {'; '.join(diffs)}"
+
+
+def _shown(value) -> str:
+    if value is None or value == []:
+        return "(none)"
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def _same(path: str | None, src: Path) -> bool:

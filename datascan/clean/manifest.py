@@ -2,7 +2,8 @@
 
 It is written (temporary name, fsync, rename) before DST is renamed into place, so
 a DST always has its manifest; a manifest without its DST is left by a crash and
-describes nothing.
+describes nothing. A copy whose verification failed is installed as
+DST.failed-verification, with DST.failed-verification.manifest.json saying why.
 """
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ def build(result) -> dict[str, Any]:
     return {
         "datascan": __version__,
         "source": {"path": result.source, "format": result.format, "records": result.source_records},
-        "destination": {"path": result.destination, "records": result.kept},
+        "destination": {"path": result.destination, "records": result.kept,
+                        "requested": result.requested or result.destination,
+                        # not verified: left beside the DST asked for, never as it
+                        "failed_verification": not result.verification.ok},
         "quarantine": None if result.quarantine is None else
         {"path": result.quarantine, "records": len(q)},
         "drop": result.threshold.value,
@@ -48,6 +52,7 @@ def build(result) -> dict[str, Any]:
         "dropped_files": list(result.dropped_files),
         "not_fixed": [finding_dict(f) for f in result.unfixed],
         "verification": result.verification.to_dict(),
+        "warnings": list(result.warnings),
         "seconds": round(result.seconds, 3),
     }
 

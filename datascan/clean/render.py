@@ -34,6 +34,8 @@ def summary(result) -> str:
                      f"dropped = {v.source_records} source records ({result.seconds:.1f} s)")
     else:
         lines.append("verification FAILED: " + "; ".join(v.problems))
+        lines.append(f"not installed as {result.requested}: the copy is left at "
+                     f"{result.destination} for inspection")
     return "\n".join(lines) + "\n"
 
 

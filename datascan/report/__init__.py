@@ -1,10 +1,11 @@
 """Report renderers: one module per output format, each ``render(report, view) -> str``,
 loaded when a report is rendered (the CLI lists the formats in its --help: naming one must
-not load it, nor Jinja2 and the record pictures behind --format html)."""
+not load it, nor Jinja2 and the record pictures behind --format html); ``write`` streams
+the JSON report (its findings are not held as one string)."""
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from .view import MAX_FINDINGS, View
 
@@ -19,11 +20,21 @@ def _lazy(module: str) -> Callable[[Report, View], str]:
 
 
 FORMATS = {"text": _lazy("text"), "json": _lazy("json"), "html": _lazy("html")}
-__all__ = ["FORMATS", "MAX_FINDINGS", "View", "render", "to_dict"]
+__all__ = ["FORMATS", "MAX_FINDINGS", "View", "render", "to_dict", "write"]
 
 
 def render(report: Report, fmt: str, view: View = View()) -> str:
     return FORMATS[fmt](report, view)
+
+
+def write(report: Report, fmt: str, fh: TextIO, view: View = View(), first_line: str = "") -> None:
+    """The report written to ``fh``: the same text as render(), JSON written as it is made."""
+    fh.write(first_line)
+    if fmt == "json":
+        from .json import write as write_json
+        write_json(report, fh)
+    else:
+        fh.write(render(report, fmt, view))
 
 
 def __getattr__(name: str):

@@ -2,26 +2,59 @@
 from the typed report (model.py), key order included."""
 from __future__ import annotations
 
+import io
 import json
 import math
-from typing import Any
+import secrets
+from typing import Any, TextIO
 
-from ..model import Finding, ForwardBlock, LabelStats, NetBlock, NetLayer, Report, Severity, SourceInfo
+from ..model import Finding, ForwardBlock, LabelStats, NetBlock, NetLayer, Options, Report, Severity, SourceInfo
 
+_string = json.encoder.encode_basestring     # what ensure_ascii=False writes a str with
 GRADIENT_NORM = "L2 of each record's share of the InnerProduct weight gradient"
 
 
 def render(report: Report, view: object = None) -> str:
     """The JSON report; a view (how to show it) changes nothing here."""
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    write(report, out)
+    return out.getvalue()
 
 
-def to_dict(report: Report) -> dict[str, Any]:
-    """The report as the JSON contract has it."""
+def write(report: Report, fh: TextIO) -> None:
+    """The JSON report written as it is made, a finding at a time: the same bytes as
+    ``json.dumps(to_dict(report), indent=2, ensure_ascii=False)`` and a newline, without
+    holding the findings (a spilled report's are read from disk)."""
+    mark = f"datascan-findings-{secrets.token_hex(8)}"
+    head, tail = json.dumps(to_dict(report, findings=mark), indent=2,
+                            ensure_ascii=False).split(json.dumps(mark), 1)
+    fh.write(head)
+    first = True
+    for f in report.findings:
+        fh.write(("[\n    " if first else ",\n    ") + _finding_text(f))
+        first = False
+    fh.write("[]" if first else "\n  ]")
+    fh.write(tail + "\n")
+
+
+def _value(x) -> str:
+    return "null" if x is None else str(x) if isinstance(x, int) else _string(x)
+
+
+def _finding_text(f: Finding) -> str:
+    """finding_dict(f) as json.dumps(indent=2) writes it inside the findings list (its
+    pure-Python encoder is what indent costs; strings go through the C one here)."""
+    return (f'{{\n      "code": {_string(f.code)},\n      "severity": {_string(f.severity.value)},'
+            f'\n      "path": {_string(f.path)},\n      "key": {_value(f.key)},'
+            f'\n      "index": {_value(f.index)},\n      "message": {_string(f.message)}\n    }}')
+
+
+def to_dict(report: Report, findings: Any = None) -> dict[str, Any]:
+    """The report as the JSON contract has it (``findings``: what stands in for the list)."""
     out: dict[str, Any] = {
         "datascan": report.version,
         "sources": [_source(s) for s in report.sources],
-        "findings": [finding_dict(f) for f in report.findings],
+        "findings": [finding_dict(f) for f in report.findings] if findings is None else findings,
         "summary": {"records": report.records, "bad_records": report.bad_records,
                     "errors": report.errors, "warnings": report.warnings,
                     "by_code": report.by_code(), "seconds": round(report.seconds, 3)},
@@ -34,8 +67,22 @@ def to_dict(report: Report) -> dict[str, Any]:
         out["net"] = _net(report.net)
     if report.forward is not None:
         out["forward"] = [_forward(b) for b in report.forward]
+    if report.options is not None:
+        out["options"] = options_dict(report.options)
     if report.cached is not None:     # outside the keys above: a cached report is otherwise identical
         out["cached"] = {"scanned": report.cached}
+    return out
+
+
+def options_dict(o: Options) -> dict[str, Any]:
+    """What the report was made with, as `clean --from-report` reads it back."""
+    out: dict[str, Any] = {"num_classes": o.num_classes, "ignore_label": o.ignore_label,
+                           "label_datasets": list(o.label_datasets),
+                           "source_format": o.source_format,
+                           "select": list(o.select), "ignore": list(o.ignore),
+                           "forward": None if o.forward is None else dict(o.forward)}
+    if o.net is not None:
+        out["net"], out["phase"] = o.net, o.phase
     return out
 
 

@@ -9,9 +9,11 @@ from collections import Counter
 from types import SimpleNamespace as NS
 
 from ..codes import lookup
+from ..findings import Records
 from ..model import Finding, LabelStats, Report, Severity
 from .records import (PER_CODE, TOTAL, Chosen, Pictures, choose, pictures as read_pictures,
                       record_id)
+from .text import Bounded
 from .thumbs import THUMB, Picture
 from .view import View
 from .words import key_shown, num_classes_of, plural
@@ -23,22 +25,53 @@ BARS = 120                # histogram bars at most (labels are binned past it)
 
 
 def verdict(report: Report, fail_on: str) -> NS:
-    threshold = Severity(fail_on).rank
-    failing = sum(1 for f in report.findings if f.severity.rank >= threshold)
+    t = report.tally
+    failing = t.errors + (t.warnings if Severity(fail_on) is Severity.WARNING else 0)
     if failing:
         return NS(passed=False, text=f"FAIL: {plural(failing, 'finding')} at --fail-on {fail_on} "
                                      "(exit 1)")
     return NS(passed=True, text=f"PASS at --fail-on {fail_on} (exit 0)")
 
 
-def check_page(report: Report, view: View) -> NS:
-    groups: dict[str, list[Finding]] = {}
+class _Code:
+    """What the page shows of one code's findings, gathered in one pass (bounded)."""
+
+    def __init__(self):
+        self.count = 0
+        self.worst: Severity | None = None
+        self.first: list[Finding] = []       # the first ROWS_PER_CODE, for the table
+        self.drawn: list[Finding] = []       # those of records with a picture, in order
+        self.messages = Bounded()
+
+
+def _gather(report: Report, pics: Pictures) -> tuple[dict[str, _Code], list]:
+    """One pass: per code what _group shows, per source its counts (bad records, findings)."""
+    codes: dict[str, _Code] = {}
+    in_order = not isinstance(report.findings, (tuple, list))
+    per_source = [(s, Records(in_order), Counter()) for s in report.sources]
     for f in report.findings:
-        groups.setdefault(f.code, []).append(f)
+        c = codes.get(f.code) or codes.setdefault(f.code, _Code())
+        c.count += 1
+        if c.worst is None or f.severity.rank > c.worst.rank:
+            c.worst = f.severity
+        if len(c.first) < ROWS_PER_CODE:
+            c.first.append(f)
+        if record_id(f) in pics.by_record:
+            c.drawn.append(f)
+        c.messages.count(f.message)
+        for s, bad, n in per_source:
+            if f.path == s.path or f.path.startswith(s.path + "/"):
+                bad.add(f)
+                n["findings"] += 1
+    return codes, per_source
+
+
+def check_page(report: Report, view: View) -> NS:
     pics, chosen = _pictures(report, view)
-    num_classes = view.num_classes or num_classes_of(
-        f.message for f in groups.get("DS500", ())[:1])
-    info = sum(1 for f in report.findings if f.severity is Severity.INFO)
+    codes, per_source = _gather(report, pics)
+    first_ds500 = codes["DS500"].first[:1] if "DS500" in codes else []
+    num_classes = view.num_classes or num_classes_of(f.message for f in first_ds500)
+    info = report.tally.info
     paths = ", ".join(s.path for s in report.sources[:3]) + \
         (f" and {len(report.sources) - 3} more" if len(report.sources) > 3 else "")
     meta = [("datascan", report.version), ("scan time", f"{report.seconds:.1f} s"),
@@ -55,10 +88,10 @@ def check_page(report: Report, view: View) -> NS:
                (f"{info:,}", "info findings", "info" if info else "")],
         clean_text=f"{plural(report.records, 'record')} in "
                    f"{plural(len(report.sources), 'source')}: nothing to fix.",
-        sources=[_source(s, report, num_classes) for s in report.sources],
+        sources=[_source(s, bad.count, n["findings"], num_classes) for s, bad, n in per_source],
         notes=pics.problems and [f"Pictures of records are not shown for {p}"
                                  for p in pics.problems] or [],
-        groups=[_group(code, found, pics, chosen, budget) for code, found in sorted(groups.items())],
+        groups=[_group(code, c, pics, chosen, budget) for code, c in sorted(codes.items())],
     )
 
 
@@ -84,33 +117,33 @@ def _pictures(report: Report, view: View):
     return read_pictures(report, chosen), chosen
 
 
-def _group(code: str, found: list[Finding], pics, chosen, budget: list[int]) -> NS:
+def _group(code: str, c: _Code, pics, chosen, budget: list[int]) -> NS:
     row = lookup(code)
-    worst = max((f.severity for f in found), key=lambda s: s.rank)
-    n = min(len(found), ROWS_PER_CODE, budget[0])
+    n = min(c.count, ROWS_PER_CODE, budget[0])
     budget[0] -= n
     rows = [NS(path=f.path, key_shown=key_shown(f.key), index=f.index, message=f.message)
-            for f in found[:n]]
-    more = "" if n == len(found) else (
-        f"and {len(found) - n:,} more {code} findings not listed here (the page lists at most "
+            for f in c.first[:n]]
+    more = "" if n == c.count else (
+        f"and {c.count - n:,} more {code} findings not listed here (the page lists at most "
         f"{ROWS_PER_CODE} per code and {ROWS_TOTAL:,} in all; --format json lists every one)")
-    messages = Counter(f.message for f in found)
-    top = messages.most_common(MESSAGES) if len(messages) < len(found) else []
+    messages = c.messages
+    top = messages.most_common(MESSAGES) if messages.full or len(messages) < c.count else []
+    distinct = f"more than {len(messages):,}" if messages.full else f"{len(messages):,}"
     thumbs, undrawn = [], {}
-    for f in found:
+    for f in c.drawn:
         rid = record_id(f)
-        if rid in pics.by_record and rid not in undrawn:
+        if rid not in undrawn:
             t = _thumb(f, pics.by_record[rid], budget)
             undrawn[rid] = "" if t.src else f"no picture: {t.caption}"
             if t.src:
                 thumbs.append(t)
-    for r, f in zip(rows, found):
+    for r, f in zip(rows, c.first):
         r.undrawn = undrawn.get(record_id(f), "")
     left = chosen.left_out.get(code, 0)
-    return NS(code=code, severity=worst.value, title=row.title, hint=row.hint,
-              count_text=plural(len(found), "finding"), rows=rows, rows_more=more,
+    return NS(code=code, severity=c.worst.value, title=row.title, hint=row.hint,
+              count_text=plural(c.count, "finding"), rows=rows, rows_more=more,
               thumbs=thumbs, messages=top,
-              messages_title=f"{len(messages):,} distinct messages; the most frequent",
+              messages_title=f"{distinct} distinct messages; the most frequent",
               thumbs_more=f"and {plural(left, 'more record')} of {code} not drawn (pictures are "
                           f"bounded: {PER_CODE} per code, {TOTAL} in all)"
               if left else "")
@@ -138,16 +171,13 @@ def _thumb(f: Finding, pic: Picture, budget: list[int]) -> NS:
     return t
 
 
-def _source(s, report: Report, num_classes: int | None) -> NS:
-    mine = [f for f in report.findings if f.path == s.path or f.path.startswith(s.path + "/")]
-    bad = len({(f.path, f.index, f.key) for f in mine if f.severity is not Severity.INFO
-               and (f.index is not None or f.key is not None)})
+def _source(s, bad: int, found: int, num_classes: int | None) -> NS:
     labels = ""
     if s.labels is not None:
         distinct = "many" if s.labels.distinct is None else f"{s.labels.distinct:,}"
         labels = f"{s.labels.min}..{s.labels.max} ({distinct} distinct)"
     return NS(path=s.path, format=s.format, records=f"{s.records:,}", encoding=s.encoding,
-              labels=labels, bad=f"{bad:,}", findings=f"{len(mine):,}",
+              labels=labels, bad=f"{bad:,}", findings=f"{found:,}",
               histogram=_histogram(s.labels, num_classes) if s.labels else None,
               shapes=[NS(title=t.what, column=t.what.split(" (")[0],
                          rows=[(k, f"{n:,}") for k, n in t.counts] +

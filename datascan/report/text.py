@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 from ..codes import lookup
 from ..config import MAX_LABELS
+from ..findings import Records
 from ..model import Finding, Report, Severity
 from .view import View
 from .words import key_shown, num_classes_of, one_line, plural
 
 FIRST = 20                 # kept for callers of the old signature: lines per code by default
 VALUES = 5                 # most frequent values listed per code
+MAX_DISTINCT = 20_000      # label values / messages counted per code (then: "more than")
+LABEL_CODES = ("DS500", "DS501", "DS503")
 COLOURS = {"error": "31", "warning": "33", "info": "34"}
 _LABEL = re.compile(r"^label (-?[\d.e+-]+|nan|inf)\b")
 
@@ -58,8 +62,9 @@ def _render(report: Report, view: View, first: int | None) -> str:
         lines.append(f"No findings in {plural(report.records, 'record')} "
                      f"({report.seconds:.1f} s).")
         return "\n".join(lines) + "\n"
-    lines += _finding_lines(report.findings, limit, view.color)
-    lines += ["", *_summary(report, view), "", "What to do (datascan explain CODE says more):"]
+    seen = Pass(report, limit)          # one pass over the findings, whatever their number
+    lines += seen.finding_lines(view.color)
+    lines += ["", *_summary(report, view, seen), "", "What to do (datascan explain CODE says more):"]
     lines += [f"  {code}: {lookup(code).hint}" for code in report.by_code()]
     return "\n".join(lines) + "\n"
 
@@ -73,55 +78,97 @@ def _source_line(s) -> str:
     return line
 
 
-def _finding_lines(findings, limit: int | None, colour: bool) -> list[str]:
-    """Each finding on one line, in the report's order; a message repeated within a code and
-    file is shown once with its count; past `limit` lines of a code, only counted."""
-    same = Counter((f.path, f.code, f.message) for f in findings)
-    shown: Counter = Counter()
-    hidden: Counter = Counter()
-    printed: set = set()
-    out = []
-    for f in findings:
+class Bounded(Counter):
+    """A Counter of at most MAX_DISTINCT values; past it new values are not counted
+    (``full`` says so): a report's messages may all differ."""
+    full = False
+
+    def count(self, value) -> None:
+        if value in self or len(self) < MAX_DISTINCT:
+            self[value] += 1
+        else:
+            self.full = True
+
+
+class _Source:
+    def __init__(self, in_order: bool):
+        self.severities: Counter = Counter()
+        self.bad = Records(in_order)
+        self.outside = Records(in_order)     # records with a DS500
+        self.num_classes: int | None = None  # as its first DS500 message that says it
+
+
+class Pass:
+    """What the text report shows of the findings, gathered in one pass: the lines listed
+    (at most `limit` per code, repeats folded), and per source and per code the counts.
+    Memory is bounded by `limit` x codes and MAX_DISTINCT values per code (not with --all)."""
+
+    def __init__(self, report: Report, limit: int | None):
+        in_order = not isinstance(report.findings, (tuple, list))   # a spilled report: sorted
+        self.sources = {s.path: _Source(in_order) for s in report.sources}
+        self.worst: dict[str, Severity] = {}
+        self.values: dict[str, Bounded] = defaultdict(Bounded)     # code -> label values
+        self.messages: dict[str, Bounded] = defaultdict(Bounded)   # code -> messages
+        self.listed: dict[tuple, list] = {}       # (path, code, message) -> [finding, count]
+        self.shown: Counter = Counter()
+        self.hidden: Counter = Counter()
+        for f in report.findings:
+            self._list(f, limit)
+            if f.code not in self.worst or f.severity.rank > self.worst[f.code].rank:
+                self.worst[f.code] = f.severity
+            if f.code in LABEL_CODES and (m := _LABEL.match(f.message)):
+                self.values[f.code].count(m.group(1))
+            self.messages[f.code].count(f.message)
+            src = self.sources.get(_owner(f.path, report))
+            if src is not None:
+                src.severities[f.severity] += 1
+                src.bad.add(f)
+                if f.code == "DS500":
+                    src.outside.add(replace(f, severity=Severity.ERROR))
+                    if src.num_classes is None:
+                        src.num_classes = num_classes_of((f.message,))
+
+    def _list(self, f: Finding, limit: int | None) -> None:
         group = (f.path, f.code, f.message)
-        if group in printed:
-            continue
-        if limit is not None and shown[f.code] >= limit:
-            hidden[f.code] += same[group]
-            printed.add(group)
-            continue
-        printed.add(group)
-        shown[f.code] += 1
-        line = finding_line(f, colour)
-        if same[group] > 1:
-            line += f"  (and {plural(same[group] - 1, 'more finding')} with this message)"
-        out.append(line)
-    for code, n in sorted(hidden.items()):
-        out.append(f"... {plural(n, 'more ' + code + ' finding')} not shown "
-                   f"(--max-findings N shows N per code, --all every one)")
-    return out
+        if group in self.listed:
+            self.listed[group][1] += 1
+        elif limit is not None and self.shown[f.code] >= limit:
+            self.hidden[f.code] += 1
+        else:
+            self.shown[f.code] += 1
+            self.listed[group] = [f, 1]
+
+    def finding_lines(self, colour: bool) -> list[str]:
+        """Each finding on one line, in the report's order; a message repeated within a code
+        and file is shown once with its count; past `limit` lines of a code, only counted."""
+        out = []
+        for f, n in self.listed.values():
+            line = finding_line(f, colour)
+            if n > 1:
+                line += f"  (and {plural(n - 1, 'more finding')} with this message)"
+            out.append(line)
+        for code, n in sorted(self.hidden.items()):
+            out.append(f"... {plural(n, 'more ' + code + ' finding')} not shown "
+                       f"(--max-findings N shows N per code, --all every one)")
+        return out
 
 
-def _summary(report: Report, view: View) -> list[str]:
+def _summary(report: Report, view: View, seen: Pass) -> list[str]:
     out = []
-    by_source = defaultdict(list)
-    for f in report.findings:
-        by_source[_owner(f.path, report)].append(f)
     for s in report.sources:
-        mine = by_source.get(s.path, [])
-        bad = _bad(mine)
-        out.append(f"{s.path}: {bad:,} of {plural(s.records, 'record')} bad; "
-                   f"{_counts(mine)}")
+        mine = seen.sources[s.path]
+        out.append(f"{s.path}: {mine.bad.count:,} of {plural(s.records, 'record')} bad; "
+                   f"{_counts(mine.severities)}")
         out += [f"  {line}" for line in _label_doubt(s, mine, view)]
-    worst: dict[str, Severity] = {}
-    for f in report.findings:
-        if f.code not in worst or f.severity.rank > worst[f.code].rank:
-            worst[f.code] = f.severity
     for code, n in report.by_code().items():
-        sev = _paint(f"{worst[code].value:<7}", COLOURS[worst[code].value], view.color)
+        worst = seen.worst[code]
+        sev = _paint(f"{worst.value:<7}", COLOURS[worst.value], view.color)
         out.append(f"  {code} {sev} {plural(n, 'finding'):>14}  {lookup(code).title}")
-        out += [f"      {line}" for line in _values(code, report.findings)]
+        out += [f"      {line}" for line in _values(code, n, seen)]
+    t = report.tally
     totals = (f"{plural(report.bad_records, 'bad record')} of {report.records:,}; "
-              f"{_counts(report.findings)} ({report.seconds:.1f} s)")
+              f"{_counts({Severity.ERROR: t.errors, Severity.WARNING: t.warnings, Severity.INFO: t.info})} "
+              f"({report.seconds:.1f} s)")
     out.append(totals)
     return out
 
@@ -133,40 +180,34 @@ def _owner(path: str, report: Report) -> str | None:
     return path if len(report.sources) != 1 else report.sources[0].path
 
 
-def _bad(findings) -> int:
-    return len({(f.path, f.index, f.key) for f in findings if f.severity is not Severity.INFO
-                and (f.index is not None or f.key is not None)})
+def _counts(by: dict) -> str:
+    total = sum(by.values())
+    return (f"{plural(total, 'finding')}: {plural(by.get(Severity.ERROR, 0), 'error')}, "
+            f"{plural(by.get(Severity.WARNING, 0), 'warning')}, {by.get(Severity.INFO, 0):,} info")
 
 
-def _counts(findings) -> str:
-    by = Counter(f.severity for f in findings)
-    return (f"{plural(len(findings), 'finding')}: {plural(by[Severity.ERROR], 'error')}, "
-            f"{plural(by[Severity.WARNING], 'warning')}, {by[Severity.INFO]:,} info")
-
-
-def _values(code: str, findings) -> list[str]:
-    """What a code's findings have in common: the label values of DS500/DS503, else the
-    most frequent messages when they repeat."""
-    mine = [f for f in findings if f.code == code]
-    if code in ("DS500", "DS501", "DS503"):
-        labels = Counter(m.group(1) for f in mine if (m := _LABEL.match(f.message)))
-        if labels:
-            top = ", ".join(f"label {v} \u00d7 {n:,}" for v, n in labels.most_common(VALUES))
-            rest = len(labels) - VALUES
-            return [top + (f" (and {plural(rest, 'other value')})" if rest > 0 else "")]
-    messages = Counter(f.message for f in mine)
-    if len(messages) < len(mine):
+def _values(code: str, count: int, seen: Pass) -> list[str]:
+    """What a code's findings have in common: the label values of DS500/DS501/DS503, else
+    the most frequent messages when they repeat."""
+    labels = seen.values.get(code)
+    if labels:
+        top = ", ".join(f"label {v} \u00d7 {n:,}" for v, n in labels.most_common(VALUES))
+        rest = len(labels) - VALUES
+        more = "more than " if labels.full else ""
+        return [top + (f" (and {more}{plural(rest, 'other value')})" if rest > 0 else "")]
+    messages = seen.messages[code]
+    if messages.full or len(messages) < count:
         return [f"\u00d7 {n:,}: {one_line(text)}" for text, n in messages.most_common(3) if n > 1]
     return []
 
 
-def _label_doubt(source, mine, view: View) -> list[str]:
+def _label_doubt(source, mine: _Source, view: View) -> list[str]:
     """Every labelled record of a source out of range: the range, not the data, is likely wrong."""
-    outside = {(f.index, f.key) for f in mine if f.code == "DS500"}
+    outside = mine.outside.count
     labels = source.labels
-    if not outside or labels is None or len(outside) < source.records or source.records < 2:
+    if not outside or labels is None or outside < source.records or source.records < 2:
         return []
-    n = view.num_classes or num_classes_of(f.message for f in mine if f.code == "DS500")
-    return [f"{len(outside):,}/{source.records:,} records of this set are out of range: labels "
+    n = view.num_classes or mine.num_classes
+    return [f"{outside:,}/{source.records:,} records of this set are out of range: labels "
             f"{labels.min}..{labels.max} \u2014 is --num-classes {n if n else ''} right for it?"
             .replace(" --num-classes  ", " --num-classes ")]

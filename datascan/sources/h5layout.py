@@ -22,6 +22,7 @@ from . import h5list
 
 READ_ERRORS = (OSError, RuntimeError, ValueError, KeyError)
 BLOCK_BYTES = 8 << 20      # the most one read holds
+MAX_BLOCK_ROWS = 1 << 16        # rows per read at most: a block's findings (one a row at worst) stay bounded
 NUMERIC = (h5py.h5t.FLOAT, h5py.h5t.INTEGER)     # the type classes HDF5Data reads
 
 
@@ -189,7 +190,7 @@ def _column(ds: h5py.Dataset, full: str, file: Path, home: Path, config: ScanCon
 def rows_per_block(row_bytes: int, chunk_rows: int = 0) -> int:
     """Rows per read: about BLOCK_BYTES, whole chunks (a read that cuts a chunk makes HDF5
     visit it twice). The scan, clean's copy and --forward all read this way."""
-    rows = max(1, BLOCK_BYTES // max(1, row_bytes))
+    rows = max(1, min(MAX_BLOCK_ROWS, BLOCK_BYTES // max(1, row_bytes)))
     return rows - rows % chunk_rows if 0 < chunk_rows <= rows else rows
 
 
