@@ -24,7 +24,7 @@ from .errors import UsageError
 from .model import Severity, key_text
 from .run_options import RunOptions
 from .checks.content import spill_dir
-from .scan import Merger, _cluster, _execute, plan_sources, remove_scratch
+from .scan import run_plans
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,8 @@ class MeanResult:
 def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
                  include_bad: bool = False, run: RunOptions = RunOptions()) -> MeanResult:
     """The mean of SRC's records, as compute_image_mean computes it (module doc)."""
-    plans, merger = [], None
     with spill_dir(replace(config, mean=True, mean_bad=include_bad)) as config:
-        try:
-            with _cluster(run) as run:
-                plans = plan_sources([src], config, run.jobs)
-                merger = Merger(plans, content_dir=config.spill_dir)
-                for result in _execute([s for p in plans for s in p.shards], config, run, merger):
-                    merger.add(result)
-        except BaseException:
-            if merger is not None:
-                merger.close()
-            raise
-        finally:
-            remove_scratch(plans)
+        plans, merger = run_plans([src], config, run)
         infos, findings = merger.finish()
     (plan,), (info,) = plans, infos
     if info.encoding not in ("datum", "annotated_datum", "image", "image+text"):

@@ -169,30 +169,43 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     opts = run_options(jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
                        progress_total=progress_total)
     started = time.perf_counter()
-    plans: list[Plan] = []
-    merger = None
     with spill_dir(config) as config:      # content logs for the duplicate checks
         try:
-            with _cluster(opts) as opts:
-                plans = plan_sources(paths, config, opts.jobs)
-                if opts.progress_total:
-                    totals = [p.records for p in plans]
-                    opts.progress_total(None if None in totals else sum(totals))
-                shards = [s for p in plans for s in p.shards]
-                merger = Merger(plans, content_dir=config.spill_dir)   # results merge as they come
-                for result in _execute(shards, config, opts, merger):
-                    merger.add(result)
+            _, merger = run_plans(paths, config, opts)
         except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM through the CLI (errors.Terminated)
-            if merger is not None:
-                e.partial_report = _report(merger, select, ignore, started, partial=True)
+            if getattr(e, "merger", None) is not None:
+                e.partial_report = _report(e.merger, select, ignore, started, partial=True)
             raise
-        except BaseException:
-            if merger is not None:
-                merger.close()
-            raise
-        finally:
-            remove_scratch(plans)
         return _report(merger, select, ignore, started)
+
+
+def run_plans(paths: Sequence[str | os.PathLike], config: ScanConfig,
+              opts: RunOptions) -> tuple[list[Plan], Merger]:
+    """Plan every path and run its shards into one Merger, which the caller finishes. On an
+    interrupt the merger travels on the exception (``merger``), still open, for a partial
+    report; on any other failure it is closed. Planning scratch is removed either way."""
+    plans: list[Plan] = []
+    merger = None
+    try:
+        with _cluster(opts) as opts:
+            plans = plan_sources(paths, config, opts.jobs)
+            if opts.progress_total:
+                totals = [p.records for p in plans]
+                opts.progress_total(None if None in totals else sum(totals))
+            shards = [s for p in plans for s in p.shards]
+            merger = Merger(plans, content_dir=config.spill_dir)   # results merge as they come
+            for result in _execute(shards, config, opts, merger):
+                merger.add(result)
+    except KeyboardInterrupt as e:
+        e.merger = merger
+        raise
+    except BaseException:
+        if merger is not None:
+            merger.close()
+        raise
+    finally:
+        remove_scratch(plans)
+    return plans, merger
 
 
 def _report(merger: Merger, select, ignore, started: float, partial: bool = False) -> Report:
