@@ -15,6 +15,7 @@ from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
+from .cli_options import add_cache_options, add_forward_options, cache_from, forward_from
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .cli_mean import add_mean_parser, mean_command
 
@@ -129,42 +130,6 @@ def add_clean_parser(sub) -> None:
     clean.add_argument("--force", action="store_true", help="replace an existing DST / QDIR")
 
 
-def add_cache_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("remembered verdicts")
-    g.add_argument("--cache-dir", metavar="DIR",
-                   help="remember verdicts here (default: $XDG_CACHE_HOME/datascan or "
-                        "~/.cache/datascan); an unchanged source is not scanned again")
-    g.add_argument("--no-cache", action="store_true",
-                   help="scan even when the sources are unchanged, and remember nothing")
-
-
-def _cache_from(args: argparse.Namespace):
-    from pathlib import Path
-
-    from .cache import Cache, default_dir
-    if args.no_cache:
-        return None
-    return Cache(Path(args.cache_dir) if args.cache_dir else default_dir(),
-                 warn=lambda message: print(f"datascan: warning: {message}", file=sys.stderr))
-
-
-def add_forward_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("forward pass (the dummy-loss net) and net-driven scans")
-    g.add_argument("--forward", action="store_true",
-                   help="run a dummy InnerProduct+loss net over every batch, as Caffe feeds it")
-    g.add_argument("--batch-size", type=int, help="the data layer's batch_size (names iterations)")
-    g.add_argument("--scale", type=float, default=1.0, help="transform_param scale")
-    mean = g.add_mutually_exclusive_group()
-    mean.add_argument("--mean-file", help="transform_param mean_file (mean.binaryproto)")
-    mean.add_argument("--mean-value", type=float, action="append", default=[],
-                      help="transform_param mean_value (once, or once per channel)")
-    g.add_argument("--crop-size", type=int, default=0, help="transform_param crop_size (centre crop)")
-    g.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
-                   help="arithmetic of the dummy net (fp16 finds half-precision overflow)")
-    g.add_argument("--net", help="a Caffe net prototxt: scan every data layer's source as it reads it")
-    g.add_argument("--phase", choices=("train", "test"), help="with --net: only this phase's layers")
-
-
 def config_from(args: argparse.Namespace) -> ScanConfig:
     """The checks `check` and `clean` were asked for."""
     from .config import scan_config
@@ -190,24 +155,6 @@ def _bar_total(bar):
     return total
 
 
-def forward_from(args: argparse.Namespace):
-    if not args.forward:
-        return None
-    from pathlib import Path
-
-    from .forward.api import ForwardOptions   # numpy and the dummy net: only for --forward
-    if args.batch_size is None:
-        raise UsageError("--forward needs --batch-size (the data layer's batch_size): "
-                         "iterations are counted in batches")
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
-    return ForwardOptions(batch_size=args.batch_size, num_classes=args.num_classes,
-                          ignore_label=args.ignore_label, scale=args.scale,
-                          mean_file=Path(args.mean_file) if args.mean_file else None,
-                          mean_value=tuple(args.mean_value), crop_size=args.crop_size,
-                          precision=args.precision)
-
-
 def request_from(args: argparse.Namespace, tick=None, total=None):
     """The engine's CheckRequest for `datascan check`'s arguments."""
     from dataclasses import replace
@@ -221,7 +168,7 @@ def request_from(args: argparse.Namespace, tick=None, total=None):
         return CheckRequest(net=NetSource(args.net, args.phase, args.forward, args.precision),
                             **common)
     request = CheckRequest(config=config_from(args), **common)   # no PATH: refused first
-    return replace(request, forward=forward_from(args), cache=_cache_from(args))
+    return replace(request, forward=forward_from(args), cache=cache_from(args))
 
 
 def _check(args: argparse.Namespace) -> int:
