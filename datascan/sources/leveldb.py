@@ -18,84 +18,13 @@ from ..config import ScanConfig
 from ..errors import SourceOpenError
 from ..model import key_text
 from . import kv, leveldb_tables
-from .interface import KEYED, Format, Plan, Shard, StorageDamage, stat_files, unreadable
+from .leveldb_snapshot import SKIP, check_room, files, link, snapshot
+from .interface import KEYED, Format, Plan, Shard, StorageDamage, stat_files
 
 NAME = "leveldb"
 EXACT_SPLIT_BYTES = 32 << 20   # below this, split points come from counting keys (_split)
-SPACE_SLACK = 1 << 20          # what opening a snapshot writes besides replaying the log
-# Not in a snapshot: LOCK (the snapshot takes its own; another process may hold the
-# source's) and the info logs (LevelDB writes its own LOG in the snapshot).
-_SKIP = {"LOCK", "LOG", "LOG.old"}
-_COPIED = ("CURRENT", "MANIFEST-")   # tiny, and LevelDB reads them first: copied, not linked
-_VIEW = ".view-"                     # a worker's private view inside a shared snapshot
-
-
 def sniff(path: Path) -> bool:
     return path.is_dir() and (path / "CURRENT").is_file() and any(path.glob("MANIFEST-*"))
-
-
-def _files(src: Path) -> list[Path]:
-    """The files a snapshot needs, each checked readable: LevelDB skips a log it cannot
-    open and would report a database it never read as holding nothing."""
-    try:
-        entries = sorted(e for e in src.iterdir() if e.name not in _SKIP and e.is_file())
-    except OSError as e:
-        raise SourceOpenError(f"{src}: cannot list the LevelDB directory: {e.strerror}") from None
-    for entry in entries:
-        if (why := unreadable(entry)) is not None:
-            raise SourceOpenError(f"{entry}: {why} (LevelDB needs every file of the database)")
-    return entries
-
-
-def _link(entry: Path, dst: Path) -> None:
-    """Zero-copy: a hard link where the temp dir shares the source's filesystem (a live
-    writer's compaction may delete the source's table; the link keeps it), else a symlink.
-    LevelDB never writes a table or log in place (it opens logs to replay them, then
-    writes new files), so neither can change the source."""
-    target = dst / entry.name
-    if entry.name.startswith(_COPIED):
-        shutil.copyfile(entry, target)
-        return
-    try:
-        os.link(entry, target, follow_symlinks=True)
-    except OSError:
-        os.symlink(os.path.realpath(entry), target)
-
-
-def _check_room(src: Path, entries: list[Path], base: str | None) -> None:
-    # Opening a snapshot replays the log into a new table there: about the log's size.
-    need = sum(e.stat().st_size for e in entries
-               if e.name.endswith(".log") or e.name.startswith(_COPIED)) + SPACE_SLACK
-    where = base or tempfile.gettempdir()
-    free = shutil.disk_usage(where).free
-    if free < need:
-        raise SourceOpenError(f"{src}: no room in {where} for the LevelDB snapshot ({free >> 20} "
-                              f"MiB free, its log needs {need >> 20} MiB): set TMPDIR to a "
-                              "filesystem with room")
-
-
-@contextmanager
-def snapshot(path: Path, base: str | None = None) -> Iterator[Path]:
-    """A private view of the database in the temp dir (or in ``base``), never beside it.
-
-    Opening a LevelDB replays its log, writes a new MANIFEST and rotates LOG, and fails
-    while another process holds LOCK. The view copies CURRENT and the MANIFEST and links
-    every other file (_link), so the source stays byte-identical and nothing is copied
-    that could fill the temp dir; a view that cannot be made is one error line."""
-    entries = _files(path)
-    _check_room(path, entries, base)
-    snap = Path(tempfile.mkdtemp(prefix="datascan-snap-" if base is None else _VIEW, dir=base))
-    try:
-        for entry in entries:
-            _link(entry, snap)
-    except OSError as e:
-        shutil.rmtree(snap, ignore_errors=True)
-        raise SourceOpenError(f"{path}: cannot make a snapshot of the LevelDB in "
-                              f"{snap.parent}: {e.strerror or e}") from None
-    try:
-        yield snap
-    finally:
-        shutil.rmtree(snap, ignore_errors=True)
 
 
 def _open(shown: Path, snap: Path) -> plyvel.DB:
@@ -125,10 +54,10 @@ def shared_snapshot(path: Path) -> Path:
     scan removes it (Plan.scratch)."""
     snap = Path(tempfile.mkdtemp(prefix="datascan-snap-"))
     try:
-        entries = _files(path)
-        _check_room(path, entries, None)
+        entries = files(path)
+        check_room(path, entries, None)
         for entry in entries:
-            _link(entry, snap)
+            link(entry, snap)
         _open(path, snap).close()
     except BaseException as e:
         shutil.rmtree(snap, ignore_errors=True)
@@ -261,7 +190,7 @@ def fingerprint(path: Path) -> dict:
     "~ctime" is there for that. A scan's own snapshot changes the ctimes (its hard links), so
     they sit under a "~" key: what a scan changes, compared from one scan's end to the next
     lookup, not across a scan (interface.py)."""
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.name not in _SKIP
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.name not in SKIP
                    and not p.name.startswith("LOG"))
     stats = stat_files(files)
     return {"files": {f: st[:4] for f, st in stats.items()},
