@@ -6,9 +6,7 @@ media) is said in the report (DS108). Either way every read transaction is compa
 one the planner saw (Shard.version): a writer's commit during the scan is DS107."""
 from __future__ import annotations
 
-import fcntl
 import os
-import struct
 import threading
 from bisect import bisect_left
 from collections.abc import Iterator
@@ -27,11 +25,11 @@ from ..codes import NO_READER_TABLE, TRUNCATED
 from ..errors import SourceOpenError
 from ..model import Finding, key_text
 from . import kv, lmdb_pages
+from .lmdb_lock import in_use, lock_file, lockable
 from .interface import KEYED, Changed, Format, Plan, Shard, StorageDamage, stat_files
 
 NAME = "lmdb"
 REOPEN_BYTES = 4 << 20    # values read per mapping of the file (see _walk)
-FLOCK = "hhqqixxxx"       # struct flock (Linux, 64-bit): type, whence, start, len, pid
 
 
 def data_file(path: Path) -> Path:
@@ -80,40 +78,6 @@ def _truncation(path: Path, meta: lmdb_pages.Meta) -> Finding | None:
                           f"needs {need} ({meta.last_pg + 1} pages of {meta.psize}): a "
                           "half-copied file; not mapped (that would kill the reader with SIGBUS)")
     return None
-
-
-def lock_file(path: Path) -> Path:
-    return path / "lock.mdb" if path.is_dir() else Path(str(path) + "-lock")
-
-
-def lockable(path: Path) -> bool | None:
-    """True: lock.mdb is there and writable (the reader table can be used); None: there is
-    none (nobody writes with locking; LMDB would create one beside the source); False:
-    there is one this process cannot write (read-only media)."""
-    lock = lock_file(path)
-    if not lock.is_file():
-        return None
-    try:
-        os.close(os.open(lock, os.O_RDWR))
-    except OSError:
-        return False
-    return True
-
-
-def in_use(path: Path) -> bool:
-    """Does another process have the environment open (a writer, or a reader that could
-    become one)? Every LMDB process holds a POSIX lock on the first byte of lock.mdb."""
-    try:
-        fd = os.open(lock_file(path), os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        query = struct.pack(FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 1, 0)   # byte 0
-        return struct.unpack(FLOCK, fcntl.fcntl(fd, fcntl.F_GETLK, query))[0] != fcntl.F_UNLCK
-    except OSError:
-        return True     # cannot tell: assume a writer
-    finally:
-        os.close(fd)
 
 
 def open_env(path: Path) -> lmdb.Environment:
@@ -295,46 +259,10 @@ def fetch(path: Path, keys) -> Iterator[tuple[bytes, bytes | None]]:
         env.close()
 
 
-def write(path: Path, records, like: Path | None = None, *, batch: int = 1000,
-          map_size: int = 1 << 20, batch_bytes: int = 64 << 20, subdir: bool = True) -> int:
-    """Write (key, value) pairs to a new LMDB directory, doubling the map when it fills.
-
-    The same strategy as Caffe's db_lmdb.cpp since 2016: no map size guessed up front.
-    ``records`` may be any iterable: a transaction commits every ``batch`` records or
-    ``batch_bytes`` bytes, whichever comes first, so memory stays bounded. Written as a
-    single file (and no lock file left beside it) when ``like`` is one.
-    """
-    if like is not None:
-        subdir = Path(like).is_dir()
-    env = lmdb.open(str(path), map_size=map_size, subdir=subdir, lock=True)
-    n, size, pending = 0, 0, []
-
-    def commit() -> None:
-        while True:
-            try:
-                with env.begin(write=True) as txn:
-                    for k, v in pending:
-                        txn.put(k, v)
-                return
-            except lmdb.MapFullError:
-                env.set_mapsize(env.info()["map_size"] * 2)
-
-    try:
-        for k, v in records:
-            pending.append((k, v))
-            n += 1
-            size += len(k) + len(v)
-            if len(pending) >= batch or size >= batch_bytes:
-                commit()
-                pending.clear()
-                size = 0
-        commit()
-        env.sync(True)
-    finally:
-        env.close()
-        if not subdir:
-            Path(str(path) + "-lock").unlink(missing_ok=True)
-    return n
+def write(path: Path, records, like: Path | None = None, **options) -> int:
+    """A new LMDB of (key, value) pairs (lmdb_write.py)."""
+    from .lmdb_write import write as write_lmdb
+    return write_lmdb(path, records, like, **options)
 
 
 FORMAT = Format(NAME, KEYED, sniff, plan, read, damage=damage, walk=walk, fetch=fetch, write=write,
