@@ -216,7 +216,7 @@ LINT_RULES = (LrPolicy, Momentum, AvePooling, DataBackend, Transforms, BatchNorm
 def lint(solver=None, net=None, *, base: Path | None = None,
          cwd: Path | None = None) -> list[Problem]:
     """Every lint problem of a SolverParameter and a NetParameter (either may be None)."""
-    from .netspec import phase_layers
+    from .layers import phase_layers
     ctx = LintContext(base or Path.cwd(), cwd or Path.cwd())
     layers = []
     if net is not None:

@@ -11,23 +11,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UsageError
-from .proto import V1_LAYER_TYPES, message_class, parse_net_text, parse_text
+from .layers import PHASES, Layer, in_phase, layers_of
+from .proto import message_class, parse_net_text, parse_text
 
-PHASES = ("TRAIN", "TEST")
 DATA_TYPES = ("Data", "HDF5Data", "ImageData", "AnnotatedData")
 SOFTMAX_LOSSES = ("SoftmaxWithLoss", "MultinomialLogisticLoss", "InfogainLoss")
 REGRESSION_LOSSES = ("EuclideanLoss",)
 _NUM_OUTPUT_TYPES = {"InnerProduct": "inner_product_param", "Convolution": "convolution_param",
                      "Deconvolution": "convolution_param"}
-# Caffe's UpgradeV1LayerType names for the enum values datascan looks at; others are CamelCased.
-_V1_NAMES = {"DATA": "Data", "HDF5_DATA": "HDF5Data", "IMAGE_DATA": "ImageData",
-             "INNER_PRODUCT": "InnerProduct", "CONVOLUTION": "Convolution",
-             "DECONVOLUTION": "Deconvolution", "SOFTMAX_LOSS": "SoftmaxWithLoss",
-             "SOFTMAX": "Softmax", "EUCLIDEAN_LOSS": "EuclideanLoss", "RELU": "ReLU",
-             "MULTINOMIAL_LOGISTIC_LOSS": "MultinomialLogisticLoss",
-             "INFOGAIN_LOSS": "InfogainLoss", "LRN": "LRN", "MVN": "MVN", "BNLL": "BNLL",
-             "TANH": "TanH", "HDF5_OUTPUT": "HDF5Output"}
-_V1_BY_NUMBER = {v: k for k, v in V1_LAYER_TYPES.items()}
 _MAX_CHAIN = 64   # bottoms followed from a loss back to the layer that sets num_output
 
 
@@ -190,56 +181,12 @@ def resolve(written: str, base: Path, cwd: Path) -> Path:
     return cwd / p
 
 
-# ---------------------------------------------------------------------------- layers
-
-@dataclass(frozen=True, eq=False)
-class _Layer:
-    msg: object          # LayerParameter or V1LayerParameter
-    type: str
-    where: Path          # the prototxt it came from
-
-    def param(self, name: str):
-        return getattr(self.msg, name) if self.msg.HasField(name) else None
-
-
-def _layers(net, where: Path) -> list[_Layer]:
-    out = [_Layer(m, m.type, where) for m in net.layer]
-    for m in net.layers:
-        enum = _V1_BY_NUMBER.get(m.type, "NONE")
-        out.append(_Layer(m, _V1_NAMES.get(enum, enum.title().replace("_", "")), where))
-    return out
-
-
-def _in_phase(layer: _Layer, phase: str) -> bool:
-    """Caffe's include/exclude rules, judged on the phase only (levels and stages are kept
-    by the user's solver, not the net: a layer restricted to a stage still reads its source)."""
-    def meets(rule) -> bool:
-        return not rule.HasField("phase") or _phase_name(rule.phase) == phase
-    include, exclude = list(layer.msg.include), list(layer.msg.exclude)
-    if include and exclude:
-        raise UsageError(f"{layer.where}: layer {layer.msg.name!r}: Specify either include "
-                         "rules or exclude rules; not both.")
-    if include:
-        return any(meets(r) for r in include)
-    return not any(meets(r) for r in exclude)
-
-
-def phase_layers(net, phase: str, where: Path = Path("net")) -> list[tuple[str, object]]:
-    """(type, LayerParameter or V1LayerParameter) of the layers a phase's net holds, with
-    V1 enum types named as Caffe's upgrade names them."""
-    return [(lay.type, lay.msg) for lay in _layers(net, where) if _in_phase(lay, phase)]
-
-
-def _phase_name(number: int) -> str:
-    return PHASES[number] if 0 <= number < len(PHASES) else str(number)
-
-
 def _spec_from_nets(path: Path, name: str, nets: list[tuple], cwd: Path) -> NetSpec:
     by_phase: dict[str, tuple[list, list]] = {p: ([], []) for p in PHASES}
     for net, phases, where in nets:
-        layers = _layers(net, where)
+        layers = layers_of(net, where)
         for phase in phases:
-            active = [lay for lay in layers if _in_phase(lay, phase)]
+            active = [lay for lay in layers if in_phase(lay, phase)]
             data, losses = by_phase[phase]
             data.extend(_data_layer(lay, phase, cwd) for lay in active if lay.type in DATA_TYPES)
             losses.extend(_loss(lay, active) for lay in active
@@ -263,7 +210,7 @@ def _identity(d: DataLayerSpec) -> tuple:
     return (d.name, d.type, d.source_text, d.backend, d.batch_size, d.transform)
 
 
-def _data_layer(layer: _Layer, phase: str, cwd: Path) -> DataLayerSpec:
+def _data_layer(layer: Layer, phase: str, cwd: Path) -> DataLayerSpec:
     msg, base = layer.msg, layer.where.parent
     notes: list[str] = []
     if layer.type == "HDF5Data":
@@ -305,7 +252,7 @@ def _data_layer(layer: _Layer, phase: str, cwd: Path) -> DataLayerSpec:
         rand_skip=int(rand_skip), notes=tuple(notes))
 
 
-def _transform(layer: _Layer, legacy, base: Path, cwd: Path) -> TransformSpec:
+def _transform(layer: Layer, legacy, base: Path, cwd: Path) -> TransformSpec:
     """transform_param, after Caffe's UpgradeNetDataTransformation moved the deprecated
     data_param/image_data_param scale, mean_file, crop_size and mirror into it."""
     t = layer.param("transform_param")
@@ -327,7 +274,7 @@ def _transform(layer: _Layer, legacy, base: Path, cwd: Path) -> TransformSpec:
         force_gray=bool(t.force_gray) if t is not None else False)
 
 
-def _loss(loss: _Layer, active: list[_Layer]) -> LossSpec:
+def _loss(loss: Layer, active: list[Layer]) -> LossSpec:
     msg = loss.msg
     bottoms = list(msg.bottom)
     kind = "euclidean" if loss.type in REGRESSION_LOSSES else "softmax"
@@ -347,10 +294,10 @@ def _loss(loss: _Layer, active: list[_Layer]) -> LossSpec:
                     ignore_label=ignore, normalization=norm)
 
 
-def _num_output(blob: str, active: list[_Layer], *, before: _Layer) -> int | None:
+def _num_output(blob: str, active: list[Layer], *, before: Layer) -> int | None:
     """Follow bottom[0] back from the loss (through Softmax, ReLU, Dropout, Flatten, ...)
     to the InnerProduct or Convolution that produces the blob, and return its num_output."""
-    end = active.index(before)           # _Layer compares by identity
+    end = active.index(before)           # Layer compares by identity
     for _ in range(_MAX_CHAIN):
         end = next((i for i in reversed(range(end)) if blob in active[i].msg.top), None)
         if end is None:
