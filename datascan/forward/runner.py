@@ -240,7 +240,8 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
         outcome = net.run(data, labels)
         losses.append(outcome.batch_loss)
         fresh = _fresh(indices, high)
-        spread.add(outcome.x_norm[fresh], data[fresh])
+        every = len(fresh) == len(indices)        # the usual batch: no copy of it
+        spread.add(outcome.x_norm[fresh], data if every else data[fresh])
         if targets is not None:
             target_norms = np.linalg.norm(labels.reshape(len(indices), -1).astype(np.float64),
                                           axis=1)

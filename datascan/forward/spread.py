@@ -51,10 +51,13 @@ class Spread:
         bins = np.where(norms > 0, bins, 0).astype(np.int64)
         self.counts += np.bincount(bins, minlength=NBINS + 2)
         if values is not None and values.size:
-            finite = values[np.isfinite(values)]
-            if finite.size:
-                self.lo = min(self.lo, float(finite.min()))
-                self.hi = max(self.hi, float(finite.max()))
+            lo, hi = float(values.min()), float(values.max())
+            if not (math.isfinite(lo) and math.isfinite(hi)):   # NaN/inf there: the rest's range
+                finite = values[np.isfinite(values)]
+                if not finite.size:
+                    return
+                lo, hi = float(finite.min()), float(finite.max())
+            self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
 
     def _centres(self) -> np.ndarray:
         c = LOW + (np.arange(NBINS + 2) - 0.5) * BIN
