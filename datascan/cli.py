@@ -128,6 +128,9 @@ def add_clean_parser(sub) -> None:
     clean.add_argument("--drop-files", action="store_true",
                        help="HDF5 list: leave out files that cannot be cleaned row-wise")
     clean.add_argument("--force", action="store_true", help="replace an existing DST / QDIR")
+    clean.add_argument("--mean", metavar="FILE",
+                       help="also write the cleaned copy's mean.binaryproto (what `datascan mean "
+                            "DST FILE` writes), from the verification scan")
 
 
 def config_from(args: argparse.Namespace) -> ScanConfig:
@@ -213,10 +216,14 @@ def _clean(args: argparse.Namespace) -> int:
                        drop_files=args.drop_files, jobs=args.jobs or default_jobs(),
                        backend=args.backend, select=args.select, ignore=args.ignore,
                        progress=progress, warn=lambda m: print(f"datascan: warning: {m}",
-                                                               file=sys.stderr))
+                                                               file=sys.stderr),
+                       mean=args.mean)
     finally:
         close()
     sys.stdout.write(summary(result))
+    if result.mean_problem is not None:     # asked for and not written: the run is not whole
+        print(f"datascan: error: --mean {args.mean}: {result.mean_problem}", file=sys.stderr)
+        return EXIT_ERROR if result.ok else EXIT_FINDINGS
     return EXIT_CLEAN if result.ok else EXIT_FINDINGS
 
 

@@ -31,7 +31,9 @@ def add_forward_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("forward pass (the dummy-loss net) and net-driven scans")
     g.add_argument("--forward", action="store_true",
                    help="run a dummy InnerProduct+loss net over every batch, as Caffe feeds it")
-    g.add_argument("--batch-size", type=int, help="the data layer's batch_size (names iterations)")
+    g.add_argument("--batch-size", type=int,
+                   help="the data layer's batch_size (names iterations; default: a net's, "
+                        "else 64, said in the report)")
     g.add_argument("--scale", type=float, default=1.0, help="transform_param scale")
     mean = g.add_mutually_exclusive_group()
     mean.add_argument("--mean-file", help="transform_param mean_file (mean.binaryproto)")
@@ -50,10 +52,7 @@ def forward_from(args: argparse.Namespace):
     from pathlib import Path
 
     from .forward.api import ForwardOptions   # numpy and the dummy net: only for --forward
-    if args.batch_size is None:
-        raise UsageError("--forward needs --batch-size (the data layer's batch_size): "
-                         "iterations are counted in batches")
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
     return ForwardOptions(batch_size=args.batch_size, num_classes=args.num_classes,
                           ignore_label=args.ignore_label, scale=args.scale,

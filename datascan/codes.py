@@ -151,9 +151,22 @@ LABEL_CONFLICT = _row("DS612", E, "the same content under different labels",
 FORWARD_NONFINITE = _row("DS700", E, "record makes the dummy net's loss or gradient non-finite",
     "This record turns the training loss NaN (\"loss = nan\") in the batch named. Drop or repair it.")
 FORWARD_BLOWUP = _row("DS701", E,
-    "record's gradient reaches 1e8 or its loss reaches Caffe's 87.3365 clamp",
-    "This record blows up the first update (\"loss = 87.3365\", diffs around e+8 in debug_info). "
-    "Check its scaling and label.")
+    "record stands out in the dummy net: gradient 1e8 or loss at the 87.3365 clamp where the "
+    "rest are fine, or a label past the net's outputs",
+    "The message says which. A gradient of 1e8 or a clamped loss (\"loss = 87.3365\", diffs "
+    "around e+8 in debug_info) on a record whose input is far larger than the others': that "
+    "record blows up the update of its batch; check its values and how it was made, or drop "
+    "it. A label past the net's outputs: a Release-build Caffe reads another record's "
+    "probability or past the batch (garbage loss, or heap corruption): fix the label, or "
+    "num_output if the label is right (--num-classes then names the same records, DS500).")
+FORWARD_DATASET = _row("DS702", W,
+    "records trip the dummy net together: the whole dataset's input scale, not its records",
+    "No record is blamed: the inputs as fed are too large for the net, so its softmax "
+    "saturates (loss at the 87.3365 clamp) or its gradients blow up on records that do not "
+    "stand out from the rest. The message names the likely cause. Run again with the net's "
+    "transform_param (--net NET.prototxt, or --scale / --mean-file / --mean-value as its data "
+    "layer sets them); records that still stand out are named with DS701. If the net really "
+    "feeds these values, scale them: its first updates blow up the same way.")
 
 # DS8xx training run (datascan doctor, from a Caffe log)
 RUN_NONFINITE = _row("DS800", E, "the run's first non-finite value (NaN or inf)",

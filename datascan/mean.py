@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from . import findings as found
+from ._version import __version__
 from .caffe.proto import message_class
-from .codes import SHAPE_MISMATCH
+from .codes import SHAPE_MISMATCH, keep
 from .config import ScanConfig
 from .errors import UsageError
-from .model import Severity, key_text
+from .model import Report, Severity, key_text
 from .run_options import RunOptions
 from .checks.content import spill_dir
 from .scan import run_plans
@@ -47,6 +50,31 @@ def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
     with spill_dir(replace(config, mean=True, mean_bad=include_bad)) as config:
         plans, merger = run_plans([src], config, run)
         infos, findings = merger.finish()
+        return _mean_of(src, plans, infos, findings, merger, include_bad)
+
+
+def scan_and_mean(src: str | os.PathLike | Sequence[str | os.PathLike], config: ScanConfig,
+                  run: RunOptions, *,
+                  select: Sequence[str] = (), ignore: Sequence[str] = (),
+                  ) -> tuple[Report, MeanResult | None, str | None]:
+    """One scan of SRC giving both its report (as scan() gives it) and its mean (as
+    compute_mean gives it), or why there is no mean: `clean --mean` verifies its copy and
+    averages what it kept in the same pass."""
+    started = time.perf_counter()
+    paths = [src] if isinstance(src, (str, os.PathLike)) else list(src)
+    with spill_dir(replace(config, mean=True, mean_bad=False)) as config:
+        plans, merger = run_plans(paths, config, run)
+        infos, findings = merger.finish()
+        try:
+            mean, why = _mean_of(paths[0], plans, infos, findings, merger, False), None
+        except UsageError as e:
+            mean, why = None, str(e)
+        kept = found.collect(f for f in findings if keep(f.code, select, ignore))
+    report = Report(__version__, tuple(infos), kept, time.perf_counter() - started)
+    return report, mean, why
+
+
+def _mean_of(src, plans, infos, findings, merger, include_bad: bool) -> MeanResult:
     (plan,), (info,) = plans, infos
     if info.encoding not in ("datum", "annotated_datum", "image", "image+text"):
         raise UsageError(f"{src}: {info.format} of {info.encoding} records: compute_image_mean "

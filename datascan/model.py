@@ -83,6 +83,19 @@ class ForwardBlock:
     loss: str = "softmax"                  # softmax | euclidean
     batch_losses: tuple[float | None, ...] = ()   # per iteration; None: a batch Caffe aborts on
     skipped: int = 0                       # records the data layer would reject
+    skipped_reasons: tuple[tuple[str, int], ...] = ()   # why, and how many (the commonest few)
+    input_range: tuple[float, float] | None = None      # finite input values as the net saw them
+    batch_size_from: str = "given"         # given (--batch-size, ForwardOptions) | net | default
+
+    @property
+    def loss_range(self) -> tuple[float, float] | None:
+        """The lowest and highest finite batch loss, None when no batch gave one."""
+        finite = [x for x in self.batch_losses if x is not None and math.isfinite(x)]
+        return (min(finite), max(finite)) if finite else None
+
+    @property
+    def iterations_run(self) -> int:
+        return sum(x is not None for x in self.batch_losses)
 
     @property
     def first_nonfinite_iteration(self) -> int | None:

@@ -51,10 +51,15 @@ def test_forward_finite_huge_value_blows_up_gradients(tmp_path, capsys):
     assert {(f["code"], f["index"]) for f in report["findings"]} >= {("DS301", 5), ("DS701", 5)}
 
 
-def test_forward_needs_a_batch_size(make_lmdb, capsys):
+def test_forward_without_a_batch_size_runs_with_the_stated_default(make_lmdb, capsys):
     path = make_lmdb([(key(i), raw_datum(0, seed=i)) for i in range(4)])
-    assert main(["check", str(path), "--forward", "--quiet"]) == 2
-    assert "--batch-size" in capsys.readouterr().err
+    code, report = run_json(capsys, path, "--forward", "--scale", "0.00390625")
+    assert code == 0
+    block = report["forward"][0]
+    assert (block["batch_size"], block["batch_size_from"]) == (64, "default")
+    assert main(["check", str(path), "--forward", "--quiet", "--no-cache",
+                 "--scale", "0.00390625"]) == 0
+    assert "batch size 64 (the default; --batch-size sets it)" in capsys.readouterr().out
     assert main(["check", str(path), "--forward", "--batch-size", "0", "--quiet"]) == 2
     assert capsys.readouterr().err.strip() == "datascan: error: --batch-size must be at least 1, not 0"
 

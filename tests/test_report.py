@@ -58,17 +58,30 @@ def test_forward_and_net_blocks_follow_the_summary_net_first():
     assert out["forward"] == [
         {"path": "train_lmdb", "batch_size": 4, "precision": "fp16", "loss": "softmax",
          "gradient_norm": json_report.GRADIENT_NORM, "batch_losses": [1.5, "nan", None, "inf"],
-         "first_nonfinite_iteration": 1, "skipped": 2},
+         "first_nonfinite_iteration": 1, "skipped": 2, "skipped_reasons": [],
+         "batch_size_from": "given", "input_range": None},
         {"path": "val_lmdb", "not_run": "storage damage (DS102: short); fix the storage"}]
-    assert list(out["forward"][0])[-3:] == ["batch_losses", "first_nonfinite_iteration", "skipped"]
+    assert list(out["forward"][0])[4:9] == ["gradient_norm", "batch_losses",
+                                            "first_nonfinite_iteration", "skipped",
+                                            "skipped_reasons"]   # the older keys first
     assert "forward" not in to_dict(report()) and "net" not in to_dict(report())
     assert to_dict(report(forward=()))["forward"] == []
 
 
 def test_text_reads_the_typed_sections():
     damaged = ForwardBlock("val_lmdb", not_run="storage damage (DS102: short)")
-    out = text.render(report(forward=(ForwardBlock("train_lmdb", batch_size=4), damaged)))
-    assert out.splitlines()[:2] == [
+    ran = ForwardBlock("train_lmdb", batch_size=4, batch_losses=(2.25, None, float("nan"), 2.5),
+                       skipped=3, skipped_reasons=(("Check failed: K_ == new_K (48 vs. 12)", 3),),
+                       input_range=(0.0, 255.0), batch_size_from="default")
+    out = text.render(report(forward=(ran, damaged)))
+    assert out.splitlines()[:6] == [
         "train_lmdb: lmdb, 12 records, datum, labels 0..2 (3 distinct)",
-        "forward pass not run on val_lmdb: storage damage (DS102: short)"]
+        "forward pass on train_lmdb: 3 of 4 iterations run, batch size 4 (the default; "
+        "--batch-size sets it), fp32 softmax loss; 1 iteration not run (Caffe aborts on their "
+        "batch)",
+        "  loss 2.25..2.5, non-finite from iteration 2; inputs 0..255 as the net saw them",
+        "  3 records skipped (the data layer would abort on them; the shape checks name them): "
+        "Check failed: K_ == new_K (48 vs. 12) (3)",
+        "forward pass not run on val_lmdb: storage damage (DS102: short)",
+        ""]
     assert "train_lmdb:00000007:#7: DS300 error 2 NaN values in data" in out.splitlines()

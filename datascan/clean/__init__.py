@@ -14,7 +14,7 @@ import os
 import time
 import warnings as python_warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import sources
@@ -24,10 +24,12 @@ from ..config import ScanConfig, scan_config
 from ..errors import DatascanError, UsageError
 from ..model import Finding, Options, Report, Severity
 from ..report.json import options_dict
-from ..run_options import default_jobs
+from ..mean import describe, scan_and_mean, write_blob
+from ..run_options import default_jobs, run_options
 from ..scan import scan
 from ..sources.interface import KEYED
 from . import atomic, manifest
+from .mean_out import check_mean
 from .drops import (Drop, Selection, check_count, filtered, load_report, options_differ,
                     select as select_drops)
 from .errors import CleanRefused
@@ -60,6 +62,9 @@ class CleanResult:
     seconds: float
     requested: str | None = None         # DST as asked for; destination differs when not verified
     warnings: tuple[str, ...] = ()       # said on the way (a report made with other options)
+    mean: str | None = None              # --mean: the mean.binaryproto written (of what was kept)
+    mean_text: str | None = None         # what `datascan mean` prints for it
+    mean_problem: str | None = None      # --mean asked for but not written: why
 
     @property
     def ok(self) -> bool:
@@ -124,7 +129,8 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
           force: bool = False, drop_files: bool = False, jobs: int | None = 1,
           backend: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
           progress: Progress | None = None, config: ScanConfig | None = None,
-          warn: Callable[[str], None] | None = None) -> CleanResult:
+          warn: Callable[[str], None] | None = None,
+          mean: str | os.PathLike | None = None) -> CleanResult:
     """Write a copy of ``src`` at ``dst`` without its bad records, verify it, and say what went.
 
     Records with findings at or above ``drop`` ("error", or "warning" for both) are
@@ -132,6 +138,8 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     Raises DatascanError (CleanRefused) when it will not or cannot run. A DST whose
     verification fails is left at DST.failed-verification, never at DST. ``warn`` is told
     what deserves a warning (default: Python's warnings), e.g. a report made with other options.
+    ``mean``: also write the cleaned copy's mean.binaryproto there (what `datascan mean DST`
+    writes), from the verification scan: the mean of the records kept, not of ``src``.
     """
     started = time.perf_counter()
     if drop not in ("error", "warning"):
@@ -147,6 +155,7 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     target = _target(src, config, drop_files)
     outputs = [("DST", dst)] + ([("QDIR", qdir)] if qdir is not None else [])
     _check_outputs(target, outputs, force)
+    mean_out = check_mean(target, mean, [out for _, out in outputs])
     target.precheck()
     for out in [out for _, out in outputs] + [manifest.path_for(dst)]:
         for stale in atomic.leftovers(out):   # temporaries of a run that was killed
@@ -173,7 +182,8 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
         _refuse_storage_damage(src, target, report.findings)
         sel = select_drops(report.findings, threshold, report.records)
     return _write(target, src, dst, qdir, sel, threshold, scan_opts, progress,
-                  str(from_report) if from_report is not None else None, started, tuple(said))
+                  str(from_report) if from_report is not None else None, started, tuple(said),
+                  mean_out)
 
 
 def _refuse_storage_damage(src: Path, target, findings: Sequence[Finding]) -> None:
@@ -192,7 +202,7 @@ def _refuse_storage_damage(src: Path, target, findings: Sequence[Finding]) -> No
 
 def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, threshold: Severity,
            scan_opts: dict, progress: Progress, from_report: str | None, started: float,
-           said: tuple[str, ...] = ()) -> CleanResult:
+           said: tuple[str, ...] = (), mean_out: Path | None = None) -> CleanResult:
     temps: list[Path] = []
 
     def temp(out: Path) -> Path:
@@ -211,8 +221,17 @@ def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, thre
                 atomic.fsync_tree(t)
         source_records = sel.source_records if sel.source_records is not None else outcome.records
         dropped = len(outcome.drops) + sum(f["records"] for f in outcome.dropped_files)
-        recheck = scan(outcome.scan, progress=progress("verify", outcome.kept), **scan_opts) \
-            if outcome.scan else Report(__version__, (), (), 0.0)
+        averaged = why_not = None
+        if not outcome.scan:
+            recheck = Report(__version__, (), (), 0.0)
+        elif mean_out is not None:    # the verification scan sums the pixels as it checks
+            recheck, averaged, why_not = scan_and_mean(
+                outcome.scan, scan_opts["config"], run_options(
+                    jobs=scan_opts["jobs"], backend=scan_opts["backend"],
+                    progress=progress("verify", outcome.kept)),
+                select=scan_opts["select"], ignore=scan_opts["ignore"])
+        else:
+            recheck = scan(outcome.scan, progress=progress("verify", outcome.kept), **scan_opts)
         def verified(final: Path) -> Verification:
             return verify(recheck, kept=outcome.kept, dropped=dropped,
                           source_records=source_records, walked=outcome.records,
@@ -224,12 +243,19 @@ def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, thre
             final = failed_path(dst)
             verification = verified(final)
         mpath = manifest.path_for(final)
+        if mean_out is not None and not verification.ok:
+            averaged, why_not = None, "not written: the copy failed verification"
+        mean_said = {} if mean_out is None else {
+            "mean": str(mean_out) if averaged is not None else None,
+            "mean_problem": why_not,
+            "mean_text": None if averaged is None else
+            describe(replace(averaged, path=str(final)), str(mean_out))}
         result = CleanResult(
             str(src), str(final), target.kind, threshold, source_records, outcome.kept,
             tuple(outcome.drops), tuple(outcome.dropped_files),
             str(qdir) if qdir is not None else None, frozenset(outcome.quarantined), str(mpath),
             from_report, tuple(sel.whole), verification, time.perf_counter() - started,
-            requested=str(dst), warnings=said)
+            requested=str(dst), warnings=said, **mean_said)
         temps.append(atomic.temp_file(mpath))
         manifest.write(temps[-1], manifest.build(result))
         # Install: anything replaced moves aside first, DST is renamed last.
@@ -239,6 +265,8 @@ def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, thre
         atomic.install(temps[-1], mpath)
         atomic.install(tmp, final)
         temps.clear()
+        if averaged is not None:      # DST is in place: its mean beside it
+            write_blob(averaged, mean_out)
         for old in olds:
             if old is not None:
                 atomic.remove(old)

@@ -53,6 +53,8 @@ def build(result) -> dict[str, Any]:
         "not_fixed": [finding_dict(f) for f in result.unfixed],
         "verification": result.verification.to_dict(),
         "warnings": list(result.warnings),
+        "mean": None if result.mean is None and result.mean_problem is None else
+        {"path": result.mean, "problem": result.mean_problem},
         "seconds": round(result.seconds, 3),
     }
 

@@ -32,6 +32,8 @@ def summary(result) -> str:
         lines.append(f"verified: {result.destination} re-scanned with the same checks: {v.records} "
                      f"records, no {worst} finding on any record; {v.kept} kept + {v.dropped} "
                      f"dropped = {v.source_records} source records ({result.seconds:.1f} s)")
+        if result.mean_text:
+            lines.append(result.mean_text.rstrip("\n"))
     else:
         lines.append("verification FAILED: " + "; ".join(v.problems))
         lines.append(f"not installed as {result.requested}: the copy is left at "

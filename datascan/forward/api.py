@@ -12,11 +12,14 @@ from .records import kv_records
 from .runner import ForwardResult, run_forward
 from .transform import Transformer
 
+DEFAULT_BATCH_SIZE = 64     # without --batch-size or a net: Caffe's MNIST/LeNet train batch
+
 
 @dataclass(frozen=True)
 class ForwardOptions:
-    """What --forward needs besides the dataset: the data layer's view and the dummy net's."""
-    batch_size: int
+    """What --forward needs besides the dataset: the data layer's view and the dummy net's.
+    ``batch_size`` None: DEFAULT_BATCH_SIZE, and the report says so."""
+    batch_size: int | None = None
     num_classes: int | None = None     # None: EuclideanLoss against the labels
     ignore_label: int | None = None
     scale: float = 1.0
@@ -31,6 +34,14 @@ class ForwardOptions:
     data_top: str = "data"             # HDF5 dataset names (the layer's tops)
     label_top: str = "label"
     seed: int = SEED
+    from_net: bool = False             # batch_size is a net's data layer's
+
+    @property
+    def batch(self) -> tuple[int, str]:
+        """The batch size and where it comes from: given | net | default."""
+        if self.batch_size is None:
+            return DEFAULT_BATCH_SIZE, "default"
+        return self.batch_size, "net" if self.from_net else "given"
 
     @property
     def transform(self) -> TransformSpec:
@@ -58,10 +69,13 @@ def forward_source(path: str | Path, fmt: str, encoding: str,
                              force_gray=options.force_gray)
     else:
         raise UsageError(f"{path}: --forward does not read {fmt} sources")
-    return run_forward(records, batch_size=options.batch_size, transformer=transformer,
-                       num_classes=options.num_classes, ignore_label=options.ignore_label,
-                       precision=options.precision, path=str(path), loss=options.loss,
-                       normalization=options.normalization, seed=options.seed, locate=locate)
+    batch_size, origin = options.batch
+    result = run_forward(records, batch_size=batch_size, transformer=transformer,
+                         num_classes=options.num_classes, ignore_label=options.ignore_label,
+                         precision=options.precision, path=str(path), loss=options.loss,
+                         normalization=options.normalization, seed=options.seed, locate=locate)
+    result.batch_size_from = origin
+    return result
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,6 @@ def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
                 normalization=loss.normalization if loss is not None else "VALID",
                 force_color=t.force_color, force_gray=t.force_gray,
                 data_top=d.tops[0] if d.tops else "data",
-                label_top=d.label_top or "label")
+                label_top=d.label_top or "label", from_net=True)
         out.append(NetTarget(d.name, d.phases, d.source, fmt, options, tuple(notes)))
     return out

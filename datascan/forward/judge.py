@@ -5,7 +5,9 @@ Judging (thresholds in config.py and net.py):
   DS701  gradient L2 norm >= 1e8, loss >= 87.3365 (Caffe's clamp), or a label
          outside the net's outputs (Caffe reads past the softmax output)
 One finding per record: DS700 when any reason is non-finite, else DS701, the
-message listing every reason and the iteration.
+message listing every reason and the iteration. A DS701 for the loss or the gradient alone
+(no label past the outputs) is the runner's to settle against the rest of the dataset
+(spread.py): kept when the record stands out, else folded into one DS702.
 """
 from __future__ import annotations
 

@@ -47,6 +47,7 @@ class BatchOutcome:
     grad: np.ndarray            # float64 L2 norm of the record's share of dL/dW (see DummyNet)
     grad_overflow: np.ndarray   # bool: an element of that share is inf/nan in working precision
     x_max: np.ndarray           # float64 max |x| as the net sees it (inf if it overflowed)
+    x_norm: np.ndarray          # float64 L2 norm of the record as the net sees it
     x_nonfinite: np.ndarray     # int: NaN/inf values in the record as the net sees it
     labels: np.ndarray | None   # int64 labels after static_cast<int> (softmax) else None
     ignored: np.ndarray         # bool: label == ignore_label (softmax)
@@ -125,14 +126,16 @@ class DummyNet:
             x_max = np.maximum(xw.max(axis=1), -xw.min(axis=1))   # max |x|; NaN propagates
             elem = (np.abs(dyw).max(axis=1) * x_max).astype(self.dtype)
             overflow = ~np.isfinite(elem)
-            grad = np.linalg.norm(dyw.astype(np.float64), axis=1) * _row_norms(xf, x_max)
+            x_norm = _row_norms(xf, x_max)
+            grad = np.linalg.norm(dyw.astype(np.float64), axis=1) * x_norm
             grad = np.where(overflow, np.where(np.isnan(elem) | np.isnan(grad), np.nan, np.inf),
                             grad)
             nonfinite = np.zeros(b, np.int64)
             bad = ~np.isfinite(x_max)
             nonfinite[bad] = (~np.isfinite(xw[bad])).sum(axis=1)
         return BatchOutcome(loss=loss, grad=grad, grad_overflow=overflow,
-                            x_max=x_max.astype(np.float64), x_nonfinite=nonfinite, **extra)
+                            x_max=x_max.astype(np.float64), x_norm=x_norm,
+                            x_nonfinite=nonfinite, **extra)
 
     def _inner_product(self, x: np.ndarray) -> np.ndarray:
         """x @ W.T with W tiled from the weight block; bias 0 (constant filler).

@@ -10,17 +10,23 @@ What a suspect record's outcome means (DS700/DS701) is judge.py's.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import EXTREME_MAGNITUDE
 from ..errors import UsageError
 from ..model import Finding, ForwardBlock
-from .judge import Locate, judge_record, suspects
+from ..codes import FORWARD_BLOWUP
+from .judge import LOSS_CLAMP_THRESHOLD, Locate, judge_record, suspects
 from .net import SEED, DummyNet
 from .records import Record
+from .spread import Spread, Trip, likely_cause, settle
 from .transform import Transformer
+
+SKIP_REASONS = 5           # distinct reasons for skipped records kept in the report
 
 # A batch: record indices, keys, data (B, ...) float32 after the transform, labels (B,) or (B, k).
 Batch = tuple[Sequence[int], Sequence["str | None"], np.ndarray, np.ndarray]
@@ -34,12 +40,17 @@ class ForwardResult:
     batch_size: int | None = None
     precision: str = "fp32"
     loss: str = "softmax"
+    input_range: tuple[float, float] | None = None   # finite values as the net saw them
+    batch_size_from: str = "given"                  # given | net | default
 
     def block(self, path: str) -> ForwardBlock:
         """What the report says about this pass over ``path``."""
+        why = Counter(reason for _, reason in self.skipped)
         return ForwardBlock(path, batch_size=self.batch_size, precision=self.precision,
                             loss=self.loss, batch_losses=tuple(self.batch_losses),
-                            skipped=len(self.skipped))
+                            skipped=len(self.skipped),
+                            skipped_reasons=tuple(why.most_common(SKIP_REASONS)),
+                            input_range=self.input_range, batch_size_from=self.batch_size_from)
 
 
 # ---------------------------------------------------------------------------- batching
@@ -114,14 +125,17 @@ def run_forward(records: Iterable[Record], *, batch_size: int,
                 checked = True
             yield _transform_batch(batch, transformer, skipped)
 
+    spread = Spread()
     findings, losses = forward_findings(
         transformed(), num_classes=num_classes, ignore_label=ignore_label, precision=precision,
         path=path, loss=loss, normalization=normalization, seed=seed, locate=locate,
-        skipped=skipped)
+        skipped=skipped, transformer=transformer, spread=spread)
     first_why: dict[int, str] = {}       # padding repeats records: one may be skipped twice
     for index, why in skipped:
         first_why.setdefault(index, why)
-    return ForwardResult(findings, losses, list(first_why.items()), batch_size, precision, kind)
+    seen = (spread.lo, spread.hi) if spread.n and np.isfinite(spread.lo) else None
+    return ForwardResult(findings, losses, list(first_why.items()), batch_size, precision, kind,
+                         input_range=seen)
 
 
 def _transform_batch(batch: list[Record], transformer: Transformer,
@@ -173,6 +187,7 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
                      ignore_label: int | None = None, precision: str = "fp32", path: str,
                      loss: str | None = None, normalization: str = "VALID", seed: int = SEED,
                      locate: Locate | None = None, skipped: list[tuple[int, str]] | None = None,
+                     transformer: Transformer | None = None, spread: Spread | None = None,
                      ) -> tuple[list[Finding], list[float | None]]:
     """Judge every record of already-transformed batches; the n-th batch is iteration n.
     A batch whose record size differs from the first batch's is not run (Caffe's
@@ -182,21 +197,26 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
     regression targets, one output per label value). ``locate`` maps a record index to
     (path, index within that path), e.g. a row of one file of an HDF5 list; by default
     findings carry ``path`` and the index as given. Each record is judged once, in the
-    first iteration that holds it.
+    first iteration that holds it. A loss at the clamp or a gradient of 1e8 is named on the
+    record only when the record stands out from the rest (spread.py); the others are one
+    DS702 naming the likely cause, in terms of ``transformer`` (None: the data as given).
+    ``spread`` collects the input sizes and range (one is made when not given).
     """
     kind = _loss_kind(loss, num_classes)
     if kind == "softmax" and num_classes is None:
         raise UsageError("--forward with a softmax loss needs --num-classes (or --net)")
     net: DummyNet | None = None
     findings: list[Finding] = []
+    trips: list[Trip] = []
     losses: list[float] = []
+    spread = spread if spread is not None else Spread()
+    targets = Spread() if kind == "euclidean" else None
     # Batches come in Caffe's order, indexes rising, but for the records the last batch
     # wraps around to: a record is judged already iff it is at or below the highest index of
     # an earlier batch, or earlier in this batch (a batch may wrap onto itself). So memory
     # holds one batch's indexes, not the dataset's.
     high = -1
     for iteration, (indices, keys, data, labels) in enumerate(batches):
-        judged: set[int] = set()
         if len(indices) == 0:
             losses.append(None)
             continue
@@ -219,14 +239,46 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
             continue
         outcome = net.run(data, labels)
         losses.append(outcome.batch_loss)
+        fresh = _fresh(indices, high)
+        every = len(fresh) == len(indices)        # the usual batch: no copy of it
+        spread.add(outcome.x_norm[fresh], data if every else data[fresh])
+        if targets is not None:
+            target_norms = np.linalg.norm(labels.reshape(len(indices), -1).astype(np.float64),
+                                          axis=1)
+            targets.add(target_norms[fresh])
+        first_here = set(fresh)
         for pos in suspects(outcome, clamp=kind == "softmax"):
-            index = int(indices[pos])
-            if index <= high or index in judged:
+            if pos not in first_here:
                 continue
-            judged.add(index)
             finding = judge_record(outcome, pos, iteration, indices, keys, data, labels, net,
                                    path, locate)
-            if finding is not None:
+            if finding is None:
+                continue
+            if finding.code == FORWARD_BLOWUP.code and not outcome.out_of_range[pos]:
+                trips.append(Trip(
+                    finding, iteration, float(outcome.x_norm[pos]),
+                    float(target_norms[pos]) if targets is not None else None,
+                    clamp=kind == "softmax" and outcome.loss[pos] >= LOSS_CLAMP_THRESHOLD,
+                    blowup=bool(outcome.grad[pos] >= EXTREME_MAGNITUDE)))
+            else:
                 findings.append(finding)
         high = max(high, max(int(i) for i in indices))
+    if trips:
+        cause = likely_cause(spread, scale=1.0 if transformer is None else float(transformer.scale),
+                             mean=None if transformer is None else transformer.mean_name,
+                             width=net.num_inputs)
+        findings += settle(trips, spread, targets, path=path, cause=cause)
+        findings.sort(key=Finding.sort_key)
     return findings, losses
+
+
+def _fresh(indices: Sequence[int], high: int) -> list[int]:
+    """Positions of the records this batch is the first to hold."""
+    seen: set[int] = set()
+    out = []
+    for pos, i in enumerate(indices):
+        i = int(i)
+        if i > high and i not in seen:
+            seen.add(i)
+            out.append(pos)
+    return out

@@ -82,6 +82,15 @@ class Transformer:
                    mean_value=spec.mean_value)
 
     @property
+    def mean_name(self) -> str | None:
+        """The mean as the report names it: its file, or the mean_value list; None: no mean."""
+        if self.mean is not None:
+            return f"mean file {self.mean.path}"
+        if self.mean_value:
+            return "mean_value " + ", ".join(f"{v:g}" for v in self.mean_value)
+        return None
+
+    @property
     def identity(self) -> bool:
         return self.mean is None and not self.mean_value and self.crop_size == 0 \
             and self.scale == 1

@@ -129,9 +129,14 @@ def _source_of(s: dict[str, Any]) -> SourceInfo:
 def _forward_of(b: dict[str, Any]) -> ForwardBlock:
     if "not_run" in b:
         return ForwardBlock(b["path"], not_run=b["not_run"])
+    rng = b.get("input_range")
     return ForwardBlock(b["path"], batch_size=b["batch_size"], precision=b["precision"],
                         loss=b["loss"], skipped=b["skipped"],
-                        batch_losses=tuple(x if x is None else float(x) for x in b["batch_losses"]))
+                        batch_losses=tuple(x if x is None else float(x) for x in b["batch_losses"]),
+                        skipped_reasons=tuple((r["reason"], int(r["records"]))
+                                              for r in b.get("skipped_reasons", ())),
+                        input_range=None if rng is None else (float(rng[0]), float(rng[1])),
+                        batch_size_from=b.get("batch_size_from", "given"))
 
 
 def _labels(labels: LabelStats) -> dict[str, Any]:
@@ -153,7 +158,10 @@ def _forward(b: ForwardBlock) -> dict[str, Any]:
             "gradient_norm": GRADIENT_NORM,
             "batch_losses": [x if x is None or math.isfinite(x) else str(x)
                              for x in b.batch_losses],
-            "first_nonfinite_iteration": b.first_nonfinite_iteration, "skipped": b.skipped}
+            "first_nonfinite_iteration": b.first_nonfinite_iteration, "skipped": b.skipped,
+            "skipped_reasons": [{"reason": r, "records": n} for r, n in b.skipped_reasons],
+            "batch_size_from": b.batch_size_from,
+            "input_range": None if b.input_range is None else list(b.input_range)}
 
 
 def _net(net: NetBlock) -> dict[str, Any]:

@@ -75,7 +75,12 @@ def _forward(b: dict) -> ForwardBlock:
     return ForwardBlock(str(b["path"]), batch_size=b.get("batch_size"),
                         precision=b.get("precision", "fp32"), loss=b.get("loss", "softmax"),
                         batch_losses=tuple(_loss(x) for x in b.get("batch_losses", ())),
-                        skipped=int(b.get("skipped", 0)))
+                        skipped=int(b.get("skipped", 0)),
+                        skipped_reasons=tuple((str(r["reason"]), int(r["records"]))
+                                              for r in b.get("skipped_reasons", ())),
+                        input_range=None if b.get("input_range") is None else
+                        (float(b["input_range"][0]), float(b["input_range"][1])),
+                        batch_size_from=str(b.get("batch_size_from", "given")))
 
 
 def _net(n: dict) -> NetBlock:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from ..codes import lookup
 from ..config import MAX_LABELS
 from ..findings import Records
-from ..model import Finding, Report, Severity
+from ..model import Finding, ForwardBlock, Report, Severity
 from .view import View
 from .words import key_shown, num_classes_of, one_line, plural
 
@@ -55,8 +55,8 @@ def render(report: Report, view: View | None = None, first: int | None = None) -
 def _render(report: Report, view: View, first: int | None) -> str:
     limit = first if first is not None else view.max_findings
     lines = [_source_line(s) for s in report.sources]
-    lines += [f"forward pass not run on {b.path}: {b.not_run}"
-              for b in report.forward or () if b.not_run]
+    for b in report.forward or ():
+        lines += forward_lines(b)
     lines.append("")
     if not report.findings:
         lines.append(f"No findings in {plural(report.records, 'record')} "
@@ -67,6 +67,38 @@ def _render(report: Report, view: View, first: int | None) -> str:
     lines += ["", *_summary(report, view, seen), "", "What to do (datascan explain CODE says more):"]
     lines += [f"  {code}: {lookup(code).hint}" for code in report.by_code()]
     return "\n".join(lines) + "\n"
+
+
+ORIGINS = {"given": "", "net": " (the net's)", "default": " (the default; --batch-size sets it)"}
+
+
+def forward_lines(b: ForwardBlock) -> list[str]:
+    """What the dummy net's pass over one source did: iterations, losses, inputs, skips."""
+    if b.not_run:
+        return [f"forward pass not run on {one_line(b.path)}: {b.not_run}"]
+    total = len(b.batch_losses)
+    aborted = total - b.iterations_run
+    head = (f"forward pass on {one_line(b.path)}: {b.iterations_run:,} of "
+            f"{plural(total, 'iteration')} run, batch size {b.batch_size}"
+            f"{ORIGINS.get(b.batch_size_from, '')}, {b.precision} {b.loss} loss")
+    if aborted:
+        head += f"; {plural(aborted, 'iteration')} not run (Caffe aborts on their batch)"
+    out = [head]
+    rng = b.loss_range
+    losses = "no finite loss" if rng is None else f"loss {rng[0]:.4g}" + \
+        (f"..{rng[1]:.4g}" if rng[1] != rng[0] else "")
+    if b.first_nonfinite_iteration is not None:
+        losses += f", non-finite from iteration {b.first_nonfinite_iteration}"
+    if b.input_range is not None:
+        losses += f"; inputs {b.input_range[0]:.4g}..{b.input_range[1]:.4g} as the net saw them"
+    out.append(f"  {losses}")
+    if b.skipped:
+        why = "; ".join(f"{one_line(r)} ({n:,})" for r, n in b.skipped_reasons)
+        out.append(f"  {plural(b.skipped, 'record')} skipped (the data layer would abort on "
+                   f"them; the shape checks name them){': ' + why if why else ''}")
+    else:
+        out.append("  no record skipped")
+    return out
 
 
 def _source_line(s) -> str:
