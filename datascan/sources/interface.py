@@ -13,7 +13,7 @@ the registry (sources/__init__.py). Required:
               opens the dataset read-only, reports storage problems found up front (DS102
               truncation, DS103 missing list entries, ...) and splits it into shards.
               Raises SourceOpenError (exit 2) only when nothing at all can be read.
-    read(shard, config, batch) -> Iterator[batch | RowBlock | StorageDamage]
+    read(shard, config, batch) -> Iterator[batch | RowBlock | StorageDamage | LineFacts]
               opens the source itself (it may run in another process or on another
               machine) and reads the shard's range. It never judges a record: the shard
               runner (datascan/shard.py) hands what it reads to the checks.
@@ -86,6 +86,8 @@ class Shard:
     view: str | None = None     # a private copy-free view the planner made (LevelDB's shared
                                 # snapshot); a worker that cannot see it reads the source
     version: int | None = None  # the version the planner saw (LMDB's transaction id)
+    seek: tuple[int, int] | None = None   # (record, byte offset): where a text list's reader
+                                # can start, at or before `start` (image lists)
 
     @property
     def shown(self) -> str:
@@ -146,6 +148,23 @@ def unreadable(path: Path) -> str | None:
     except OSError as e:
         return e.strerror or str(e)
     return None
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """What a list's reader found about one of its lines (image lists), for the checks to
+    judge (checks/imagelist.py): the label as written and what Caffe's atoi makes of it, and
+    why the file it names cannot be read (``unreadable``; the line then stands for its
+    record: ``done`` 1, and no (key, value) pair follows). A line whose file reads comes
+    before its record, with ``done`` 0."""
+    key: bytes
+    line: int                     # 1-based line number in the list
+    path: bytes                   # the path as written (everything before the last space)
+    label_text: bytes | None      # the text after the last space; None: the line has no space
+    label: int                    # what Caffe's atoi reads
+    file: str                     # root_folder + path, the file Caffe opens
+    unreadable: str | None = None
+    done: int = 0
 
 
 @dataclass(frozen=True)
