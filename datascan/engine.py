@@ -214,7 +214,7 @@ def _check_net(net: NetSource, opts: RunOptions) -> Report:
         seen.add((path, t.format))
         o = t.options
         config = scan_config(num_classes=o.num_classes, ignore_label=o.ignore_label,
-                             format=t.format, label_datasets=(o.label_top,))
+                             format=t.format, label_datasets=(o.label_top,), root=t.root)
         reports.append(_check_paths([path], config, o if net.forward else None, opts))
     if not reports:
         raise UsageError(f"{net.path}: no data layer source datascan can read "

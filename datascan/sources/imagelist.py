@@ -283,8 +283,8 @@ def _probe_root(path: Path, root: str) -> list[Finding]:
 # ----------------------------------------------------------------------------- detection
 
 def sniff(path: Path) -> bool:
-    """A text file whose lines (blank ones aside) are `path integer`, most paths with an
-    image suffix. An HDF5 source list names .h5 files without labels: not this."""
+    """A text file whose lines (blank ones aside) are mostly `path integer`, most paths with
+    an image suffix. An HDF5 source list names .h5 files without labels: not this."""
     try:
         if not path.is_file():
             return False
@@ -298,10 +298,10 @@ def sniff(path: Path) -> bool:
     if len(head) == SNIFF_BYTES:
         lines.pop()                 # the last line may be cut
     lines = [ln for ln in lines[:SNIFF_LINES] if ln.strip()]
-    if not lines or not all(_LINE.fullmatch(ln) for ln in lines):
-        return False
+    # Most lines, not all: a list with bad lines is what the scan is for.
+    labelled = sum(_LINE.fullmatch(ln) is not None for ln in lines)
     named = sum(split_line(ln)[0].lower().endswith(IMAGE_SUFFIXES) for ln in lines)
-    return 2 * named >= len(lines)
+    return bool(lines) and 2 * labelled >= len(lines) and 2 * named >= len(lines)
 
 
 def write(path: Path, records, like: Path | None = None, **options) -> int:
