@@ -11,9 +11,9 @@ import pytest
 from datascan import clean, scan, sources
 from datascan.cli import main
 from datascan.config import ScanConfig
-from datascan.sources import imagelist
+from datascan.sources import imagelist, listtext
 from datascan.sources.interface import LineFacts
-from conftest import jpeg_bytes, png_bytes
+from conftest import jpeg_bytes, png_bytes, realdata
 
 
 S = (64, 64)
@@ -138,23 +138,23 @@ def test_sniff_takes_image_lists_and_leaves_hdf5_lists_and_text_alone(tmp_path):
 
 
 def test_atoi_and_the_split_follow_caffe():
-    assert imagelist.split_line(b"a b.jpg 7") == (b"a b.jpg", b"7", 7)
-    assert imagelist.split_line(b"a.jpg") == (b"a.jpg", None, 0)
-    assert imagelist.split_line(b"12.jpg") == (b"12.jpg", None, 12)     # atoi of the whole line
-    assert imagelist.split_line(b"a.jpg 3 ") == (b"a.jpg 3", b"", 0)
-    assert [imagelist.atoi(t) for t in (b"3a", b"x", b"-2", b"+4", b"2.7", b"4\r", b" 5")] == \
+    assert listtext.split_line(b"a b.jpg 7") == (b"a b.jpg", b"7", 7)
+    assert listtext.split_line(b"a.jpg") == (b"a.jpg", None, 0)
+    assert listtext.split_line(b"12.jpg") == (b"12.jpg", None, 12)     # atoi of the whole line
+    assert listtext.split_line(b"a.jpg 3 ") == (b"a.jpg 3", b"", 0)
+    assert [listtext.atoi(t) for t in (b"3a", b"x", b"-2", b"+4", b"2.7", b"4\r", b" 5")] == \
         [3, 0, -2, 4, 2, 4, 5]
-    assert imagelist.atoi(b"4294967297") == 1            # (int) of strtol's long keeps 32 bits
+    assert listtext.atoi(b"4294967297") == 1            # (int) of strtol's long keeps 32 bits
 
 
 def test_big_lists_are_planned_in_bounded_line_ranges(tmp_path, monkeypatch):
-    monkeypatch.setattr(imagelist, "MAX_MARKS", 8)       # offsets kept: doubling kicks in
-    monkeypatch.setattr(imagelist, "CHUNK", 64)
+    monkeypatch.setattr(listtext, "MAX_MARKS", 8)       # offsets kept: doubling kicks in
+    monkeypatch.setattr(listtext, "CHUNK", 64)
     lst = tmp_path / "big.txt"
     n = 1000
     lst.write_text("".join(f"nowhere/{i}.jpg {i % 7}\n" for i in range(n - 1)) + "last.jpg 1")
     assert imagelist.count(lst) == n
-    total, step, marks = imagelist.index(lst)
+    total, step, marks = listtext.index(lst)
     assert total == n and len(marks) <= 8 and step >= n // 8
     plan = imagelist.plan(lst, ScanConfig(), 5)
     assert plan.records == n and len(plan.shards) > 1
@@ -211,3 +211,39 @@ def test_forward_and_html_read_the_listed_images(listed, tmp_path):
     assert code == 1
     page = out.read_text()
     assert "line 3: truncated.jpg" in page and "data:image/png;base64" in page
+
+
+# ------------------------------------------------------------------------------ realdata
+
+def test_caffe_ref_list_against_what_convert_imageset_did():
+    """caffe-ref/MANIFEST.md: convert_imageset stored 57 of 60 lines; it skipped empty.jpg,
+    not_an_image.jpg and bad_crc.png (line_ids 25, 40, 55) and stored truncated.jpg (10)
+    silently. datascan's records are those of the encoded LMDB it wrote, byte for byte, and
+    the four lines are its only errors."""
+    ref = realdata("caffe-ref")
+    lst = ref / "list.txt"
+    report = scan(lst, config=ScanConfig(root=f"{ref}/images/", num_classes=10), jobs=2)
+    errors = {f.index: f.code for f in report.findings if f.severity.value == "error"}
+    assert errors == {10: "DS401", 25: "DS400", 40: "DS400", 55: "DS401"}
+    assert report.records == 60
+    stored = dict(sources.get("lmdb").walk(ref / "db" / "encoded_lmdb"))
+    mine = {listtext.key_line(k) - 1: v for k, v in imagelist.walk(lst) if isinstance(k, bytes)}
+    assert sorted(set(mine) - {int(k[:8]) for k in stored}) == [25, 40, 55]
+    assert all(mine[int(k[:8])] == v for k, v in stored.items())
+    # Without the trailing "/" Caffe would open caffe-ref/imagescolor/...: every line is DS130.
+    report = scan(lst, config=ScanConfig(root=f"{ref}/images"), jobs=1)
+    assert {f.code for f in report.findings} == {"DS130", "DS131"}
+
+
+@pytest.mark.parametrize("parts, lines", [(("bharadwajmp-cat-dog-lmdb", "train.txt"), 44),
+                                          (("bharadwajmp-cat-dog-lmdb", "val.txt"), 20),
+                                          (("elenajhy-verifycode-lmdb", "train.txt"), 4000)])
+def test_realdata_lists_whose_images_are_not_in_the_snapshot(parts, lines):
+    """The repositories kept their lists but not the images: every line is a missing file
+    (DS130), and nothing else is wrong with the lists themselves."""
+    lst = realdata(*parts)
+    assert sources.detect(lst).name == "imagelist"
+    report = scan(lst, config=ScanConfig(root=str(lst.parent) + "/"), jobs=2)
+    assert report.records == lines
+    assert {f.code for f in report.findings} == {"DS130"}
+    assert sorted(f.index for f in report.findings) == list(range(lines))

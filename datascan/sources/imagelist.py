@@ -23,7 +23,6 @@ every STEP-th line (at most MAX_MARKS offsets), and shards are line ranges that 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,21 +30,15 @@ from ..codes import LIST_ROOT
 from ..config import ScanConfig
 from ..model import Finding
 from . import kv
+from .listtext import (IMAGE_SUFFIXES, LABELLED, PLAIN_LABEL, datum, index, key_line, line_key,
+                       read_file, split_line)
 from .interface import KEYED, Changed, Format, LineFacts, Plan, Shard, StorageDamage
 
 NAME = "imagelist"
 DATUM = "datum"              # decode.datum.DATUM (not imported: that loads protobuf and numpy)
-CHUNK = 1 << 20              # bytes read at a time while counting lines
-MAX_MARKS = 1 << 16          # line offsets the planner keeps (then every 2nd, 4th, ...)
-MAX_FILE_BYTES = 1 << 28     # a listed "image" larger than this is not read
 SNIFF_BYTES = 64 * 1024
 SNIFF_LINES = 64
 PROBE_LINES = 16             # lines whose files are looked for under other roots (DS131)
-IMAGE_SUFFIXES = tuple(s.encode() for s in (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm",
-                  ".ppm", ".pbm", ".jpe", ".jp2", ".dib", ".ras", ".sr", ".exr", ".hdr", ".pic"))
-_LINE = re.compile(rb"(.+) [+-]?[0-9]+\r?")
-_LABEL = re.compile(rb"[+-]?[0-9]{1,9}\r?")     # a label atoi reads whole, within int's range
-_ATOI = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 
 # The root a list was last planned with in this process: the capabilities that take only
 # the path (walk, fetch, count) run in the process that planned it (--forward, the HTML
@@ -60,64 +53,9 @@ def _root_of(path: Path, config: ScanConfig | None = None) -> str:
     return _ROOTS.get(os.path.realpath(path), "")
 
 
-# ----------------------------------------------------------------------------- one line
-
-def atoi(text: bytes) -> int:
-    """C's atoi on glibc ((int) strtol): leading blanks, a sign, digits; 0 when there are none."""
-    m = _ATOI.match(text)
-    if m is None:
-        return 0
-    value = max(min(int(m.group(1)), (1 << 63) - 1), -(1 << 63))    # strtol clamps to long
-    return (value + (1 << 31)) % (1 << 32) - (1 << 31)              # the (int) cast keeps 32 bits
-
-
-def split_line(line: bytes) -> tuple[bytes, bytes | None, int]:
-    """(path, label text or None when the line has no space, label) as Caffe splits it."""
-    pos = line.rfind(b" ")
-    if pos < 0:     # npos + 1 == 0: the whole line is the path, and atoi reads all of it
-        return line, None, atoi(line)
-    return line[:pos], line[pos + 1:], atoi(line[pos + 1:])
-
-
-def line_key(number: int, path: bytes) -> bytes:
-    return b"line %d: %s" % (number, path)
-
-
-def key_line(key: bytes) -> int | None:
-    """The line number a key names (None: not a key of this format)."""
-    m = re.match(rb"line ([0-9]+): ", key)
-    return int(m.group(1)) if m else None
-
-
-def _varint(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def datum(data: bytes, label: int) -> bytes:
-    """The Datum convert_imageset --encoded stores for a line: data, label, encoded=true."""
-    return b"\x22" + _varint(len(data)) + data + b"\x28" + _varint(label) + b"\x38\x01"
-
-
-def read_file(name: bytes) -> tuple[bytes | None, str | None]:
-    """(the file's bytes, None) or (None, why it cannot be read)."""
-    try:
-        with open(name, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                return None, f"is {size} bytes, more than an image datascan reads ({MAX_FILE_BYTES})"
-            return fh.read(), None
-    except FileNotFoundError:
-        return None, "does not exist"
-    except IsADirectoryError:
-        return None, "is a directory"
-    except OSError as e:
-        return None, f"cannot be read ({e.strerror or e})"
+def bind(path: Path, config: ScanConfig) -> None:
+    """Read the list with `config`'s root from now on, in this process (show, before fetch)."""
+    _root_of(Path(path), config)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -144,7 +82,7 @@ def _records(path: Path, shard: Shard, root: str) -> Iterator[tuple[bytes, bytes
         name, label_text, label = split_line(line)
         key = line_key(at + 1, name)
         data, why = read_file(prefix + name) if prefix + name else (None, "names no file")
-        clean = label_text is not None and _LABEL.fullmatch(label_text) is not None
+        clean = label_text is not None and PLAIN_LABEL.fullmatch(label_text) is not None
         if why is not None or not clean:
             yield LineFacts(key, at + 1, name, label_text, label,
                             os.fsdecode(prefix + name), why, done=int(why is not None))
@@ -212,23 +150,6 @@ def fetch(path: Path, keys) -> Iterator[tuple[bytes, bytes | None]]:
 def _version(path: Path) -> int:
     st = os.stat(path)
     return st.st_mtime_ns ^ (st.st_size << 1)
-
-
-def index(path: Path) -> tuple[int, int, list[int]]:
-    """(lines, step, offsets): the line count as getline reads them, and the byte offset of
-    lines 0, step, 2*step, ... (at most MAX_MARKS of them). One pass, CHUNK bytes at a time."""
-    import numpy as np
-    step, marks, lines, pos, tail = 1, [0], 0, 0, b"\n"
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            starts = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10) + (pos + 1)
-            numbers = np.arange(lines + 1, lines + 1 + len(starts))
-            marks += starts[numbers % step == 0].tolist()
-            lines, pos, tail = lines + len(starts), pos + len(chunk), chunk[-1:]
-            while len(marks) > MAX_MARKS:
-                marks, step = marks[::2], step * 2
-    total = lines + (tail != b"\n")
-    return total, step, [m for i, m in enumerate(marks) if i * step < total]
 
 
 def count(path: Path) -> int:
@@ -299,7 +220,7 @@ def sniff(path: Path) -> bool:
         lines.pop()                 # the last line may be cut
     lines = [ln for ln in lines[:SNIFF_LINES] if ln.strip()]
     # Most lines, not all: a list with bad lines is what the scan is for.
-    labelled = sum(_LINE.fullmatch(ln) is not None for ln in lines)
+    labelled = sum(LABELLED.fullmatch(ln) is not None for ln in lines)
     named = sum(split_line(ln)[0].lower().endswith(IMAGE_SUFFIXES) for ln in lines)
     return bool(lines) and 2 * labelled >= len(lines) and 2 * named >= len(lines)
 
@@ -325,4 +246,4 @@ def write(path: Path, records, like: Path | None = None, **options) -> int:
 
 
 FORMAT = Format(NAME, KEYED, sniff, plan, read, walk=walk, fetch=fetch, write=write, count=count,
-                single_file=lambda path: True, errors=(OSError,))
+                single_file=lambda path: True, errors=(OSError,), bind=bind)

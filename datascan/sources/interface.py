@@ -53,6 +53,10 @@ attribute, never at the format's name):
               a row source in the order Caffe's data layer reads it (--forward), and the
               map from a stream index back to (file, row); keyed formats' ``walk`` is
               already in Caffe's (key) order
+    bind(path, config)
+              remember, in this process, what the path-only capabilities (walk, fetch,
+              count) need from the scan's options: an image list's root_folder. plan() does
+              it too; a caller that reads records without planning (show) calls it first
     copy_rows(src, dst, drop, quarantine, tick, layout) -> CopiedRows
               a copy of a row file without the rows in `drop`, stored as the source is;
               raises RowsUnreadable when a row to keep cannot be read (clean)
@@ -224,3 +228,4 @@ class Format:
     rows_of: Callable[[Path], FileRows] | None = None
     copy_rows: Callable[..., CopiedRows] | None = None
     caffe_rows: Callable[..., tuple] | None = None
+    bind: Callable[..., None] | None = None
