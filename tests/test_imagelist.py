@@ -4,7 +4,7 @@ root_folder + path as a plain string, every image check on every file."""
 from __future__ import annotations
 
 import json
-import os
+from dataclasses import replace
 
 import pytest
 
@@ -178,7 +178,8 @@ def test_clean_writes_the_kept_lines_byte_for_byte(listed, tmp_path):
     assert dst.read_text() == "".join(line + "\n" for line in kept)
     assert (tmp_path / "bad.txt").read_text() == "truncated.jpg 2\nc.jpg 3a\nd.png\na.jpg x\n"
     manifest = json.loads((tmp_path / "clean.txt.manifest.json").read_text())
-    assert manifest["verification"]["ok"] if "ok" in manifest["verification"] else True
+    assert manifest["verification"]["ok"] and manifest["counts"]["dropped"] == 7
+    assert [d["key"] for d in manifest["dropped"]][:2] == ["line 3: truncated.jpg", "line 4: missing.jpg"]
     again = scan(dst, config=ScanConfig(root=root), jobs=1)
     assert again.findings == () and again.records == 3
 
@@ -247,3 +248,54 @@ def test_realdata_lists_whose_images_are_not_in_the_snapshot(parts, lines):
     assert report.records == lines
     assert {f.code for f in report.findings} == {"DS130"}
     assert sorted(f.index for f in report.findings) == list(range(lines))
+
+
+def test_a_line_range_whose_worker_dies_is_halved_and_the_rest_read(tmp_path):
+    """Recovery (recovery.py) splits a list's shard by lines; each piece seeks from the
+    shard's own offset, so the findings keep their line numbers."""
+    from datascan import recovery
+    from datascan.shard import run_shard
+    lst = tmp_path / "l.txt"
+    lst.write_text("".join(f"gone/{i}.jpg {i % 3}\n" for i in range(200)))
+    [shard] = imagelist.plan(lst, ScanConfig(), 1).shards
+    shard = replace(shard, start=10, first_index=10, seek=(0, 0))   # a part that starts mid-way
+
+    def outcome_of(task):
+        sub, _ = task
+        if sub.start <= 137 < sub.stop:
+            return recovery.Outcome(exitcode=-9)
+        return recovery.Outcome(run_shard(sub, ScanConfig()))
+
+    job = recovery.shard_job(shard)
+    task = next(job)
+    while True:
+        try:
+            task = job.send(outcome_of(task))
+        except StopIteration as done:
+            result = done.value
+            break
+    assert result.records == 190
+    missing = sorted(f.index for f in result.findings if f.code == "DS130")
+    lost = [f for f in result.findings if f.code == "DS101"]
+    assert len(lost) == 1 and "killed by SIGKILL" in lost[0].message
+    hole = range(lost[0].index, lost[0].index + (190 - len(missing)))
+    assert 127 in hole and missing == [i for i in range(190) if i not in hole]
+    keys = {f.index: f.key for f in result.findings if f.code == "DS130"}
+    assert keys[0] == "line 11: gone/10.jpg"
+
+
+def test_show_reads_a_listed_image_with_root(listed, capsys, tmp_path):
+    lst, root = listed
+    code = main(["show", str(lst), "line 3: truncated.jpg", "--root", root,
+                 "-o", str(tmp_path / "p.png")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "DS401" in out and (tmp_path / "p.png").is_file()
+
+
+def test_a_list_rewritten_during_the_scan_is_said(listed):
+    lst, root = listed
+    [shard] = imagelist.plan(lst, ScanConfig(root=root), 1).shards
+    lst.write_text("a.jpg 0\n")
+    from datascan.sources.interface import Changed
+    assert isinstance(next(iter(imagelist.read(shard, ScanConfig(root=root)))), Changed)
