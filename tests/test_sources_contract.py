@@ -15,7 +15,7 @@ from datascan.cli import main
 from datascan.config import ScanConfig
 from datascan.shard import run_shard
 from datascan.sources import kv
-from datascan.sources.interface import KEYED, ROWS, Format, RowBlock, StorageDamage
+from datascan.sources.interface import KEYED, ROWS, Format, LineFacts, RowBlock, StorageDamage
 from conftest import float_datum, jpeg_bytes, key, raw_datum
 
 N = 12
@@ -89,8 +89,8 @@ def test_format_plans_reads_writes_and_rereads(name, tmp_path):
     seen = 0
     for shard in plan.shards:
         for item in fmt.read(shard, config, kv.BATCH):
-            assert isinstance(item, (list, RowBlock, StorageDamage))
-            assert not isinstance(item, StorageDamage)
+            assert isinstance(item, (list, RowBlock, StorageDamage, LineFacts))
+            assert not isinstance(item, (StorageDamage, LineFacts))   # nothing wrong planted
             seen += len(item) if isinstance(item, list) else item.done
     assert seen == N
     # The shard runner turns what was read into findings at the planted records.
