@@ -299,3 +299,13 @@ def test_a_list_rewritten_during_the_scan_is_said(listed):
     lst.write_text("a.jpg 0\n")
     from datascan.sources.interface import Changed
     assert isinstance(next(iter(imagelist.read(shard, ScanConfig(root=root)))), Changed)
+
+
+def test_a_saved_report_draws_the_listed_images_with_its_root(listed, tmp_path):
+    lst, root = listed
+    js, page = tmp_path / "r.json", tmp_path / "r.html"
+    assert main(["check", str(lst), "--root", root, "--format", "json", "-o", str(js), "--quiet",
+                 "--no-cache"]) == 1
+    assert json.loads(js.read_text())["options"]["root"] == root
+    assert main(["report", str(js), "-o", str(page)]) == 1
+    assert "data:image/png;base64" in page.read_text()
