@@ -78,6 +78,9 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
                    help="the storage format (default: detected)")
     p.add_argument("--label-dataset", action="append", dest="label_datasets", metavar="NAME",
                    help="HDF5 dataset(s) holding labels (default: label)")
+    p.add_argument("--root", metavar="ROOT",
+                   help="image list: ImageData's root_folder, prepended to each path as a plain "
+                        "string (no path join: give the trailing /)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: all cores)")
     p.add_argument("--backend", default=None, choices=BACKENDS,
@@ -137,7 +140,8 @@ def config_from(args: argparse.Namespace) -> ScanConfig:
     """The checks `check` and `clean` were asked for."""
     from .config import scan_config
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
-                       format=args.source_format, label_datasets=args.label_datasets or ("label",))
+                       format=args.source_format, label_datasets=args.label_datasets or ("label",),
+                       root=args.root)
 
 
 def _progress(args: argparse.Namespace):

@@ -21,6 +21,7 @@ def mean_command(args: argparse.Namespace) -> int:
     from .run_options import RunOptions, default_jobs
     run = RunOptions(jobs=args.jobs or default_jobs(), backend=args.backend, scheduler=args.scheduler)
     config = scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
-                         format=args.source_format, label_datasets=args.label_datasets or ("label",))
+                         format=args.source_format, label_datasets=args.label_datasets or ("label",),
+                         root=args.root)
     sys.stdout.write(run_mean(args.src, args.out, config, args.include_bad, run))
     return 0

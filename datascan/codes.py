@@ -70,6 +70,14 @@ CHANGED = _row("DS107", E, "dataset changed during the scan",
 NO_READER_TABLE = _row("DS108", I, "read without LMDB's reader table",
     "lock.mdb cannot be opened for writing (read-only media), so the scan is not isolated from a "
     "live writer; the transaction id is still compared (DS107). Fine for a dataset nobody writes.")
+# DS13x image lists (sources/imagelist.py: Caffe's ImageData source, convert_imageset's LISTFILE)
+LIST_FILE = _row("DS130", E, "image list names a file that cannot be read",
+    "root_folder + path (a plain string, no path join) is missing, a directory or unreadable: "
+    "ImageData stops with \"Check failed: cv_img.data Could not load ...\", convert_imageset skips "
+    "the line (\"Could not open or find file\"), so keys have gaps. Fix the path or --root.")
+LIST_ROOT = _row("DS131", W, "image list's files are found under another root",
+    "Caffe prepends root_folder to each path as a plain string: \"images\" + \"a.jpg\" is "
+    "\"imagesa.jpg\". Set root_folder (convert_imageset's ROOTFOLDER, --root here) as named.")
 # DS2xx record decoding
 NOT_DATUM = _row("DS200", E, "value is not a valid Datum",
     "Caffe ignores the parse result (`datum.ParseFromString`) and trains on an empty or partial "
@@ -126,6 +134,14 @@ LABEL_MISSING = _row("DS502", W, "label missing",
 LABEL_NEGATIVE = _row("DS503", W, "negative label",
     "Negative labels index before the softmax output unless they equal the loss's ignore_label. "
     "Pass --num-classes and --ignore-label to check the range exactly.")
+# DS54x labels as an image list writes them (text after the line's last space, read with atoi)
+LIST_LABEL = _row("DS540", E, "image list label is not an integer",
+    "Caffe reads the label with atoi: \"3a\" trains as 3, \"x\" or \"cat\" as 0, \"2.7\" as 2, "
+    "and a value past int's range is undefined. Write the class index as a plain integer.")
+LIST_NO_LABEL = _row("DS541", E, "image list line without a label",
+    "The line has no space: Caffe takes the whole line as the path and atoi of it as the label "
+    "(0 for most names); a blank line is read as the file root_folder + \"\", which ImageData "
+    "cannot load (it stops) and convert_imageset skips. Write \"path label\" on every line.")
 # DS6xx shapes
 SHAPE_MISMATCH = _row("DS600", E, "shape differs from the dataset's majority",
     "Caffe's Data layer takes each batch's shape from its first record and aborts on the others "

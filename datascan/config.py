@@ -38,14 +38,15 @@ class ScanConfig:
     mean: bool = False          # `datascan mean`: sum the pixels of the records (meansum.py) ...
     mean_bad: bool = False      # ... those with error findings too (--include-bad)
     spill_dir: str | None = None   # the scan's temporary directory (content logs); removed at its end
+    root: str | None = None     # image lists: ImageData's root_folder, prepended as a plain string
 
 
 def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,
                 ignore_label: int | None = None, format: str | None = None,
-                label_datasets: Sequence[str] = ("label",)) -> ScanConfig:
+                label_datasets: Sequence[str] = ("label",), root: str | None = None) -> ScanConfig:
     """The ScanConfig a call means: ``config`` when given, else one built from the keywords
     that scan(), clean() and the CLI take."""
     if config is not None:
         return config
     return ScanConfig(num_classes=num_classes, ignore_label=ignore_label, format=format,
-                      label_datasets=tuple(label_datasets))
+                      label_datasets=tuple(label_datasets), root=root)

@@ -89,7 +89,7 @@ def options_of(request: CheckRequest) -> Options:
     forward = None if request.forward is None else tuple(
         (f.name, _plain(getattr(request.forward, f.name))) for f in fields(request.forward))
     return Options(c.num_classes, c.ignore_label, tuple(c.label_datasets), c.format,
-                   select, ignore, forward)
+                   select, ignore, forward, root=c.root)
 
 
 def _plain(value):
@@ -214,7 +214,7 @@ def _check_net(net: NetSource, opts: RunOptions) -> Report:
         seen.add((path, t.format))
         o = t.options
         config = scan_config(num_classes=o.num_classes, ignore_label=o.ignore_label,
-                             format=t.format, label_datasets=(o.label_top,))
+                             format=t.format, label_datasets=(o.label_top,), root=t.root)
         reports.append(_check_paths([path], config, o if net.forward else None, opts))
     if not reports:
         raise UsageError(f"{net.path}: no data layer source datascan can read "

@@ -166,6 +166,7 @@ class Options:
     forward: tuple[tuple[str, object], ...] | None = None
     net: str | None = None
     phase: str | None = None
+    root: str | None = None          # image lists: --root (ImageData's root_folder)
 
 
 @dataclass(frozen=True)

@@ -57,10 +57,10 @@ def shard_job(shard: Shard) -> Job:
     if out.result is not None:
         return out.result
     fmt = sources.get(shard.format)
+    if isinstance(shard.start, int) and isinstance(shard.stop, int):   # rows, lines of a list
+        return (yield from _recover_rows(shard, out))
     if fmt.records == KEYED:
         return (yield from _recover_keys(shard, fmt.damage, out))
-    if isinstance(shard.start, int) and isinstance(shard.stop, int):
-        return (yield from _recover_rows(shard, out))
     return _combine(shard, [(None, _loss(shard, f"the worker reading {_range(shard)} died "
                                         f"({out.cause()}): not scanned"), 0)])
 

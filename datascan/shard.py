@@ -25,7 +25,7 @@ from .codes import CANNOT_OPEN, CHANGED, STORAGE_CORRUPT
 from .config import ScanConfig
 from .model import Finding
 from .sources import kv
-from .sources.interface import Changed, Shard, StorageDamage
+from .sources.interface import Changed, LineFacts, Shard, StorageDamage
 
 TICK = 256                 # at least this many records between progress messages ...
 TICK_SECONDS = 0.05        # ... and at least this long (forensic runs: every record)
@@ -113,6 +113,12 @@ def _damage(shard: Shard, d: StorageDamage, n: int) -> list[Finding]:
     return [Finding.of(STORAGE_CORRUPT, shard.shown, d.message, key=d.key, index=n)]
 
 
+def _line(shard: Shard, facts: LineFacts, n: int) -> list[Finding]:
+    from .checks.imagelist import ListLines
+    return [Finding.of(code, shard.shown, message, key=facts.key, index=n)
+            for code, message in ListLines().judge(facts)]
+
+
 def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
               batch: int = kv.BATCH, spill_dir: str | None = None) -> ShardResult:
     """Read the shard and check what was read (see the module doc). ``spill_dir``: where
@@ -132,6 +138,8 @@ def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
             continue
         if isinstance(item, StorageDamage):
             findings += _damage(shard, item, n)
+        elif isinstance(item, LineFacts):
+            findings += _line(shard, item, n)
         else:
             findings += checker.check_batch(item, n)
             nbytes += sum(len(v) for _, v in item) if isinstance(item, list) else item.values.nbytes

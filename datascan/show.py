@@ -44,6 +44,8 @@ def explain_all() -> str:
 def show(src: str, which: str, config: ScanConfig, output: str | None = None) -> str:
     path = Path(src)
     fmt = sources.detect(path, config.format)
+    if fmt.bind is not None:
+        fmt.bind(path, config)
     index = _index(which)
     if fmt.records == ROWS:
         if index is None:

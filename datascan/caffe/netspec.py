@@ -7,6 +7,8 @@ is accepted too (its net / train_net / test_net files or inline net params).
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,6 +50,8 @@ class DataLayerSpec:
     shuffle: bool = False
     rand_skip: int = 0
     notes: tuple[str, ...] = ()  # things Caffe does here that a user should know
+    root_folder: str | None = None   # ImageData: the prefix of every listed path, as resolved
+    is_color: bool | None = None     # ImageData: imread colour (true) or gray (false)
 
     @property
     def label_top(self) -> str | None:
@@ -207,12 +211,14 @@ def _merge_phases(data: list[DataLayerSpec], held: dict[str, set[tuple]],
 
 
 def _identity(d: DataLayerSpec) -> tuple:
-    return (d.name, d.type, d.source_text, d.backend, d.batch_size, d.transform)
+    return (d.name, d.type, d.source_text, d.backend, d.batch_size, d.transform, d.root_folder,
+            d.is_color)
 
 
 def _data_layer(layer: Layer, phase: str, cwd: Path) -> DataLayerSpec:
     msg, base = layer.msg, layer.where.parent
     notes: list[str] = []
+    root_folder = is_color = None
     if layer.type == "HDF5Data":
         p = layer.param("hdf5_data_param")
         source, batch, backend = (p.source, p.batch_size, None) if p else ("", 0, None)
@@ -230,6 +236,8 @@ def _data_layer(layer: Layer, phase: str, cwd: Path) -> DataLayerSpec:
         if not source and layer.param("data_param") is not None:
             notes.append("ImageData reads image_data_param, not data_param: its source is "
                          "empty and Caffe stops with \"File is empty\"")
+        root_folder = folder_prefix(p.root_folder if p else "", base, cwd)
+        is_color = bool(p.is_color) if p else True
     else:  # Data, AnnotatedData
         p = layer.param("data_param")
         source, batch = (p.source, p.batch_size) if p else ("", 0)
@@ -249,7 +257,21 @@ def _data_layer(layer: Layer, phase: str, cwd: Path) -> DataLayerSpec:
         source=resolve(source, base, cwd) if source else None, source_text=source,
         backend=backend, batch_size=int(batch), tops=tuple(msg.top),
         transform=_transform(layer, legacy, base, cwd), shuffle=shuffle,
-        rand_skip=int(rand_skip), notes=tuple(notes))
+        rand_skip=int(rand_skip), notes=tuple(notes), root_folder=root_folder, is_color=is_color)
+
+
+def folder_prefix(written: str, base: Path, cwd: Path) -> str:
+    """ImageData's root_folder, a string Caffe prepends to each listed path (no path join):
+    kept as written when absolute or empty (the working directory, as for Caffe); a relative
+    one is read against cwd first, then against the prototxt's directory, as sources are."""
+    if not written or os.path.isabs(written):
+        return written
+    for home in (cwd, base):
+        prefix = os.path.join(str(home), written)
+        folder = os.path.dirname(prefix + "x")
+        if os.path.isdir(folder):
+            return prefix
+    return os.path.join(str(cwd), written)
 
 
 def _transform(layer: Layer, legacy, base: Path, cwd: Path) -> TransformSpec:

@@ -25,7 +25,8 @@ LAYOUT = "layout"      # an HDF5 file's groups and datasets, looked at when it i
 FORWARD = "forward"    # the dummy net's forward and backward pass over the records
 LOG = "log"            # a training log's facts (datascan doctor: doctor/rules/)
 DEFINITION = "definition"   # a Caffe solver or net definition (caffe/lint.py)
-KINDS = (KEYED, ROWS, SUMMARY, STORAGE, LAYOUT, FORWARD, LOG, DEFINITION)  # KEYED: Datum, images
+LISTED = "listed"      # a line of an image list: its label text and file (LineFacts, shard.py)
+KINDS = (KEYED, ROWS, SUMMARY, STORAGE, LAYOUT, FORWARD, LOG, DEFINITION, LISTED)  # KEYED: Datum, images
 
 Problem = tuple[Code, str]            # a record's problem: code and message
 RowProblem = tuple[int, Code, str]    # the same for one row of a block

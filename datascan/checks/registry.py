@@ -16,6 +16,7 @@ from .datum import DatumStructure
 from .duplicates import Duplicates
 from .forward import Forward
 from .image import ImageDecode
+from .imagelist import ListLines
 from .labels import LabelRange
 from .pixels import GrayFill
 from .storage import HDF5Layout, Storage
@@ -24,6 +25,7 @@ from .values import Values
 CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     Storage,            # sources/ (plan, read), shard.py, recovery.py
     HDF5Layout,         # sources/h5layout.py, when an HDF5 file is planned
+    ListLines,          # shard.py (an image list's LineFacts), sources/imagelist.py (DS131)
     DatumStructure,     # record.py
     Values,             # record.py (float_data), rows.py
     GrayFill,           # record.py, rawbatch.py

@@ -87,6 +87,7 @@ class NetTarget:
     format: str | None                 # lmdb | leveldb | hdf5; None when datascan cannot read it
     options: ForwardOptions | None
     notes: tuple[str, ...] = ()        # Caffe behaviour worth telling (default backend, ...)
+    root: str | None = None            # ImageData's root_folder (image lists)
 
 
 def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
@@ -97,10 +98,10 @@ def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
         phase = spec.phase(d.phases[0])
         loss = phase.loss
         notes = list(d.notes)
-        fmt = {"Data": d.backend, "AnnotatedData": d.backend, "HDF5Data": "hdf5"}.get(d.type)
+        fmt = {"Data": d.backend, "AnnotatedData": d.backend, "HDF5Data": "hdf5",
+               "ImageData": "imagelist"}.get(d.type)
         if fmt is None:
-            notes.append(f"{d.type} layers read image files from a list; datascan scans "
-                         "LMDB, LevelDB and HDF5")
+            notes.append(f"datascan does not read {d.type} sources")
         if d.source is None:
             notes.append("the layer names no source")
             fmt = None
@@ -117,8 +118,9 @@ def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
                 crop_size=t.crop_size, precision=precision,
                 loss=loss.kind if loss is not None else None,
                 normalization=loss.normalization if loss is not None else "VALID",
-                force_color=t.force_color, force_gray=t.force_gray,
+                force_color=t.force_color if d.is_color is None else d.is_color,
+                force_gray=t.force_gray if d.is_color is None else not d.is_color,
                 data_top=d.tops[0] if d.tops else "data",
                 label_top=d.label_top or "label", from_net=True)
-        out.append(NetTarget(d.name, d.phases, d.source, fmt, options, tuple(notes)))
+        out.append(NetTarget(d.name, d.phases, d.source, fmt, options, tuple(notes), d.root_folder))
     return out

@@ -9,8 +9,8 @@ from typing import Any
 
 from ..codes import CODES
 from ..errors import UsageError
-from ..model import (Finding, ForwardBlock, LabelStats, NetBlock, NetLayer, Report, Severity,
-                     SourceInfo)
+from ..model import (Finding, ForwardBlock, LabelStats, NetBlock, NetLayer, Options, Report,
+                     Severity, SourceInfo)
 
 
 def load(path: str | Path) -> Report:
@@ -37,7 +37,15 @@ def from_dict(data: dict[str, Any]) -> Report:
                   findings=findings, seconds=float(summary.get("seconds", 0.0)),
                   forward=None if "forward" not in data else
                   tuple(_forward(b) for b in data["forward"]),
-                  net=_net(data["net"]) if data.get("net") else None)
+                  net=_net(data["net"]) if data.get("net") else None,
+                  options=_options(data.get("options")))
+
+
+def _options(o) -> Options | None:
+    """Only what drawing the records needs again: an image list's --root."""
+    if not isinstance(o, dict) or o.get("root") is None:
+        return None
+    return Options(root=str(o["root"]))
 
 
 def _finding(f: dict) -> Finding:

@@ -76,6 +76,7 @@ def pictures(report: Report, chosen: Chosen) -> Pictures:
     """Read the chosen records from their sources and draw each; never raises for a
     source that is missing or unreadable (it is named in ``problems``)."""
     encodings = {s.path: s.encoding for s in report.sources}
+    root = report.options.root if report.options is not None else None
     by_path: dict[str, list[RecordId]] = {}
     for rid in chosen.ids:
         by_path.setdefault(rid[0], []).append(rid)
@@ -83,16 +84,19 @@ def pictures(report: Report, chosen: Chosen) -> Pictures:
     problems = []
     for path, ids in by_path.items():
         try:
-            out.update(_read(Path(path), ids, encodings.get(path, "unknown")))
+            out.update(_read(Path(path), ids, encodings.get(path, "unknown"), root))
         except (DatascanError, OSError, ValueError, KeyError, RuntimeError) as e:
             problems.append(f"{path}: {e}")
     return Pictures(out, tuple(problems))
 
 
-def _read(path: Path, ids: list[RecordId], encoding: str) -> Iterator[tuple[RecordId, Picture]]:
+def _read(path: Path, ids: list[RecordId], encoding: str,
+          root: str | None = None) -> Iterator[tuple[RecordId, Picture]]:
     if not path.exists():
         raise DatascanError("not there any more: its records cannot be shown")
     fmt = sources.detect(path)
+    if fmt.bind is not None and root is not None:     # an image list's files: --root + path
+        fmt.bind(path, ScanConfig(root=root))
     if fmt.fetch is not None:
         keyed = [rid for rid in ids if rid[1] is not None]
         values = dict(fmt.fetch(path, [key_bytes(rid[1]) for rid in keyed]))

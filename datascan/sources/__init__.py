@@ -29,11 +29,13 @@ REGISTRY = MappingProxyType({
     "leveldb": Entry("datascan.sources.leveldb", "plyvel", "plyvel"),
     "lmdb": Entry("datascan.sources.lmdb", "lmdb", "lmdb"),
     "hdf5": Entry("datascan.sources.hdf5", "h5py", "h5py"),
+    # last: a text file of `path label` lines, after the HDF5 source list (a text file too)
+    "imagelist": Entry("datascan.sources.imagelist", "PIL", "pillow"),
 })
 
 
 def names() -> tuple[str, ...]:
-    return tuple(sorted(REGISTRY, key=("lmdb", "leveldb", "hdf5").index))
+    return tuple(sorted(REGISTRY, key=("lmdb", "leveldb", "hdf5", "imagelist").index))
 
 
 def get(name: str) -> Format:
@@ -85,5 +87,5 @@ def detect(path: Path, forced: str | None = None) -> Format:
         if _format(name).sniff(path):
             return get(name)
     raise UnrecognizedSource(f"{path}: not a dataset datascan recognises (LMDB data.mdb, "
-                             "LevelDB CURRENT+MANIFEST, HDF5 file or HDF5 source list); "
+                             "LevelDB CURRENT+MANIFEST, HDF5 file or HDF5 source list, image list); "
                              "use --source-format to say which it is")

@@ -13,7 +13,7 @@ the registry (sources/__init__.py). Required:
               opens the dataset read-only, reports storage problems found up front (DS102
               truncation, DS103 missing list entries, ...) and splits it into shards.
               Raises SourceOpenError (exit 2) only when nothing at all can be read.
-    read(shard, config, batch) -> Iterator[batch | RowBlock | StorageDamage]
+    read(shard, config, batch) -> Iterator[batch | RowBlock | StorageDamage | LineFacts]
               opens the source itself (it may run in another process or on another
               machine) and reads the shard's range. It never judges a record: the shard
               runner (datascan/shard.py) hands what it reads to the checks.
@@ -53,6 +53,10 @@ attribute, never at the format's name):
               a row source in the order Caffe's data layer reads it (--forward), and the
               map from a stream index back to (file, row); keyed formats' ``walk`` is
               already in Caffe's (key) order
+    bind(path, config)
+              remember, in this process, what the path-only capabilities (walk, fetch,
+              count) need from the scan's options: an image list's root_folder. plan() does
+              it too; a caller that reads records without planning (show) calls it first
     copy_rows(src, dst, drop, quarantine, tick, layout) -> CopiedRows
               a copy of a row file without the rows in `drop`, stored as the source is;
               raises RowsUnreadable when a row to keep cannot be read (clean)
@@ -86,6 +90,8 @@ class Shard:
     view: str | None = None     # a private copy-free view the planner made (LevelDB's shared
                                 # snapshot); a worker that cannot see it reads the source
     version: int | None = None  # the version the planner saw (LMDB's transaction id)
+    seek: tuple[int, int] | None = None   # (record, byte offset): where a text list's reader
+                                # can start, at or before `start` (image lists)
 
     @property
     def shown(self) -> str:
@@ -149,6 +155,23 @@ def unreadable(path: Path) -> str | None:
 
 
 @dataclass(frozen=True)
+class LineFacts:
+    """What a list's reader found about one of its lines (image lists), for the checks to
+    judge (checks/imagelist.py): the label as written and what Caffe's atoi makes of it, and
+    why the file it names cannot be read (``unreadable``; the line then stands for its
+    record: ``done`` 1, and no (key, value) pair follows). A line whose file reads comes
+    before its record, with ``done`` 0."""
+    key: bytes
+    line: int                     # 1-based line number in the list
+    path: bytes                   # the path as written (everything before the last space)
+    label_text: bytes | None      # the text after the last space; None: the line has no space
+    label: int                    # what Caffe's atoi reads
+    file: str                     # root_folder + path, the file Caffe opens
+    unreadable: str | None = None
+    done: int = 0
+
+
+@dataclass(frozen=True)
 class Changed:
     """The reader found the dataset at another version than the planner saw (a writer
     committed): what it read does not belong to the same state as the other shards."""
@@ -205,3 +228,4 @@ class Format:
     rows_of: Callable[[Path], FileRows] | None = None
     copy_rows: Callable[..., CopiedRows] | None = None
     caffe_rows: Callable[..., tuple] | None = None
+    bind: Callable[..., None] | None = None
