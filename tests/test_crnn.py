@@ -210,6 +210,14 @@ def test_images_are_still_checked_and_named(make_lmdb):
         [("DS400", "image-000000002"), ("DS400", "image-000000003")]
 
 
+def test_lexicons_are_optional_and_not_inputs(make_lmdb):
+    """bgshih/crnn writes lexicon-%09d beside some samples: neither an input nor a label."""
+    records = crnn_records(4) + [(b"lexicon-000000001", b"word1 wordl"), (b"lexicon-000000009", b"x")]
+    report = scan(make_lmdb(records))
+    assert found(report) == [("DS623", "lexicon-000000009")]
+    assert report.sources[0].samples == 4
+
+
 def test_trajectory_inputs_pair_with_labels(make_lmdb):
     """lstm_sliding writes traject-%09d (text) beside label-%09d: the same pairing."""
     records = [(f"traject-{i:09d}".encode(), b"1,2,3,4") for i in range(1, 5)]

@@ -85,7 +85,8 @@ def _channels(table: ShapeTable, path: str) -> list[Finding]:
 class Shapes(Check):
     """Every raw Datum of the source in the majority shape (DS600); encoded images of one size
     (DS600, a warning: a crop fixes it) and of one channel count (DS403, the image-mode
-    finding seen across the set)."""
+    finding seen across the set). Not the images of a text-recognition layout (textlayout.py):
+    its loaders convert and resize every image."""
     codes = (SHAPE_MISMATCH,)
     shares = (IMAGE_MODE,)
     reads = (SUMMARY,)
