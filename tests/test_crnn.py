@@ -5,9 +5,11 @@ convert every image)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from datascan import cache as verdicts
 from datascan import scan
 from datascan.checks import textlayout
 from datascan.checks.textlayout import IndexRuns, parse_key
@@ -70,6 +72,19 @@ def test_text_report_and_json_say_samples(make_lmdb, capsys):
     assert main(["check", str(path), "-q", "--format", "json"]) == 0
     src = json.loads(capsys.readouterr().out)["sources"][0]
     assert (src["records"], src["samples"]) == (9, 4)
+
+
+def test_a_remembered_verdict_keeps_the_samples_and_the_alphabet_is_part_of_it(make_lmdb, capsys):
+    path = make_lmdb(crnn_records(3, labels=["ab", "ab", "aZ"]))
+    time.sleep(verdicts.RACY_NS / 1e9 + 0.02)     # files written just now are not remembered
+    args = ["check", str(path), "-q", "--format", "json"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again.get("cached") and again["sources"][0]["samples"] == 3
+    assert main([*args, "--alphabet", "ab"]) == 1            # another question: scanned again
+    assert [f["code"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["DS512"]
 
 
 # ---------------------------------------------------------------------------- num-samples
