@@ -225,6 +225,13 @@ def test_images_are_still_checked_and_named(make_lmdb):
         [("DS400", "image-000000002"), ("DS400", "image-000000003")]
 
 
+def test_word_number_keys_outside_the_layout_are_still_judged_as_images(make_lmdb):
+    records = [(f"img-{i:06d}".encode(), jpeg_bytes(seed=i)) for i in range(4)]
+    records[2] = (records[2][0], b"\x00\x01\x02 not an image")
+    report = scan(make_lmdb(records))
+    assert found(report) == [("DS400", "img-000002")] and report.sources[0].samples is None
+
+
 def test_lexicons_are_optional_and_not_inputs(make_lmdb):
     """bgshih/crnn writes lexicon-%09d beside some samples: neither an input nor a label."""
     records = crnn_records(4) + [(b"lexicon-000000001", b"word1 wordl"), (b"lexicon-000000009", b"x")]

@@ -21,7 +21,7 @@ from .meansum import MeanSums, bgr_chw
 from .rawbatch import RawBatches
 from .registry import pixel_checks
 from .summary import ShardSummary
-from .textlayout import DATA_KEY, LABEL_KEY, META_KEY
+from .textlayout import LABEL_KEY, META_KEY
 from .values import Values
 
 
@@ -134,7 +134,7 @@ class RecordChecker:
             if dm.looks_like_image(value):
                 self._check_image(index, ktext, value, problems)
                 self.summary.contents.add(index, key, image_content(value), NO_LABEL)
-            elif role != DATA_KEY and dm.classify(value) != dm.TEXT or _image_key(ktext):
+            elif dm.classify(value) != dm.TEXT or _image_key(ktext):
                 what = "text" if dm.classify(value) == dm.TEXT else f"{len(value)} bytes"
                 problems.append(self.images.not_an_image(what))
             # else: text beside the images, or another input (lstm_sliding's traject-N)
