@@ -15,7 +15,8 @@ from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
-from .cli_options import add_cache_options, add_forward_options, cache_from, forward_from
+from .cli_options import (add_cache_options, add_forward_options, add_text_options, cache_from,
+                          forward_from, text_options)
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .cli_mean import add_mean_parser, mean_command
 
@@ -74,6 +75,7 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
     """The options that say how records are checked (shared by check and clean)."""
     p.add_argument("--num-classes", type=int, help="labels must lie in [0, N)")
     p.add_argument("--ignore-label", type=int, help="a label value that is never checked")
+    add_text_options(p)
     p.add_argument("--source-format", choices=sources.names(),
                    help="the storage format (default: detected)")
     p.add_argument("--label-dataset", action="append", dest="label_datasets", metavar="NAME",
@@ -141,7 +143,7 @@ def config_from(args: argparse.Namespace) -> ScanConfig:
     from .config import scan_config
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
                        format=args.source_format, label_datasets=args.label_datasets or ("label",),
-                       root=args.root)
+                       root=args.root, **text_options(args))
 
 
 def _progress(args: argparse.Namespace):

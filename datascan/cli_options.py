@@ -59,3 +59,30 @@ def forward_from(args: argparse.Namespace):
                           mean_file=Path(args.mean_file) if args.mean_file else None,
                           mean_value=tuple(args.mean_value), crop_size=args.crop_size,
                           precision=args.precision)
+
+
+def add_text_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("text-recognition LMDBs (num-samples, image-N, label-N)")
+    g.add_argument("--alphabet", metavar="CHARS|FILE",
+                   help="the characters the recogniser knows (or a file holding them; line "
+                        "breaks are not characters): labels with others are DS512")
+    g.add_argument("--max-label-length", type=int, metavar="N",
+                   help="labels longer than N characters are DS513 (deep-text-recognition-"
+                        "benchmark's batch_max_length, 25 by default)")
+
+
+def text_options(args: argparse.Namespace) -> dict:
+    """ScanConfig's alphabet and max_label_length from --alphabet and --max-label-length."""
+    import os
+    alphabet, length = getattr(args, "alphabet", None), getattr(args, "max_label_length", None)
+    if length is not None and length < 1:
+        raise UsageError(f"--max-label-length must be at least 1, not {length}")
+    if alphabet is not None and os.path.isfile(alphabet):
+        try:
+            with open(alphabet, encoding="utf-8") as f:
+                alphabet = f.read().replace("\r", "").replace("\n", "")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"--alphabet {alphabet}: cannot read it as UTF-8 text: {e}") from None
+    if alphabet == "":
+        raise UsageError("--alphabet is empty")
+    return {"alphabet": alphabet, "max_label_length": length}

@@ -134,6 +134,21 @@ LABEL_MISSING = _row("DS502", W, "label missing",
 LABEL_NEGATIVE = _row("DS503", W, "negative label",
     "Negative labels index before the softmax output unless they equal the loss's ignore_label. "
     "Pass --num-classes and --ignore-label to check the range exactly.")
+# DS51x text labels (text-recognition LMDBs: crnn, deep-text-recognition-benchmark; crnn.py)
+TEXT_NOT_UTF8 = _row("DS510", E, "text label is not UTF-8",
+    "The loaders decode every label (`txn.get(label_key).decode('utf-8')`): this one raises "
+    "UnicodeDecodeError and stops training when its sample is drawn. Rewrite the label as UTF-8.")
+TEXT_EMPTY = _row("DS511", W, "text label is empty or blank",
+    "An image with text under an empty label teaches the net to read nothing (CTC takes an empty "
+    "target without complaint). Fix the label, or drop the sample if it holds no text on purpose.")
+TEXT_ALPHABET = _row("DS512", E, "text label holds characters outside --alphabet",
+    "crnn's strLabelConverter raises KeyError on a character it has no class for; "
+    "deep-text-recognition-benchmark silently drops the sample (unless --data_filtering_off). "
+    "Add the characters to the alphabet (both cases if your loader is case-sensitive) or fix the label.")
+TEXT_TOO_LONG = _row("DS513", W, "text label longer than --max-label-length",
+    "deep-text-recognition-benchmark drops labels longer than batch_max_length at load (unless "
+    "--data_filtering_off), and CTC needs at least as many time steps as characters (plus one per "
+    "repeated pair). Raise the limit or the input width, or drop the sample.")
 # DS54x labels as an image list writes them (text after the line's last space, read with atoi)
 LIST_LABEL = _row("DS540", E, "image list label is not an integer",
     "Caffe reads the label with atoi: \"3a\" trains as 3, \"x\" or \"cat\" as 0, \"2.7\" as 2, "
@@ -163,6 +178,21 @@ LEAKAGE = _row("DS611", E, "the same record in two sets of one command (train/te
 LABEL_CONFLICT = _row("DS612", E, "the same content under different labels",
     "The net is asked for two answers to one input: label noise that caps accuracy and slows "
     "convergence. Find the right label and fix or drop the other copies.")
+# DS62x text-recognition layout (num-samples, image-%09d, label-%09d): pairing and count (crnn.py)
+SAMPLES_COUNT = _row("DS620", E, "num-samples missing or not a count",
+    "The loaders start with `int(txn.get(b'num-samples'))`: without the key, or with anything "
+    "int() rejects, they stop before the first batch. Write the number of samples as ASCII decimal.")
+SAMPLE_NO_IMAGE = _row("DS621", E, "a sample in 1..num-samples has no image",
+    "The loaders read every index 1..num-samples; `txn.get` returns None for this one and the "
+    "image decode raises (TypeError), stopping training. Write the image, or renumber the samples "
+    "and num-samples.")
+SAMPLE_NO_LABEL = _row("DS622", E, "a sample in 1..num-samples has no label",
+    "The loader's `txn.get(label_key).decode()` raises AttributeError on None and stops training. "
+    "Write the label, or renumber the samples and num-samples.")
+SAMPLE_UNREAD = _row("DS623", W, "key past num-samples (or not in the loader's numbering): never read",
+    "The loaders read image-%09d/label-%09d for 1..num-samples only: these samples never train "
+    "(a num-samples that was not updated, a 0-based writer, a key not zero-padded to 9 digits). "
+    "Fix num-samples or the keys, or drop them.")
 # DS7xx forward
 FORWARD_NONFINITE = _row("DS700", E, "record makes the dummy net's loss or gradient non-finite",
     "This record turns the training loss NaN (\"loss = nan\") in the batch named. Drop or repair it.")

@@ -24,6 +24,8 @@ MAX_SHAPE_GROUPS = 256              # distinct shapes per table before it keeps 
 MAX_LABELS = 100_000                # distinct labels counted (histogram); past it, only their range
 DUPLICATES_LISTED = 1000            # DS610-612 listed per source and code; the rest are counted
 INFO_CAP = 100                      # info findings listed per file and code; the rest are counted
+TEXT_LISTED = 1000                  # DS620-623 listed per source and code; the rest are counted
+TEXT_MAX_RUNS = 20_000              # text layout: runs of sample numbers kept per key prefix
 GRAY_FILL_MIN_ROWS = 2              # DS303: at least this many flat-128 bottom rows ...
 GRAY_FILL_MIN_FRACTION = 0.125      # ... and at least this share of the height
 
@@ -39,14 +41,19 @@ class ScanConfig:
     mean_bad: bool = False      # ... those with error findings too (--include-bad)
     spill_dir: str | None = None   # the scan's temporary directory (content logs); removed at its end
     root: str | None = None     # image lists: ImageData's root_folder, prepended as a plain string
+    alphabet: str | None = None    # text labels (DS512): the characters the recogniser knows
+    max_label_length: int | None = None   # text labels longer than this: DS513
 
 
 def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,
                 ignore_label: int | None = None, format: str | None = None,
-                label_datasets: Sequence[str] = ("label",), root: str | None = None) -> ScanConfig:
+                label_datasets: Sequence[str] = ("label",), root: str | None = None,
+                alphabet: str | None = None,
+                max_label_length: int | None = None) -> ScanConfig:
     """The ScanConfig a call means: ``config`` when given, else one built from the keywords
     that scan(), clean() and the CLI take."""
     if config is not None:
         return config
     return ScanConfig(num_classes=num_classes, ignore_label=ignore_label, format=format,
-                      label_datasets=tuple(label_datasets), root=root)
+                      label_datasets=tuple(label_datasets), root=root, alphabet=alphabet,
+                      max_label_length=max_label_length)

@@ -11,6 +11,7 @@ from . import findings
 from .checks.dataset import dataset_findings, label_stats
 from .checks.duplicates import ContentIndex, Duplicates
 from .checks.summary import ShardSummary
+from .checks.textlayout import TEXT_LAYOUT
 from .codes import CHANGED, NO_RECORDS, lookup
 from .config import INFO_CAP
 from .model import Finding, Severity, ShapeCounts, SourceInfo
@@ -130,12 +131,15 @@ class Merger:
                     g.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
             if summary.mean is not None:
                 summary.mean.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
+            summary.text.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
             out.extend(dataset_findings(plan.source, summary))
             if offset == 0 and not partial and plan.format != UNREAD and \
                     not any(f.severity is Severity.ERROR for f in plan.findings):
                 out.add(Finding.of(NO_RECORDS, plan.source, "no records: nothing to train on"))
+            samples = summary.text.samples()
             infos.append(SourceInfo(plan.source, plan.format, offset, plan.encoding,
-                                    label_stats(summary.labels), shape_counts(summary)))
+                                    label_stats(summary.labels), shape_counts(summary),
+                                    None if samples is None else TEXT_LAYOUT, samples))
         try:
             _Kept(sink, keep_code).extend(Duplicates().find(
                 self.contents, lambda src, shard: (self.shown[src, shard], bases_of[src][shard]),

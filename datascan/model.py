@@ -71,6 +71,8 @@ class SourceInfo:
     encoding: str
     labels: LabelStats | None = None
     shapes: tuple[ShapeCounts, ...] = ()   # for people (text, html); not in the JSON contract
+    layout: str | None = None              # "text-recognition": num-samples, image-N, label-N keys
+    samples: int | None = None             # with a layout: the samples it holds (records are keys)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from ..codes import IMAGE_MODE, SHAPE_MISMATCH
 from ..model import Finding, Severity
 from ..config import MAX_SHAPE_GROUPS
 from .base import SUMMARY, Check
+from .crnn import TextPairing
 from .summary import LabelCounts, ShapeTable, ShardSummary
 
 
@@ -84,17 +85,20 @@ def _channels(table: ShapeTable, path: str) -> list[Finding]:
 class Shapes(Check):
     """Every raw Datum of the source in the majority shape (DS600); encoded images of one size
     (DS600, a warning: a crop fixes it) and of one channel count (DS403, the image-mode
-    finding seen across the set)."""
+    finding seen across the set). Not the images of a text-recognition layout (textlayout.py):
+    its loaders convert and resize every image."""
     codes = (SHAPE_MISMATCH,)
     shares = (IMAGE_MODE,)
     reads = (SUMMARY,)
 
     def find(self, path: str, s: ShardSummary) -> list[Finding]:
+        if s.text.recognised:   # crnn-style loaders convert and resize every image: sizes are free
+            return _raw_shapes(s.shapes, path)
         return _raw_shapes(s.shapes, path) + _mixed_sizes(s.sizes, path) + _channels(s.channels, path)
 
 
 def dataset_findings(path: str, s: ShardSummary) -> list[Finding]:
-    return Shapes().find(path, s)
+    return Shapes().find(path, s) + TextPairing().find(path, s.text)
 
 
 def label_stats(labels: LabelCounts) -> dict | None:

@@ -11,6 +11,7 @@ from ..config import ScanConfig
 from ..decode import datum as dm
 from ..model import Finding, key_text
 from ..sources.interface import Shard
+from .crnn import TextLabels
 from .content import NO_LABEL, digests, entries, float_content, image_content, raw_content
 from .base import Problem
 from .datum import DatumStructure
@@ -20,6 +21,7 @@ from .meansum import MeanSums, bgr_chw
 from .rawbatch import RawBatches
 from .registry import pixel_checks
 from .summary import ShardSummary
+from .textlayout import LABEL_KEY, META_KEY
 from .values import Values
 
 
@@ -33,6 +35,7 @@ class RecordChecker:
     def __post_init__(self) -> None:
         self.structure, self.values, self.images = DatumStructure(), Values(), ImageDecode()
         self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
+        self.text = TextLabels(self.config.alphabet, self.config.max_label_length)
         self.pixel_checks = pixel_checks()     # the registry's, read as the shard starts
         self.batches = RawBatches.proving(self.pixel_checks, self.summary, self.labels) \
             if self.encoding == dm.DATUM else None
@@ -113,7 +116,13 @@ class RecordChecker:
     def check(self, index: int, key: bytes, value: bytes) -> list[Finding]:
         problems: list[Problem] = []
         ktext = key_text(key)
-        if not value:
+        role = None if self.encoding in (dm.DATUM, dm.ANNOTATED) else \
+            self.summary.text.add(key, value, index)       # text-recognition keys (textlayout.py)
+        if role == LABEL_KEY:
+            problems.extend(self.text.judge(value))
+        elif role == META_KEY:
+            pass          # num-samples and lexicon-N: judged with the whole layout (crnn.py)
+        elif not value:
             problems.append(self.structure.empty())
         elif self.encoding in (dm.DATUM, dm.ANNOTATED):
             h, label, s = self._check_datum(index, ktext, value, problems)
@@ -128,7 +137,7 @@ class RecordChecker:
             elif dm.classify(value) != dm.TEXT or _image_key(ktext):
                 what = "text" if dm.classify(value) == dm.TEXT else f"{len(value)} bytes"
                 problems.append(self.images.not_an_image(what))
-            # else: text beside the images (crnn label-N, num-samples): metadata, not a record fault
+            # else: text beside the images, or another input (lstm_sliding's traject-N)
         return [Finding.of(code, self.path, msg, key=ktext, index=index) for code, msg in problems]
 
     def _check_datum(self, index: int, key: str | None, value: bytes,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..caffe.lint import LINT_RULES
 from ..doctor.rules import RULES as DOCTOR_RULES
 from .base import Check
+from .crnn import TextLabels, TextPairing
 from .dataset import Shapes
 from .datum import DatumStructure
 from .duplicates import Duplicates
@@ -31,7 +32,9 @@ CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     GrayFill,           # record.py, rawbatch.py
     ImageDecode,        # record.py
     LabelRange,         # record.py, rawbatch.py, rows.py
+    TextLabels,         # record.py, on label-N of a text-recognition LMDB
     Shapes,             # scan.py, on the merged summaries
+    TextPairing,        # scan.py, on the merged summaries (their text layout)
     Duplicates,         # scan.py, on every source's content hashes (record.py, rows.py take them)
     Forward,            # forward/
     *DOCTOR_RULES,      # doctor/rules/: a training log's facts (datascan doctor)

@@ -17,6 +17,7 @@ from ..config import MAX_LABELS, MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TO
 from ..model import LabelStats, key_text
 from .content import ContentLog
 from .meansum import MeanSums
+from .textlayout import TextLayout
 
 
 @dataclass
@@ -250,6 +251,7 @@ class ShardSummary:
     capped: Counter = field(default_factory=Counter)  # (path, code) -> info findings not listed
     contents: ContentLog = field(default_factory=ContentLog)  # content hashes (duplicates.py)
     mean: MeanSums | None = None                              # pixel sums, for `datascan mean`
+    text: TextLayout = field(default_factory=TextLayout)      # text-recognition keys (crnn.py)
 
     def add_shape(self, table: ShapeTable, shape, index: int, key: str | bytes | None) -> None:
         table.add(shape, index, key)
@@ -275,6 +277,7 @@ class ShardSummary:
             self.mean = self.mean or MeanSums()
             self.mean.merge(other.mean, place)
         self.labels.update(other.labels)
+        self.text.merge(other.text, place)
         self.encoded += other.encoded
         self.capped.update(other.capped)
         for mine, theirs in zip(self.tables(), other.tables()):

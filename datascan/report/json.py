@@ -115,6 +115,8 @@ def _source(s: SourceInfo) -> dict[str, Any]:
                            "encoding": s.encoding}
     if s.labels is not None:
         out["labels"] = _labels(s.labels)
+    if s.layout is not None:
+        out["layout"], out["samples"] = s.layout, s.samples
     return out
 
 
@@ -125,7 +127,8 @@ def _source_of(s: dict[str, Any]) -> SourceInfo:
         labels = LabelStats(labels["min"], labels["max"], labels["distinct"],
                             None if histogram is None else {int(k): n for k, n in histogram.items()},
                             labels.get("note"))
-    return SourceInfo(s["path"], s["format"], s["records"], s["encoding"], labels)
+    return SourceInfo(s["path"], s["format"], s["records"], s["encoding"], labels,
+                      layout=s.get("layout"), samples=s.get("samples"))
 
 
 def _forward_of(b: dict[str, Any]) -> ForwardBlock:

@@ -69,7 +69,8 @@ def _source(s: dict) -> SourceInfo:
                            {int(k): int(v) for k, v in histogram.items()},
                            note=labels.get("note"))
     return SourceInfo(str(s["path"]), str(s["format"]), int(s["records"]),
-                      str(s.get("encoding", "unknown")), stats)
+                      str(s.get("encoding", "unknown")), stats,
+                      layout=s.get("layout"), samples=s.get("samples"))
 
 
 def _loss(x) -> float | None:

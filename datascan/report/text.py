@@ -59,8 +59,10 @@ def _render(report: Report, view: View, first: int | None) -> str:
         lines += forward_lines(b)
     lines.append("")
     if not report.findings:
-        lines.append(f"No findings in {plural(report.records, 'record')} "
-                     f"({report.seconds:.1f} s).")
+        samples = [s.samples for s in report.sources]
+        what = plural(report.records, 'record') if None in samples or not samples else \
+            f"{plural(sum(samples), 'sample')} ({plural(report.records, 'record')})"
+        lines.append(f"No findings in {what} ({report.seconds:.1f} s).")
         return "\n".join(lines) + "\n"
     seen = Pass(report, limit)          # one pass over the findings, whatever their number
     lines += seen.finding_lines(view.color)
@@ -103,6 +105,9 @@ def forward_lines(b: ForwardBlock) -> list[str]:
 
 def _source_line(s) -> str:
     line = f"{s.path}: {s.format}, {plural(s.records, 'record')}, {s.encoding}"
+    if s.samples is not None:     # a text-recognition LMDB: its records are keys, not samples
+        line = f"{s.path}: {s.format}, {plural(s.samples, 'sample')} ({plural(s.records, 'key')}, " \
+               f"{s.layout} layout), {s.encoding}"
     if s.labels is not None:
         distinct = f"{s.labels.distinct:,}" if s.labels.distinct is not None else \
             f"more than {MAX_LABELS:,}"
