@@ -15,7 +15,8 @@ from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
-from .cli_options import add_cache_options, add_forward_options, cache_from, forward_from
+from .cli_options import (add_cache_options, add_forward_options, add_label_map_option, cache_from,
+                          forward_from, label_map_from)
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .cli_mean import add_mean_parser, mean_command
 
@@ -78,6 +79,7 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
                    help="the storage format (default: detected)")
     p.add_argument("--label-dataset", action="append", dest="label_datasets", metavar="NAME",
                    help="HDF5 dataset(s) holding labels (default: label)")
+    add_label_map_option(p)
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: all cores)")
     p.add_argument("--backend", default=None, choices=BACKENDS,
@@ -134,7 +136,8 @@ def config_from(args: argparse.Namespace) -> ScanConfig:
     """The checks `check` and `clean` were asked for."""
     from .config import scan_config
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
-                       format=args.source_format, label_datasets=args.label_datasets or ("label",))
+                       format=args.source_format, label_datasets=args.label_datasets or ("label",),
+                       label_map=label_map_from(args))
 
 
 def _progress(args: argparse.Namespace):

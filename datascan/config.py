@@ -26,6 +26,20 @@ DUPLICATES_LISTED = 1000            # DS610-612 listed per source and code; the 
 INFO_CAP = 100                      # info findings listed per file and code; the rest are counted
 GRAY_FILL_MIN_ROWS = 2              # DS303: at least this many flat-128 bottom rows ...
 GRAY_FILL_MIN_FRACTION = 0.125      # ... and at least this share of the height
+BOXES_LISTED = 8                    # DS52x: boxes named per record and code; the rest counted in one
+BACKGROUND_LABEL = 0                # MultiBoxLoss background_label_id (SSD's default)
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """SSD's labelmap.prototxt (--label-map): the class labels a box may carry, with their names.
+    caffe/labelmap.py reads it."""
+    path: str
+    labels: tuple[int, ...]
+    names: tuple[str, ...]
+
+    def name(self, label: int) -> str | None:
+        return self.names[self.labels.index(label)] if label in self.labels else None
 
 
 @dataclass(frozen=True)
@@ -38,14 +52,16 @@ class ScanConfig:
     mean: bool = False          # `datascan mean`: sum the pixels of the records (meansum.py) ...
     mean_bad: bool = False      # ... those with error findings too (--include-bad)
     spill_dir: str | None = None   # the scan's temporary directory (content logs); removed at its end
+    label_map: LabelMap | None = None     # SSD boxes: their labels must be in it (DS521)
 
 
 def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,
                 ignore_label: int | None = None, format: str | None = None,
-                label_datasets: Sequence[str] = ("label",)) -> ScanConfig:
+                label_datasets: Sequence[str] = ("label",),
+                label_map: LabelMap | None = None) -> ScanConfig:
     """The ScanConfig a call means: ``config`` when given, else one built from the keywords
     that scan(), clean() and the CLI take."""
     if config is not None:
         return config
     return ScanConfig(num_classes=num_classes, ignore_label=ignore_label, format=format,
-                      label_datasets=tuple(label_datasets))
+                      label_datasets=tuple(label_datasets), label_map=label_map)

@@ -153,6 +153,7 @@ class Options:
     forward: tuple[tuple[str, object], ...] | None = None
     net: str | None = None
     phase: str | None = None
+    label_map: str | None = None      # --label-map: SSD's labelmap.prototxt, as given
 
 
 @dataclass(frozen=True)

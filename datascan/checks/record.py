@@ -13,6 +13,7 @@ from ..model import Finding, key_text
 from ..sources.interface import Shard
 from .content import NO_LABEL, digests, entries, float_content, image_content, raw_content
 from .base import Problem
+from .boxes import Boxes
 from .datum import DatumStructure
 from .image import SUFFIX_FORMAT, ImageDecode
 from .labels import LabelRange
@@ -33,6 +34,7 @@ class RecordChecker:
     def __post_init__(self) -> None:
         self.structure, self.values, self.images = DatumStructure(), Values(), ImageDecode()
         self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
+        self.boxes = Boxes(self.config.num_classes, self.config.label_map)
         self.pixel_checks = pixel_checks()     # the registry's, read as the shard starts
         self.batches = RawBatches.proving(self.pixel_checks, self.summary, self.labels) \
             if self.encoding == dm.DATUM else None
@@ -155,9 +157,11 @@ class RecordChecker:
                 problems.append(p)
         elif s.label is None and not s.annotated:
             problems.append(self.labels.missing())
-        for group in s.group_labels:
-            if (p := self.labels.problem(group)) is not None:
-                problems.append((p[0], "box " + p[1]))
+        if s.annotated:     # SSD: the classes are the box groups' (boxes.py)
+            problems.extend(self.boxes.problems(s))
+            for group in s.groups:
+                if group.boxes:
+                    self.summary.labels.add(0 if group.label is None else group.label)
         # SSD's inner label is always -1 (its classes are the boxes'): no label to compare
         label = s.label if s.label is not None and not s.annotated else None
         return h, NO_LABEL if label is None else float(label), s

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..caffe.lint import LINT_RULES
 from ..doctor.rules import RULES as DOCTOR_RULES
 from .base import Check
+from .boxes import Boxes
 from .dataset import Shapes
 from .datum import DatumStructure
 from .duplicates import Duplicates
@@ -29,6 +30,7 @@ CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     GrayFill,           # record.py, rawbatch.py
     ImageDecode,        # record.py
     LabelRange,         # record.py, rawbatch.py, rows.py
+    Boxes,              # record.py, on SSD AnnotatedDatums
     Shapes,             # scan.py, on the merged summaries
     Duplicates,         # scan.py, on every source's content hashes (record.py, rows.py take them)
     Forward,            # forward/

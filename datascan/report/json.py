@@ -83,6 +83,8 @@ def options_dict(o: Options) -> dict[str, Any]:
                            "forward": None if o.forward is None else dict(o.forward)}
     if o.net is not None:
         out["net"], out["phase"] = o.net, o.phase
+    if o.label_map is not None:
+        out["label_map"] = o.label_map
     return out
 
 
