@@ -210,6 +210,10 @@ def test_check_with_a_label_map_end_to_end(make_lmdb, label_map, tmp_path, capsy
     assert [(f["code"], f["key"]) for f in report["findings"]] == [("DS521", "00000001")]
     assert report["options"]["label_map"] == str(label_map)
     assert main(["check", str(db), "--label-map", str(label_map), "--select", "DS528", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(db), "--label-map", str(label_map), "-q", "--no-cache"]) == 1
+    out = capsys.readouterr().out
+    assert "DS521 error label 9 is not in the label map" in out and "label 9 \u00d7 1" in out
 
 
 def test_clean_drops_the_records_whose_boxes_stop_training(make_lmdb, label_map, tmp_path):
@@ -242,3 +246,12 @@ def test_the_real_ssd_set_has_one_image_without_boxes_and_labels_from_its_map():
     assert {f.code for f in narrow.findings} == {"DS521", "DS528"}
     assert sum(f.code == "DS521" for f in narrow.findings) == 9
     assert tree_state(trainval) == before
+
+
+def test_show_lists_the_boxes_of_a_record(make_lmdb, capsys):
+    db = make_lmdb([(key(0), annotated([(1, [(0.7, 0.1, 0.3, 0.5)]), (2, [])], anno_type=None))])
+    assert main(["show", str(db), "00000000"]) == 0
+    out = capsys.readouterr().out
+    assert "annotation   type missing, 2 groups" in out
+    assert "label 1, 1 box: (0.7 0.1 0.3 0.5)" in out and "label 2, 0 boxes" in out
+    assert "DS524" in out and "DS520" in out and "DS527" in out

@@ -73,12 +73,12 @@ class Boxes(Check):
         n = len(group.boxes)
         if not n:
             return [(GROUP_EMPTY, f"group {g} (label {named}) has no box")]
-        what = f"group {g} ({n} box{'es' if n != 1 else ''}): label {named}"
-        if label == self.background:
-            return [(BOX_BACKGROUND, f"{what} is the background label "
+        where = f"group {g} ({n} box{'es' if n != 1 else ''})"   # "label N" first: the text
+        if label == self.background:                            # report counts the values
+            return [(BOX_BACKGROUND, f"label {named} is the background label, {where} "
                                      f"(\"Found background label in the dataset.\")")]
         if (why := self.outside(label)) is not None:
-            return [(BOX_LABEL, f"{what} {why}")]
+            return [(BOX_LABEL, f"label {label} {why}, {where}")]
         return []
 
     def outside(self, label: int) -> str | None:
