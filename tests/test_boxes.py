@@ -255,3 +255,20 @@ def test_show_lists_the_boxes_of_a_record(make_lmdb, capsys):
     assert "annotation   type missing, 2 groups" in out
     assert "label 1, 1 box: (0.7 0.1 0.3 0.5)" in out and "label 2, 0 boxes" in out
     assert "DS524" in out and "DS520" in out and "DS527" in out
+
+
+@pytest.mark.parametrize("fatal, code", [
+    ("Check failed: background_label_id != label (0 vs. 0) Found background label in the dataset.",
+     "DS522"),
+    ("Check failed: sampled_datum->has_type() Some datum misses AnnotationType.", "DS520"),
+])
+def test_the_doctor_sends_ssd_aborts_to_the_box_checks(tmp_path, fatal, code):
+    from datascan import doctor
+    from doctor_logs import glog, iteration, start
+    lines = start() + iteration(0, 2.3) + [glog(fatal, "F", "bbox_util.cpp:946"),
+                                           "*** Check failure stack trace: ***"]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    report = doctor(log, data=False)
+    crash = [f for f in report.findings if f.code == "DS809"]
+    assert crash and code in crash[0].message, crash
