@@ -272,3 +272,13 @@ def test_the_doctor_sends_ssd_aborts_to_the_box_checks(tmp_path, fatal, code):
     report = doctor(log, data=False)
     crash = [f for f in report.findings if f.code == "DS809"]
     assert crash and code in crash[0].message, crash
+
+
+def test_the_picture_of_a_record_outlines_its_boxes():
+    from datascan.report.thumbs import BOX_RGB, picture
+    pic = picture(annotated([(1, [(0.25, 0.25, 0.75, 0.75), (math.nan, 0, 1, 1)]),
+                             (2, [(2.0, 2.0, 3.0, 3.0)])]), ANNOTATED)
+    assert pic.caption.endswith("1 box outlined in green"), pic.caption   # NaN, outside: not drawn
+    h, w = pic.pixels.shape[:2]
+    assert (pic.pixels[int(0.25 * (h - 1)), w // 2] == BOX_RGB).all()      # the top edge
+    assert not (pic.pixels[h // 2, w // 2] == BOX_RGB).all()               # not filled
