@@ -282,3 +282,17 @@ def test_the_picture_of_a_record_outlines_its_boxes():
     h, w = pic.pixels.shape[:2]
     assert (pic.pixels[int(0.25 * (h - 1)), w // 2] == BOX_RGB).all()      # the top edge
     assert not (pic.pixels[h // 2, w // 2] == BOX_RGB).all()               # not filled
+
+
+def test_clean_from_a_report_made_with_another_label_map_warns(make_lmdb, label_map, tmp_path,
+                                                               capsys):
+    db = make_lmdb([(key(0), annotated()), (key(1), annotated([(9, [(0.1, 0.1, 0.2, 0.2)])], seed=1))])
+    report = tmp_path / "r.json"
+    assert main(["check", str(db), "--label-map", str(label_map), "--format", "json",
+                 "-o", str(report), "-q"]) == 1
+    args = ["clean", str(db), "--from-report", str(report), "-q"]
+    assert main([*args[:2], str(tmp_path / "a"), *args[2:], "--label-map", str(label_map)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*args[:2], str(tmp_path / "b"), *args[2:]]) == 0
+    err = capsys.readouterr().err
+    assert f"--label-map {label_map} there, (none) here" in err
