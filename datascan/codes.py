@@ -157,8 +157,9 @@ GROUP_EMPTY = _row("DS527", W, "annotation group without boxes",
     "The group names a class but holds no box: nothing trains from it. Usually an annotation "
     "lost on the way; harmless to training.")
 NO_BOXES = _row("DS528", W, "record without any box",
-    "The image trains as background only (every prior negative). Fine for deliberate negative "
-    "images; otherwise its annotation was lost (a missing or empty XML).")
+    "MultiBoxLoss matches no prior to it, and its default hard-negative mining (MAX_NEGATIVE) "
+    "takes negatives in proportion to the positives: the image teaches next to nothing. Fine "
+    "for deliberate negative images; otherwise its annotation was lost (a missing or empty XML).")
 # DS6xx shapes
 SHAPE_MISMATCH = _row("DS600", E, "shape differs from the dataset's majority",
     "Caffe's Data layer takes each batch's shape from its first record and aborts on the others "

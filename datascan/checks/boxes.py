@@ -6,8 +6,8 @@ a label < 0 or >= num_classes, the background label). convert_annoset only LOG(W
 irregular and out-of-image boxes, but at training ProjectBBox drops a box of size 0 (inverted,
 zero-area, NaN) or one that does not overlap the image: the object silently trains as
 background, so those are errors too. A box that only pokes out of [0, 1] is clipped to the
-image and trains on its visible part: a warning. Empty groups and images without boxes train
-as background: warnings (deliberate negatives exist).
+image and trains on its visible part: a warning. Empty groups and images without boxes give
+the loss nothing to match: warnings (deliberate negative images exist).
 
 The inner Datum's label is -1 in every SSD record (convert_annoset stores none): record.py
 leaves it alone, and the classes are the groups' labels checked here.
@@ -62,7 +62,7 @@ class Boxes(Check):
                           f"(first {BOXES_LISTED} listed)")
                    for code, n in hits.items() if n > BOXES_LISTED)
         if not any(group.boxes for group in s.groups):
-            out.append((NO_BOXES, "no box: the image trains as background only" if not s.groups
+            out.append((NO_BOXES, "no annotation group: no box to train on" if not s.groups
                         else f"no box in its {len(s.groups)} annotation group(s)"))
         return out
 
