@@ -296,3 +296,12 @@ def test_clean_from_a_report_made_with_another_label_map_warns(make_lmdb, label_
     assert main([*args[:2], str(tmp_path / "b"), *args[2:]]) == 0
     err = capsys.readouterr().err
     assert f"--label-map {label_map} there, (none) here" in err
+
+
+@pytest.mark.parametrize("inner", [7, None])
+def test_the_inner_datum_label_of_a_detection_record_is_never_judged(make_lmdb, inner):
+    """AnnotatedData takes the classes from the box groups; the inner label (-1 as
+    convert_annoset writes it, or anything else, or none) is not one."""
+    db = make_lmdb([(key(i), annotated(seed=i, label=inner)) for i in range(3)])
+    report = scan(db, num_classes=3)
+    assert findings(report) == [] and report.sources[0].labels.histogram == {1: 3, 2: 3}

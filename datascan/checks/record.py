@@ -150,18 +150,19 @@ class RecordChecker:
             h = raw_content(shape, s.data) if s.float_data is None else \
                 float_content(shape, s.data, s.float_data)
             h = h if s.data or s.float_data is not None else None
-        if s.label is not None and not (s.annotated and s.label == -1):
-            # SSD's convert_annoset stores -1 in the inner datum: not a class.
-            self.summary.labels.add(s.label)
-            if (p := self.labels.problem(s.label)) is not None:
-                problems.append(p)
-        elif s.label is None and not s.annotated:
-            problems.append(self.labels.missing())
-        if s.annotated:     # SSD: the classes are the box groups' (boxes.py)
+        if s.annotated:
+            # SSD: the classes are the box groups' (boxes.py); AnnotatedData reads the inner
+            # datum's label (convert_annoset stores -1) only for records without a type (DS520)
             problems.extend(self.boxes.problems(s))
             for group in s.groups:
                 if group.boxes:
                     self.summary.labels.add(0 if group.label is None else group.label)
+        elif s.label is not None:
+            self.summary.labels.add(s.label)
+            if (p := self.labels.problem(s.label)) is not None:
+                problems.append(p)
+        else:
+            problems.append(self.labels.missing())
         # SSD's inner label is always -1 (its classes are the boxes'): no label to compare
         label = s.label if s.label is not None and not s.annotated else None
         return h, NO_LABEL if label is None else float(label), s
