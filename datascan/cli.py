@@ -15,8 +15,9 @@ from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
-from .cli_options import (add_cache_options, add_forward_options, add_text_options, cache_from,
-                          forward_from, text_options)
+from .cli_options import (add_cache_options, add_forward_options, add_label_map_option,
+                          add_text_options, cache_from, forward_from, label_map_from,
+                          text_options)
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .cli_mean import add_mean_parser, mean_command
 
@@ -83,6 +84,7 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", metavar="ROOT",
                    help="image list: ImageData's root_folder, prepended to each path as a plain "
                         "string (no path join: give the trailing /)")
+    add_label_map_option(p)
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: all cores)")
     p.add_argument("--backend", default=None, choices=BACKENDS,
@@ -143,7 +145,7 @@ def config_from(args: argparse.Namespace) -> ScanConfig:
     from .config import scan_config
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
                        format=args.source_format, label_datasets=args.label_datasets or ("label",),
-                       root=args.root, **text_options(args))
+                       root=args.root, label_map=label_map_from(args), **text_options(args))
 
 
 def _progress(args: argparse.Namespace):

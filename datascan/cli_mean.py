@@ -16,12 +16,13 @@ def add_mean_parser(sub, add_check_options) -> None:
 
 
 def mean_command(args: argparse.Namespace) -> int:
+    from .cli_options import label_map_from
     from .config import scan_config
     from .mean import mean_command as run_mean
     from .run_options import RunOptions, default_jobs
     run = RunOptions(jobs=args.jobs or default_jobs(), backend=args.backend, scheduler=args.scheduler)
     config = scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
                          format=args.source_format, label_datasets=args.label_datasets or ("label",),
-                         root=args.root)
+                         root=args.root, label_map=label_map_from(args))
     sys.stdout.write(run_mean(args.src, args.out, config, args.include_bad, run))
     return 0

@@ -1,5 +1,5 @@
-"""The options of `check` for the forward pass and for remembered verdicts, and how they
-become the engine's ForwardOptions and Cache (cli.py wires them)."""
+"""The options of `check` for the forward pass, for remembered verdicts and SSD's label map,
+and how they become the engine's ForwardOptions, Cache and LabelMap (cli.py wires them)."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +25,19 @@ def cache_from(args: argparse.Namespace):
         return None
     return Cache(Path(args.cache_dir) if args.cache_dir else default_dir(),
                  warn=lambda message: print(f"datascan: warning: {message}", file=sys.stderr))
+
+
+def add_label_map_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--label-map", metavar="FILE",
+                   help="SSD labelmap.prototxt: box labels must be among its items")
+
+
+def label_map_from(args: argparse.Namespace):
+    """The LabelMap --label-map names, read now (an unreadable or invalid one: exit 2)."""
+    if not getattr(args, "label_map", None):
+        return None
+    from .caffe.labelmap import read_label_map
+    return read_label_map(args.label_map)
 
 
 def add_forward_options(p: argparse.ArgumentParser) -> None:

@@ -149,6 +149,40 @@ TEXT_TOO_LONG = _row("DS513", W, "text label longer than --max-label-length",
     "deep-text-recognition-benchmark drops labels longer than batch_max_length at load (unless "
     "--data_filtering_off), and CTC needs at least as many time steps as characters (plus one per "
     "repeated pair). Raise the limit or the input width, or drop the sample.")
+# DS52x SSD detection boxes (AnnotatedDatum), as the AnnotatedData layer and MultiBoxLoss read them
+ANNO_TYPE = _row("DS520", E, "annotation type missing or not BBOX",
+    "SSD's AnnotatedData layer stops with \"Some datum misses AnnotationType.\" (a type other "
+    "than BBOX = 0 is an unknown enum value to Caffe's parser, so it reads as missing). "
+    "Rebuild the record with convert_annoset --anno_type=detection.")
+BOX_LABEL = _row("DS521", E, "box label outside the classes",
+    "MultiBoxLoss CHECKs label >= 0 and label < num_classes in release builds too (bbox_util.cpp): "
+    "training stops. A label missing from the label map is a class the net was not built for. "
+    "Fix the annotation, --num-classes or --label-map.")
+BOX_BACKGROUND = _row("DS522", E, "box labelled with the background class",
+    "MultiBoxLoss stops with \"Found background label in the dataset.\" (background_label_id, "
+    "0 by default). Label 0 is reserved for background: give the object its class.")
+BOX_NONFINITE = _row("DS523", E, "NaN or inf box coordinate",
+    "The box matches no prior and its jaccard overlaps are NaN: the object is lost or poisons "
+    "the sampler. Fix or drop the annotation.")
+BOX_DEGENERATE = _row("DS524", E, "box inverted (xmin > xmax or ymin > ymax) or of zero area",
+    "convert_annoset only warns (\"bounding box irregular\"); at training the data layer "
+    "drops the box (ProjectBBox: size 0), so the object trains as background. Swap or fix "
+    "the corners in the annotation.")
+BOX_CLIPPED = _row("DS525", W, "box extends beyond the image (coordinates outside [0, 1])",
+    "Coordinates are normalised to the image: convert_annoset warns (\"bounding box exceeds "
+    "image boundary\") and the data layer clips the box to the image. Usually an annotation "
+    "off by a pixel; check the annotation tool if many boxes do it.")
+BOX_OUTSIDE = _row("DS526", E, "box entirely outside the image",
+    "The data layer drops a box that does not overlap the image (ProjectBBox), so the object "
+    "trains as background. Coordinates above 1 are often pixels that were not normalised "
+    "(the XML's <size> missing or wrong): rebuild with the right image size.")
+GROUP_EMPTY = _row("DS527", W, "annotation group without boxes",
+    "The group names a class but holds no box: nothing trains from it. Usually an annotation "
+    "lost on the way; harmless to training.")
+NO_BOXES = _row("DS528", W, "record without any box",
+    "MultiBoxLoss matches no prior to it, and its default hard-negative mining (MAX_NEGATIVE) "
+    "takes negatives in proportion to the positives: the image teaches next to nothing. Fine "
+    "for deliberate negative images; otherwise its annotation was lost (a missing or empty XML).")
 # DS54x labels as an image list writes them (text after the line's last space, read with atoi)
 LIST_LABEL = _row("DS540", E, "image list label is not an integer",
     "Caffe reads the label with atoi: \"3a\" trains as 3, \"x\" or \"cat\" as 0, \"2.7\" as 2, "

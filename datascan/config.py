@@ -28,6 +28,20 @@ TEXT_LISTED = 1000                  # DS620-623 listed per source and code; the 
 TEXT_MAX_RUNS = 20_000              # text layout: runs of sample numbers kept per key prefix
 GRAY_FILL_MIN_ROWS = 2              # DS303: at least this many flat-128 bottom rows ...
 GRAY_FILL_MIN_FRACTION = 0.125      # ... and at least this share of the height
+BOXES_LISTED = 8                    # DS52x: boxes named per record and code; the rest counted in one
+BACKGROUND_LABEL = 0                # MultiBoxLoss background_label_id (SSD's default)
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """SSD's labelmap.prototxt (--label-map): the class labels a box may carry, with their names.
+    caffe/labelmap.py reads it."""
+    path: str
+    labels: tuple[int, ...]
+    names: tuple[str, ...]
+
+    def name(self, label: int) -> str | None:
+        return self.names[self.labels.index(label)] if label in self.labels else None
 
 
 @dataclass(frozen=True)
@@ -43,17 +57,18 @@ class ScanConfig:
     root: str | None = None     # image lists: ImageData's root_folder, prepended as a plain string
     alphabet: str | None = None    # text labels (DS512): the characters the recogniser knows
     max_label_length: int | None = None   # text labels longer than this: DS513
+    label_map: LabelMap | None = None     # SSD boxes: their labels must be in it (DS521)
 
 
 def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,
                 ignore_label: int | None = None, format: str | None = None,
                 label_datasets: Sequence[str] = ("label",), root: str | None = None,
-                alphabet: str | None = None,
-                max_label_length: int | None = None) -> ScanConfig:
+                alphabet: str | None = None, max_label_length: int | None = None,
+                label_map: LabelMap | None = None) -> ScanConfig:
     """The ScanConfig a call means: ``config`` when given, else one built from the keywords
     that scan(), clean() and the CLI take."""
     if config is not None:
         return config
     return ScanConfig(num_classes=num_classes, ignore_label=ignore_label, format=format,
                       label_datasets=tuple(label_datasets), root=root, alphabet=alphabet,
-                      max_label_length=max_label_length)
+                      max_label_length=max_label_length, label_map=label_map)

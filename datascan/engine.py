@@ -89,7 +89,8 @@ def options_of(request: CheckRequest) -> Options:
     forward = None if request.forward is None else tuple(
         (f.name, _plain(getattr(request.forward, f.name))) for f in fields(request.forward))
     return Options(c.num_classes, c.ignore_label, tuple(c.label_datasets), c.format,
-                   select, ignore, forward, root=c.root)
+                   select, ignore, forward, root=c.root,
+                   label_map=c.label_map and c.label_map.path)
 
 
 def _plain(value):

@@ -169,6 +169,7 @@ class Options:
     net: str | None = None
     phase: str | None = None
     root: str | None = None          # image lists: --root (ImageData's root_folder)
+    label_map: str | None = None      # --label-map: SSD's labelmap.prototxt, as given
 
 
 @dataclass(frozen=True)

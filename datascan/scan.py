@@ -16,7 +16,7 @@ from . import parallel, sources
 from ._version import __version__
 from .checks.content import spill_dir
 from .codes import CANNOT_OPEN, keep
-from .config import ScanConfig, scan_config
+from .config import LabelMap, ScanConfig, scan_config
 from .errors import SourceOpenError, UnrecognizedSource, UsageError
 from .merge import UNREAD, Merger
 from .model import Finding, Report
@@ -152,7 +152,8 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
          select: Sequence[str] = (), ignore: Sequence[str] = (),
          progress: Progress | None = None,
          progress_total: Callable[[int | None], None] | None = None,
-         config: ScanConfig | None = None) -> Report:
+         config: ScanConfig | None = None,
+         label_map: str | os.PathLike | LabelMap | None = None) -> Report:
     """Scan one or more datasets and return the Report (the engine behind `datascan check`).
 
     Shards run in datascan's process pool (one job too: a worker the storage kills
@@ -161,11 +162,15 @@ def scan(paths: str | os.PathLike | Sequence[str | os.PathLike], *, num_classes:
     process, without that protection, for debugging. The report is
     the same for every jobs value and backend. `progress` is called with records as
     they are checked, `progress_total` once with their total (None if unknown).
+    `label_map`: SSD's labelmap.prototxt (a path, or a LabelMap) for the box labels.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if isinstance(label_map, (str, os.PathLike)):
+        from .caffe.labelmap import read_label_map
+        label_map = read_label_map(label_map)
     config = scan_config(config, num_classes=num_classes, ignore_label=ignore_label,
-                         format=format, label_datasets=label_datasets)
+                         format=format, label_datasets=label_datasets, label_map=label_map)
     opts = run_options(jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
                        progress_total=progress_total)
     started = time.perf_counter()

@@ -114,7 +114,23 @@ def _fields(value: bytes, encoding: str) -> list[str]:
     out = [f"  datum        channels {s.channels}, height {s.height}, width {s.width}, "
            f"label {s.label}, data {plural(len(s.data), 'byte')}, float_data {floats}, "
            f"encoded {'yes' if s.encoded else 'no'}"]
-    return out + (_image(s.data) if s.encoded else [])
+    return out + (_image(s.data) if s.encoded else []) + (_boxes(s) if s.annotated else [])
+
+
+def _boxes(s: dm.Sample, groups: int = 20, boxes: int = 8) -> list[str]:
+    """An AnnotatedDatum's type and boxes (xmin ymin xmax ymax), the first few of each."""
+    kind = "missing" if s.anno_type is None else "BBOX" if s.anno_type == 0 else \
+        f"{s.anno_type} (not BBOX)"
+    out = [f"  annotation   type {kind}, {plural(len(s.groups), 'group')}"]
+    for g, group in enumerate(s.groups[:groups]):
+        shown = ", ".join("no bbox" if b is None else "(" + " ".join(f"{v:.4g}" for v in b) + ")"
+                          for b in group.boxes[:boxes])
+        more = f", and {len(group.boxes) - boxes} more" if len(group.boxes) > boxes else ""
+        out.append(f"  group {g:<6} label {group.label}, {plural(len(group.boxes), 'box', 'boxes')}"
+                   + (f": {shown}{more}" if shown else ""))
+    if len(s.groups) > groups:
+        out.append(f"  ...          and {plural(len(s.groups) - groups, 'more group')}")
+    return out
 
 
 def _image(data: bytes) -> list[str]:

@@ -2,7 +2,7 @@
 messages (Datum and SSD's AnnotatedDatum for the records, nets, solvers, mean files).
 
 Field numbers and defaults are those of BVLC/caffe src/caffe/proto/caffe.proto
-(proto2, package "caffe"), plus AnnotatedDatum and AnnotatedDataParameter from the SSD
+(proto2, package "caffe"), plus AnnotatedDatum, LabelMap and AnnotatedDataParameter from the SSD
 fork. Only what datascan reads is declared: ``parse_text`` skips every other field of
 a real net (pooling_param, weight_filler, ...) instead of failing on it. Building the
 descriptor here avoids shipping generated *_pb2 code tied to one protobuf release and a
@@ -71,6 +71,10 @@ _MESSAGES: dict[str, list[tuple]] = {
                         ("annotation", 2, ".Annotation", True, None)],
     "AnnotatedDatum": [("datum", 1, ".Datum", False, None), ("type", 2, "int32", False, None),
                        ("annotation_group", 3, ".AnnotationGroup", True, None)],
+    # SSD's labelmap.prototxt (AnnotatedDataParameter.label_map_file, convert_annoset --label_map_file)
+    "LabelMapItem": [("name", 1, "string", False, None), ("label", 2, "int32", False, None),
+                     ("display_name", 3, "string", False, None)],
+    "LabelMap": [("item", 1, ".LabelMapItem", True, None)],
     "NetState": [("phase", 1, ".Phase", False, "TEST"), ("level", 2, "int32", False, "0"),
                  ("stage", 3, "string", True, None)],
     "NetStateRule": [("phase", 1, ".Phase", False, None), ("min_level", 2, "int32", False, None),

@@ -14,6 +14,7 @@ from ..sources.interface import Shard
 from .crnn import TextLabels
 from .content import NO_LABEL, digests, entries, float_content, image_content, raw_content
 from .base import Problem
+from .boxes import Boxes
 from .datum import DatumStructure
 from .image import SUFFIX_FORMAT, ImageDecode
 from .labels import LabelRange
@@ -36,6 +37,7 @@ class RecordChecker:
         self.structure, self.values, self.images = DatumStructure(), Values(), ImageDecode()
         self.labels = LabelRange(self.config.num_classes, self.config.ignore_label)
         self.text = TextLabels(self.config.alphabet, self.config.max_label_length)
+        self.boxes = Boxes(self.config.num_classes, self.config.label_map)
         self.pixel_checks = pixel_checks()     # the registry's, read as the shard starts
         self.batches = RawBatches.proving(self.pixel_checks, self.summary, self.labels) \
             if self.encoding == dm.DATUM else None
@@ -157,16 +159,19 @@ class RecordChecker:
             h = raw_content(shape, s.data) if s.float_data is None else \
                 float_content(shape, s.data, s.float_data)
             h = h if s.data or s.float_data is not None else None
-        if s.label is not None and not (s.annotated and s.label == -1):
-            # SSD's convert_annoset stores -1 in the inner datum: not a class.
+        if s.annotated:
+            # SSD: the classes are the box groups' (boxes.py); AnnotatedData reads the inner
+            # datum's label (convert_annoset stores -1) only for records without a type (DS520)
+            problems.extend(self.boxes.problems(s))
+            for group in s.groups:
+                if group.boxes:
+                    self.summary.labels.add(0 if group.label is None else group.label)
+        elif s.label is not None:
             self.summary.labels.add(s.label)
             if (p := self.labels.problem(s.label)) is not None:
                 problems.append(p)
-        elif s.label is None and not s.annotated:
+        else:
             problems.append(self.labels.missing())
-        for group in s.group_labels:
-            if (p := self.labels.problem(group)) is not None:
-                problems.append((p[0], "box " + p[1]))
         # SSD's inner label is always -1 (its classes are the boxes'): no label to compare
         label = s.label if s.label is not None and not s.annotated else None
         return h, NO_LABEL if label is None else float(label), s

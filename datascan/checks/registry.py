@@ -12,6 +12,7 @@ from ..caffe.lint import LINT_RULES
 from ..doctor.rules import RULES as DOCTOR_RULES
 from .base import Check
 from .crnn import TextLabels, TextPairing
+from .boxes import Boxes
 from .dataset import Shapes
 from .datum import DatumStructure
 from .duplicates import Duplicates
@@ -33,6 +34,7 @@ CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     ImageDecode,        # record.py
     LabelRange,         # record.py, rawbatch.py, rows.py
     TextLabels,         # record.py, on label-N of a text-recognition LMDB
+    Boxes,              # record.py, on SSD AnnotatedDatums
     Shapes,             # scan.py, on the merged summaries
     TextPairing,        # scan.py, on the merged summaries (their text layout)
     Duplicates,         # scan.py, on every source's content hashes (record.py, rows.py take them)

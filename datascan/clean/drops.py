@@ -118,7 +118,8 @@ def load_report(report: Path, src: Path, files: Iterable[Path] = ()) -> ReportSo
 # The options that decide which findings a record gets, as the JSON report names them.
 _COMPARED = (("num_classes", "--num-classes"), ("ignore_label", "--ignore-label"),
              ("label_datasets", "--label-dataset"), ("source_format", "--source-format"),
-             ("select", "--select"), ("ignore", "--ignore"), ("root", "--root"))
+             ("select", "--select"), ("ignore", "--ignore"), ("root", "--root"),
+             ("label_map", "--label-map"))
 
 
 def options_differ(report: Path, theirs: dict | None, mine: dict) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -19,6 +20,20 @@ class DatumError(ValueError):
     """The value does not parse as the message the dataset holds."""
 
 
+class Box(NamedTuple):
+    """An SSD NormalizedBBox's corners as stored (a field left out reads as 0)."""
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+
+
+class BoxGroup(NamedTuple):
+    """An SSD AnnotationGroup: its class and its boxes."""
+    label: int | None                 # group_label; None when the field is missing (reads as 0)
+    boxes: tuple[Box | None, ...]     # one per Annotation; None: an Annotation without a bbox
+
+
 @dataclass(frozen=True)
 class Sample:
     """One decoded record: what the data layer would see, before image decoding."""
@@ -30,7 +45,8 @@ class Sample:
     float_data: np.ndarray | None   # float32, for float Datums
     encoded: bool
     annotated: bool = False
-    group_labels: tuple[int, ...] = ()   # AnnotatedDatum box class labels
+    anno_type: int | None = None         # AnnotatedDatum.type (0 = BBOX); None when missing
+    groups: tuple[BoxGroup, ...] = ()    # AnnotatedDatum.annotation_group, as stored
 
 
 def _is_text(value: bytes) -> bool:
@@ -82,17 +98,25 @@ def parse(value: bytes, encoding: str) -> Sample:
         msg.ParseFromString(value)
     except DecodeError as e:
         raise DatumError(f"protobuf parse failed: {e}") from None
-    groups: tuple[int, ...] = ()
+    groups: tuple[BoxGroup, ...] = ()
+    anno_type = None
     if annotated:
         if not msg.HasField("datum"):
             raise DatumError("AnnotatedDatum without a datum")
-        groups = tuple(g.group_label for g in msg.annotation_group)
+        groups = tuple(_group(g) for g in msg.annotation_group)
+        anno_type = msg.type if msg.HasField("type") else None
         msg = msg.datum
     floats = np.asarray(msg.float_data, dtype=np.float32) if len(msg.float_data) else None
     return Sample(channels=msg.channels, height=msg.height, width=msg.width,
                   label=msg.label if msg.HasField("label") else None, data=msg.data,
                   float_data=floats, encoded=msg.encoded, annotated=annotated,
-                  group_labels=groups)
+                  anno_type=anno_type, groups=groups)
+
+
+def _group(group) -> BoxGroup:
+    boxes = tuple(Box(a.bbox.xmin, a.bbox.ymin, a.bbox.xmax, a.bbox.ymax)
+                  if a.HasField("bbox") else None for a in group.annotation)
+    return BoxGroup(group.group_label if group.HasField("group_label") else None, boxes)
 
 
 def encode_datum(*, channels: int = 0, height: int = 0, width: int = 0, data: bytes = b"",

@@ -85,6 +85,8 @@ def options_dict(o: Options) -> dict[str, Any]:
         out["net"], out["phase"] = o.net, o.phase
     if o.root is not None:
         out["root"] = o.root
+    if o.label_map is not None:
+        out["label_map"] = o.label_map
     return out
 
 

@@ -20,7 +20,7 @@ from .words import key_shown, num_classes_of, one_line, plural
 FIRST = 20                 # kept for callers of the old signature: lines per code by default
 VALUES = 5                 # most frequent values listed per code
 MAX_DISTINCT = 20_000      # label values / messages counted per code (then: "more than")
-LABEL_CODES = ("DS500", "DS501", "DS503")
+LABEL_CODES = ("DS500", "DS501", "DS503", "DS521")
 COLOURS = {"error": "31", "warning": "33", "info": "34"}
 _LABEL = re.compile(r"^label (-?[\d.e+-]+|nan|inf)\b")
 

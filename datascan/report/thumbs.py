@@ -7,11 +7,14 @@ A raw Datum is drawn from its CHW bytes (BGR as Caffe stores them, shown as RGB)
 image is decoded as the loader gets it (a truncated JPEG with the gray rows libjpeg fills in,
 outlined); a float record is drawn as a gray map with its NaN (red) and inf (magenta) values
 marked; a decompression bomb is never decoded (decode/image.py looks at its header only).
+An SSD AnnotatedDatum is its image with its boxes outlined (the drawable ones: finite, and
+at least partly inside the image).
 """
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,6 +24,7 @@ from ..decode.image import inspect_image
 
 THUMB = 128                 # longest side of a thumbnail, in pixels
 NAN_RGB, INF_RGB, HUGE_RGB = (230, 30, 30), (220, 0, 220), (255, 150, 0)
+BOX_RGB = (0, 230, 60)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,12 @@ def _picture(value: bytes | None, encoding: str) -> Picture:
         sample = datum_codec.parse(value, encoding)
     except datum_codec.DatumError as e:
         return Picture(f"not a Datum ({e}): nothing to draw")
+    if sample.annotated:
+        return with_boxes(_sample_picture(sample), sample.groups)
+    return _sample_picture(sample)
+
+
+def _sample_picture(sample: datum_codec.Sample) -> Picture:
     if sample.encoded:
         return encoded_image(sample.data)
     c, h, w = sample.channels, sample.height, sample.width
@@ -98,6 +108,31 @@ def _picture(value: bytes | None, encoding: str) -> Picture:
         return Picture(f"{h}x{w} is beyond the size datascan decodes: not drawn")
     chw = np.frombuffer(sample.data, np.uint8).reshape(c, h, w)
     return raw_pixels(chw)
+
+
+def with_boxes(pic: Picture, groups) -> Picture:
+    """The picture with an SSD record's boxes outlined, their normalised corners scaled to it."""
+    if pic.pixels is None or not groups:
+        return pic
+    rgb = pic.pixels.copy()
+    h, w = rgb.shape[:2]
+    t = max(1, max(h, w) // THUMB)      # still visible once shrunk to a thumbnail
+    drawn = 0
+    for box in (b for group in groups for b in group.boxes):
+        if box is None or not all(math.isfinite(v) for v in box):
+            continue
+        (x0, x1), (y0, y1) = sorted((box.xmin, box.xmax)), sorted((box.ymin, box.ymax))
+        if x1 <= 0 or y1 <= 0 or x0 >= 1 or y0 >= 1:
+            continue
+        c0, c1 = (int(min(max(x, 0.0), 1.0) * (w - 1)) for x in (x0, x1))
+        r0, r1 = (int(min(max(y, 0.0), 1.0) * (h - 1)) for y in (y0, y1))
+        rgb[r0:r0 + t, c0:c1 + 1] = rgb[max(r1 - t + 1, 0):r1 + 1, c0:c1 + 1] = BOX_RGB
+        rgb[r0:r1 + 1, c0:c0 + t] = rgb[r0:r1 + 1, max(c1 - t + 1, 0):c1 + 1] = BOX_RGB
+        drawn += 1
+    if not drawn:
+        return pic
+    return replace(pic, pixels=rgb, caption=f"{pic.caption}; {drawn} box"
+                   f"{'es' if drawn != 1 else ''} outlined in green")
 
 
 def raw_pixels(chw: np.ndarray) -> Picture:

@@ -26,6 +26,10 @@ EXPLAIN: tuple[tuple[str, str], ...] = (
     ("shape(0) == num", "HDF5 datasets with different row counts: DS601"),
     ("label_value < prob_", "a label outside the classifier's outputs: DS500 (datascan check "
      "--num-classes)"),
+    ("Found background label in the dataset", "an SSD box labelled with the background class "
+     "(background_label_id, 0 by default): DS522 in datascan check"),
+    ("misses AnnotationType", "an SSD record without an annotation type (or not BBOX): DS520"),
+    ("Different AnnotationType", "SSD records of different annotation types: DS520"),
     ("datum_channels > 0", "an empty or unparsable Datum: DS200/DS202"),
     ("INT_MAX", "absurd dims in a record: DS203"),
     ("datum_height == data_mean_", "the mean file was computed on images of another size: "
