@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from .caffe.proto import message_class
-from .codes import SHAPE_MISMATCH
 from .config import ScanConfig
 from .errors import UsageError
-from .model import Severity, key_text
+from .model import key_text
 from .run_options import RunOptions
 from .checks.content import spill_dir
 from .scan import run_plans
@@ -46,15 +45,16 @@ def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
     """The mean of SRC's records, as compute_image_mean computes it (module doc)."""
     with spill_dir(replace(config, mean=True, mean_bad=include_bad)) as config:
         plans, merger = run_plans([src], config, run)
-        infos, findings = merger.finish()
+        infos, _ = merger.finish()
     (plan,), (info,) = plans, infos
     if info.encoding not in ("datum", "annotated_datum", "image", "image+text"):
         raise UsageError(f"{src}: {info.format} of {info.encoding} records: compute_image_mean "
                          "reads Datums from an LMDB or LevelDB (HDF5Data takes no mean)")
     sums = merger.summaries[plan.source].mean
     shapes = dict(sums.sums) if sums is not None else {}
-    raw_odd = [f for f in findings if f.code == SHAPE_MISMATCH.code and f.severity is Severity.ERROR]
-    if raw_odd and not include_bad and shapes:       # DS600 records are bad: the majority's mean
+    # Raw Datums in several shapes are DS600 errors (Caffe's defaults: no crop): the majority's mean
+    raw_odd = len(merger.summaries[plan.source].shapes) > 1
+    if raw_odd and not include_bad and shapes:
         majority = max(shapes.items(), key=lambda kv: (kv[1].count, str(kv[0])))[0]
         shapes = {majority: shapes[majority]}
     if not shapes:
