@@ -52,9 +52,14 @@ class Transform:
         """An encoded image is decoded to a fixed channel count and 8 bits."""
         return self.force_color or self.force_gray
 
-    def as_dict(self) -> dict:
-        return {"crop_size": self.crop_size, "force_color": self.force_color,
-                "force_gray": self.force_gray}
+    def options(self) -> tuple[tuple[str, object], ...]:
+        """The report's options' "transform" for a scan of paths: where from, and its settings."""
+        return (("from", "options" if self.given else "defaults"),) + self.settings()
+
+    def settings(self) -> tuple[tuple[str, object], ...]:
+        """(name, value) of each setting, as the JSON report's options record them."""
+        return (("crop_size", self.crop_size), ("force_color", self.force_color),
+                ("force_gray", self.force_gray))
 
 
 @dataclass(frozen=True)

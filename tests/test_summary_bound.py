@@ -145,7 +145,7 @@ def test_images_of_more_sizes_than_the_cap_give_one_ds600_line(make_lmdb):
     ds600 = [f for f in findings if f.code == "DS600"]
     assert [(f.index, f.severity.value, f.message) for f in ds600] == [(
         None, "error", "images come in more than 256 sizes (height 1..20, width 1..15), too many "
-        "to name the records of each: Caffe's Data layer aborts on the first batch mixing two "
+        "to name the records of each: Caffe's Data layer aborts on the first batch mixing two sizes "
         "(\"Check failed: height <= img_height\" or the like) unless the net's transform_param "
         "sets crop_size <= 1")]
 
@@ -204,7 +204,7 @@ def test_minority_sizes_beyond_the_cap_are_summed_up(make_lmdb, monkeypatch):
     findings = same_for_every_run(image_lmdb(make_lmdb, minority_sizes(20, 2)))
     assert [(f.code, f.index, f.message) for f in findings] == [(
         "DS600", None, "images come in more than 16 sizes (height 8..20, width 3..8), too many to "
-        "name the records of each: Caffe's Data layer aborts on the first batch mixing two "
+        "name the records of each: Caffe's Data layer aborts on the first batch mixing two sizes "
         "(\"Check failed: height <= img_height\" or the like) unless the net's transform_param "
         "sets crop_size <= 3")]
 

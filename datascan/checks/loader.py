@@ -188,10 +188,23 @@ def _image_sizes(table: ShapeTable, path: str, t: Transform) -> list[Finding]:
             f"{_batch_check((0, *m), (0, *s), 'img')}\"){fix}"))
     sizes = f"more than {MAX_SHAPE_GROUPS}" if table.overflow else len(table)
     many = ", too many to name the records of each" if table.overflow else ""
+    pair = _first_pair(table)
+    check = "\"Check failed: height <= img_height\" or the like" if pair is None else (
+        f"record #{pair[0][1]} is {fmt(pair[0][0])} and #{pair[1][1]} {fmt(pair[1][0])}: \"Check "
+        f"failed: {_batch_check((0, *pair[0][0]), (0, *pair[1][0]), 'img')}\" if they share a batch")
     return [Finding.of(SHAPE_MISMATCH, path, f"images come in {sizes} sizes "
                        f"({span(table, ('height', 'width'))}){many}: Caffe's Data layer aborts on "
-                       f"the first batch mixing two (\"Check failed: height <= img_height\" or the "
-                       f"like){fix}", severity=E)]
+                       f"the first batch mixing two sizes ({check}){fix}", severity=E)]
+
+
+def _first_pair(table: ShapeTable):
+    """((shape, position) of the source's first record, (shape, position) of the first record
+    of another shape), when the table still holds their refs; else None."""
+    firsts = sorted((g.runs[0][0], shape) for shape, g in table.items() if g.runs)
+    if len(firsts) < 2 or firsts[0][0] != 0:
+        return None
+    (i0, s0), (i1, s1) = firsts[:2]
+    return (s0, i0), (s1, i1)
 
 
 def _image_channels(table: ShapeTable, path: str, t: Transform) -> list[Finding]:

@@ -159,7 +159,8 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
         theirs = load_report(Path(from_report), src, getattr(target, "files", ()))
         mine = options_dict(Options(config.num_classes, config.ignore_label,
                                     tuple(config.label_datasets), config.format,
-                                    tuple(select), tuple(ignore)))
+                                    tuple(select), tuple(ignore),
+                                    transform=config.transform.options()))
         if (line := options_differ(Path(from_report), theirs.options, mine)) is not None:
             said.append(line)
             (warn or (lambda m: python_warnings.warn(m, stacklevel=3)))(line)

@@ -83,6 +83,8 @@ def options_dict(o: Options) -> dict[str, Any]:
                            "forward": None if o.forward is None else dict(o.forward)}
     if o.net is not None:
         out["net"], out["phase"] = o.net, o.phase
+    if o.transform is not None:
+        out["transform"] = {k: [dict(x) for x in v] if k == "layers" else v for k, v in o.transform}
     return out
 
 
