@@ -16,8 +16,8 @@ from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
 from .cli_options import (add_cache_options, add_forward_options, add_label_map_option,
-                          add_text_options, cache_from, forward_from, label_map_from,
-                          text_options)
+                          add_text_options, add_transform_options, cache_from, forward_from,
+                          label_map_from, text_options, transform_from)
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .cli_mean import add_mean_parser, mean_command
 
@@ -112,10 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on", choices=("error", "warning"), default="error",
                        help="exit 1 when a finding is at least this severe (default: error)")
     add_cache_options(check)
+    add_transform_options(check)
     add_forward_options(check)
     add_clean_parser(sub)
     add_report_parser(sub)
-    add_show_parsers(sub, add_check_options)
+    add_show_parsers(sub, lambda p: (add_check_options(p), add_transform_options(p)))
     add_doctor_parser(sub)
     add_mean_parser(sub, add_check_options)
     return parser
@@ -126,6 +127,7 @@ def add_clean_parser(sub) -> None:
     clean.add_argument("src", metavar="SRC", help="the dataset to clean (never modified)")
     clean.add_argument("dst", metavar="DST", help="the cleaned copy (a directory for an HDF5 list)")
     add_check_options(clean)
+    add_transform_options(clean)
     _add_format(clean, ())        # no report here: only the old spelling of --source-format
     clean.add_argument("--drop", choices=("error", "warning"), default="error",
                        help="drop records with findings at least this severe (default: error)")
@@ -145,7 +147,8 @@ def config_from(args: argparse.Namespace) -> ScanConfig:
     from .config import scan_config
     return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
                        format=args.source_format, label_datasets=args.label_datasets or ("label",),
-                       root=args.root, label_map=label_map_from(args), **text_options(args))
+                       root=args.root, label_map=label_map_from(args), **text_options(args),
+                       transform=transform_from(args))
 
 
 def _progress(args: argparse.Namespace):
@@ -176,6 +179,7 @@ def request_from(args: argparse.Namespace, tick=None, total=None):
                      scheduler=args.scheduler, progress=tick, progress_total=total)
     common = dict(paths=tuple(args.paths), run=run, select=args.select, ignore=args.ignore)
     if args.net:
+        transform_from(args)          # refuses --crop-size / --force-* with --net
         return CheckRequest(net=NetSource(args.net, args.phase, args.forward, args.precision),
                             **common)
     request = CheckRequest(config=config_from(args), **common)   # no PATH: refused first

@@ -52,11 +52,41 @@ def add_forward_options(p: argparse.ArgumentParser) -> None:
     mean.add_argument("--mean-file", help="transform_param mean_file (mean.binaryproto)")
     mean.add_argument("--mean-value", type=float, action="append", default=[],
                       help="transform_param mean_value (once, or once per channel)")
-    g.add_argument("--crop-size", type=int, default=0, help="transform_param crop_size (centre crop)")
     g.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
                    help="arithmetic of the dummy net (fp16 finds half-precision overflow)")
     g.add_argument("--net", help="a Caffe net prototxt: scan every data layer's source as it reads it")
     g.add_argument("--phase", choices=("train", "test"), help="with --net: only this phase's layers")
+
+
+def add_transform_options(p: argparse.ArgumentParser) -> None:
+    """The data layer's transform_param settings that decide whether it aborts on a record
+    (DS403, DS600); the forward pass uses them too. --net reads them from each layer."""
+    g = p.add_argument_group("the data layer's transform_param (what Caffe aborts on)")
+    g.add_argument("--crop-size", type=int, default=0,
+                   help="transform_param crop_size: records of several sizes batch together, "
+                        "a side below it aborts (the forward pass crops the centre)")
+    g.add_argument("--force-color", action="store_true",
+                   help="transform_param force_color: encoded images decode to 3 channels of 8 bits")
+    g.add_argument("--force-gray", action="store_true",
+                   help="transform_param force_gray: encoded images decode to 1 channel of 8 bits")
+
+
+def transform_from(args: argparse.Namespace):
+    """The transform the records are judged with: the options given, else Caffe's defaults."""
+    from .config import Transform
+    crop = getattr(args, "crop_size", 0) or 0
+    color, gray = getattr(args, "force_color", False), getattr(args, "force_gray", False)
+    if crop < 0:
+        raise UsageError(f"--crop-size must be at least 0, not {crop}")
+    if color and gray:
+        raise UsageError("--force-color with --force-gray: Caffe aborts with \"cannot set both "
+                         "force_color and force_gray\"; give the one your net sets")
+    if getattr(args, "net", None) and (crop or color or gray):
+        raise UsageError("--net reads each data layer's transform_param: drop --crop-size, "
+                         "--force-color and --force-gray")
+    if not (crop or color or gray):
+        return Transform()
+    return Transform(crop, color, gray, origin="options")
 
 
 def forward_from(args: argparse.Namespace):
@@ -71,6 +101,7 @@ def forward_from(args: argparse.Namespace):
                           ignore_label=args.ignore_label, scale=args.scale,
                           mean_file=Path(args.mean_file) if args.mean_file else None,
                           mean_value=tuple(args.mean_value), crop_size=args.crop_size,
+                          force_color=args.force_color, force_gray=args.force_gray,
                           precision=args.precision)
 
 

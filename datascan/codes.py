@@ -3,14 +3,14 @@ sites name the row by its constant (``Finding.of(codes.NON_FINITE, ...)``), neve
 
 Codes are prefix + digits (flake8 style) so ``--select DS3`` picks a whole area.
 A row's severity is the default; a finding may carry a different one when the
-context changes how harmful it is (e.g. DS600 on encoded images, which a crop fixes).
+context changes how harmful it is (e.g. DS403 on an image that no Caffe layer reads).
 Each code is declared by exactly one check (checks/registry.py). This module is a leaf:
 it imports nothing from datascan, so model.py and every emit site can import it.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from types import MappingProxyType
 
@@ -34,6 +34,11 @@ class Code:
     severity: Severity
     title: str
     hint: str
+
+    def at(self, severity: Severity | None) -> Code:
+        """This code at another severity (None: its own): for a finding whose harm depends on
+        the context, e.g. DS403 on an image no Caffe layer reads (checks/loader.py)."""
+        return self if severity is None or severity is self.severity else replace(self, severity=severity)
 
 
 _ROWS: list[Code] = []
@@ -113,10 +118,13 @@ CORRUPT_IMAGE = _row("DS401", E,
     "IDAT: CRC error\" and the loader half-decodes it (gray rows, garbage). Replace the image.")
 IMAGE_BOMB = _row("DS402", E, "image claims a huge size (decompression bomb)",
     "Decoding it would allocate gigabytes. Replace the image; it was not decoded.")
-IMAGE_MODE = _row("DS403", W, "image mode Caffe's loader rejects or mangles",
-    "16-bit images stop Caffe with \"Image data type must be unsigned byte\"; a grayscale image in "
-    "a colour set stops it with \"Check failed: channels == img_channels (3 vs. 1)\" unless "
-    "force_color is set; RGBA/CMYK decode with an unexpected channel count. Convert the image.")
+IMAGE_MODE = _row("DS403", E, "image mode Caffe's loader rejects or mangles",
+    "Caffe's Data layer decodes encoded Datums as they are stored unless transform_param sets "
+    "force_color or force_gray: a 16-bit image stops it with \"Image data type must be unsigned "
+    "byte\", a grayscale image in a colour set with \"Check failed: channels == img_channels "
+    "(3 vs. 1)\", RGBA comes out as 4 channels, CMYK with disputed colours. Set force_color: true "
+    "(force_gray: true for a gray net) and tell datascan (--force-color, or --net), or convert "
+    "the image; setting both stops Caffe (\"cannot set both force_color and force_gray\").")
 WRONG_FORMAT = _row("DS404", W, "image format does not match what the record or name says",
     "A PNG named .jpg or a GIF in a JPEG set decodes, but other tools may trip on it.")
 # DS5xx labels
@@ -192,10 +200,13 @@ LIST_NO_LABEL = _row("DS541", E, "image list line without a label",
     "(0 for most names); a blank line is read as the file root_folder + \"\", which ImageData "
     "cannot load (it stops) and convert_imageset skips. Write \"path label\" on every line.")
 # DS6xx shapes
-SHAPE_MISMATCH = _row("DS600", E, "shape differs from the dataset's majority",
+SHAPE_MISMATCH = _row("DS600", E, "shape the data layer cannot batch (differs from the "
+    "majority, or smaller than crop_size)",
     "Caffe's Data layer takes each batch's shape from its first record and aborts on the others "
-    "(\"Check failed: height <= img_height\", \"channels == datum_channels\") unless crop_size fits "
-    "every record. Resize the record, or crop.")
+    "(\"Check failed: height <= img_height\", \"channels == datum_channels\") unless crop_size "
+    "fits every record, and aborts on a record smaller than crop_size (\"datum_height >= "
+    "crop_size\"). Resize the record (convert_imageset --resize_height/--resize_width), or crop "
+    "and tell datascan (--crop-size, or --net).")
 ROWS_DISAGREE = _row("DS601", E, "HDF5 datasets of one file disagree on the first dimension",
     "HDF5Data aborts: \"Check failed: hdf_blobs_[i]->shape(0) == num\". Make every dataset hold one "
     "row per sample.")

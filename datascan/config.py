@@ -45,6 +45,40 @@ class LabelMap:
 
 
 @dataclass(frozen=True)
+class Transform:
+    """What a Caffe data layer's transform_param does to a record before it joins a batch,
+    as far as it decides whether the layer aborts (CAFFE_FACTS 1.5): crop_size (a record's
+    sides must reach it; records of several sizes batch together when it is set) and
+    force_color / force_gray (an encoded image is decoded to 3 / 1 channels of 8 bits instead
+    of as stored; raw Datums are not touched). scale, mirror and the mean never abort on a
+    record's shape, so they are not here. ``origin`` says where it came from: "defaults"
+    (nothing was said: Caffe's defaults, and findings say what they depend on), "options"
+    (--crop-size, --force-color, --force-gray) or a net layer ("layer 'data'")."""
+    crop_size: int = 0
+    force_color: bool = False
+    force_gray: bool = False
+    origin: str = "defaults"
+
+    @property
+    def given(self) -> bool:
+        return self.origin != "defaults"
+
+    @property
+    def forced(self) -> bool:
+        """An encoded image is decoded to a fixed channel count and 8 bits."""
+        return self.force_color or self.force_gray
+
+    def options(self) -> tuple[tuple[str, object], ...]:
+        """The report's options' "transform" for a scan of paths: where from, and its settings."""
+        return (("from", "options" if self.given else "defaults"),) + self.settings()
+
+    def settings(self) -> tuple[tuple[str, object], ...]:
+        """(name, value) of each setting, as the JSON report's options record them."""
+        return (("crop_size", self.crop_size), ("force_color", self.force_color),
+                ("force_gray", self.force_gray))
+
+
+@dataclass(frozen=True)
 class ScanConfig:
     num_classes: int | None = None
     ignore_label: int | None = None
@@ -58,17 +92,20 @@ class ScanConfig:
     alphabet: str | None = None    # text labels (DS512): the characters the recogniser knows
     max_label_length: int | None = None   # text labels longer than this: DS513
     label_map: LabelMap | None = None     # SSD boxes: their labels must be in it (DS521)
+    transform: Transform = Transform()   # the data layer's, which DS403/DS600 judge against
 
 
 def scan_config(config: ScanConfig | None = None, *, num_classes: int | None = None,
                 ignore_label: int | None = None, format: str | None = None,
                 label_datasets: Sequence[str] = ("label",), root: str | None = None,
                 alphabet: str | None = None, max_label_length: int | None = None,
-                label_map: LabelMap | None = None) -> ScanConfig:
+                label_map: LabelMap | None = None,
+                transform: Transform | None = None) -> ScanConfig:
     """The ScanConfig a call means: ``config`` when given, else one built from the keywords
     that scan(), clean() and the CLI take."""
     if config is not None:
         return config
     return ScanConfig(num_classes=num_classes, ignore_label=ignore_label, format=format,
                       label_datasets=tuple(label_datasets), root=root, alphabet=alphabet,
-                      max_label_length=max_label_length, label_map=label_map)
+                      max_label_length=max_label_length, label_map=label_map,
+                      transform=transform or Transform())

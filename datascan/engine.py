@@ -19,7 +19,7 @@ from . import findings as found, sources
 from ._version import __version__
 from .cache import Cache, Verdict, cache_spec
 from .codes import STORAGE_CORRUPT, TRUNCATED, keep
-from .config import ScanConfig, scan_config
+from .config import ScanConfig, Transform, scan_config
 from .errors import DatascanError, UsageError
 from .model import Finding, ForwardBlock, NetBlock, NetLayer, Options, Report, SourceInfo
 from .run_options import RunOptions, run_options
@@ -74,23 +74,27 @@ def run(request: CheckRequest) -> Report:
     if request.select or request.ignore:
         report = replace(report, findings=found.collect(
             f for f in report.findings if keep(f.code, request.select, request.ignore)))
-    return replace(report, options=options_of(request))
+    return replace(report, options=options_of(request, report))
 
 
-def options_of(request: CheckRequest) -> Options:
+def options_of(request: CheckRequest, report: Report | None = None) -> Options:
     """What the report was made with (the JSON report's "options")."""
     select, ignore = tuple(request.select), tuple(request.ignore)
     if request.net is not None:      # each data layer sets its own checks
         net = request.net
         forward = (("precision", net.precision),) if net.forward else None
+        layers = () if report is None or report.net is None else tuple(
+            (("layer", x.layer), ("path", x.path)) + x.transform
+            for x in report.net.layers if x.transform is not None)
         return Options(label_datasets=(), select=select, ignore=ignore, forward=forward,
-                       net=str(net.path), phase=net.phase)
+                       net=str(net.path), phase=net.phase,
+                       transform=(("from", "net"), ("layers", layers)))
     c = request.config
     forward = None if request.forward is None else tuple(
         (f.name, _plain(getattr(request.forward, f.name))) for f in fields(request.forward))
     return Options(c.num_classes, c.ignore_label, tuple(c.label_datasets), c.format,
                    select, ignore, forward, root=c.root,
-                   label_map=c.label_map and c.label_map.path)
+                   label_map=c.label_map and c.label_map.path, transform=c.transform.options())
 
 
 def _plain(value):
@@ -195,14 +199,14 @@ def _check_net(net: NetSource, opts: RunOptions) -> Report:
                if net.phase is None or net.phase.upper() in t.phases]
     reports: list[Report] = []
     layers: list[NetLayer] = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], tuple[str, Transform]] = {}
     for t in targets:
         path = os.path.normpath(t.path) if t.path else None
         readable = t.format is not None and t.path is not None and t.options is not None
         missing = readable and not Path(path).exists()
-        layers.append(NetLayer(t.layer, t.phases, path, t.format,
-                               t.notes + (("source not found",) if missing else ())))
+        notes = t.notes + (("source not found",) if missing else ())
         if not readable or missing:
+            layers.append(NetLayer(t.layer, t.phases, path, t.format, notes))
             continue
         actual = _stored_as(Path(path))
         if actual is not None and actual != t.format:
@@ -210,12 +214,22 @@ def _check_net(net: NetSource, opts: RunOptions) -> Report:
                              f"({'; '.join(t.notes) or 'its data_param says so'}) but it is "
                              f"{actual}: Caffe cannot open it either; set `backend: "
                              f"{actual.upper()}` in its data_param")
-        if (path, t.format) in seen:
-            continue
-        seen.add((path, t.format))
         o = t.options
+        transform = Transform(o.crop_size, o.force_color, o.force_gray, origin=f"layer {t.layer}")
+        first = seen.get((path, t.format))
+        if first is not None:     # scanned once, as the first layer reading it reads it
+            if first[1].settings() != transform.settings():
+                notes += (f"reads the same source as layer {first[0]} with another "
+                          f"transform_param: its records are judged as layer {first[0]} reads them",)
+            layers.append(NetLayer(t.layer, t.phases, path, t.format, notes,
+                                   None if t.format == "hdf5" else first[1].settings()))
+            continue
+        seen[path, t.format] = (t.layer, transform)
+        judged = None if t.format == "hdf5" else transform.settings()   # HDF5Data: no transform
+        layers.append(NetLayer(t.layer, t.phases, path, t.format, notes, judged))
         config = scan_config(num_classes=o.num_classes, ignore_label=o.ignore_label,
-                             format=t.format, label_datasets=(o.label_top,), root=t.root)
+                             format=t.format, label_datasets=(o.label_top,), root=t.root,
+                             transform=transform)
         reports.append(_check_paths([path], config, o if net.forward else None, opts))
     if not reports:
         raise UsageError(f"{net.path}: no data layer source datascan can read "

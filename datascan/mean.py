@@ -21,10 +21,10 @@ import numpy as np
 from . import findings as found
 from ._version import __version__
 from .caffe.proto import message_class
-from .codes import SHAPE_MISMATCH, keep
+from .codes import keep
 from .config import ScanConfig
 from .errors import UsageError
-from .model import Report, Severity, key_text
+from .model import Report, key_text
 from .run_options import RunOptions
 from .checks.content import spill_dir
 from .scan import run_plans
@@ -49,8 +49,8 @@ def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
     """The mean of SRC's records, as compute_image_mean computes it (module doc)."""
     with spill_dir(replace(config, mean=True, mean_bad=include_bad)) as config:
         plans, merger = run_plans([src], config, run)
-        infos, findings = merger.finish()
-        return _mean_of(src, plans, infos, findings, merger, include_bad)
+        infos, _ = merger.finish()
+        return _mean_of(src, plans, infos, merger, include_bad)
 
 
 def scan_and_mean(src: str | os.PathLike | Sequence[str | os.PathLike], config: ScanConfig,
@@ -66,7 +66,7 @@ def scan_and_mean(src: str | os.PathLike | Sequence[str | os.PathLike], config: 
         plans, merger = run_plans(paths, config, run)
         infos, findings = merger.finish()
         try:
-            mean, why = _mean_of(paths[0], plans, infos, findings, merger, False), None
+            mean, why = _mean_of(paths[0], plans, infos, merger, False), None
         except UsageError as e:
             mean, why = None, str(e)
         kept = found.collect(f for f in findings if keep(f.code, select, ignore))
@@ -74,15 +74,16 @@ def scan_and_mean(src: str | os.PathLike | Sequence[str | os.PathLike], config: 
     return report, mean, why
 
 
-def _mean_of(src, plans, infos, findings, merger, include_bad: bool) -> MeanResult:
+def _mean_of(src, plans, infos, merger, include_bad: bool) -> MeanResult:
     (plan,), (info,) = plans, infos
     if info.encoding not in ("datum", "annotated_datum", "image", "image+text"):
         raise UsageError(f"{src}: {info.format} of {info.encoding} records: compute_image_mean "
                          "reads Datums from an LMDB or LevelDB (HDF5Data takes no mean)")
     sums = merger.summaries[plan.source].mean
     shapes = dict(sums.sums) if sums is not None else {}
-    raw_odd = [f for f in findings if f.code == SHAPE_MISMATCH.code and f.severity is Severity.ERROR]
-    if raw_odd and not include_bad and shapes:       # DS600 records are bad: the majority's mean
+    # Raw Datums in several shapes are DS600 errors (Caffe's defaults: no crop): the majority's mean
+    raw_odd = len(merger.summaries[plan.source].shapes) > 1
+    if raw_odd and not include_bad and shapes:
         majority = max(shapes.items(), key=lambda kv: (kv[1].count, str(kv[0])))[0]
         shapes = {majority: shapes[majority]}
     if not shapes:

@@ -13,7 +13,7 @@ from .checks.duplicates import ContentIndex, Duplicates
 from .checks.summary import ShardSummary
 from .checks.textlayout import TEXT_LAYOUT
 from .codes import CHANGED, NO_RECORDS, lookup
-from .config import INFO_CAP
+from .config import INFO_CAP, Transform
 from .model import Finding, Severity, ShapeCounts, SourceInfo
 from .shard import ShardResult
 from .sources.interface import Plan
@@ -31,8 +31,10 @@ class Merger:
     finish() places them (their indexes are shard-local until every shard is back), and the
     report's findings are sorted through a findings.Sink."""
 
-    def __init__(self, plans: list[Plan], bound: int | None = None, content_dir: str | None = None):
+    def __init__(self, plans: list[Plan], bound: int | None = None, content_dir: str | None = None,
+                 transform: Transform = Transform()):
         self.plans = plans
+        self.transform = transform      # the data layer's, which the shape checks judge against
         self.bound = findings.BOUND if bound is None else bound
         self.shards: dict[str, dict[int, tuple[int | None, int]]] = {p.source: {} for p in plans}
         self.found: dict[tuple[str, int], list[Finding] | Path] = {}
@@ -132,7 +134,7 @@ class Merger:
             if summary.mean is not None:
                 summary.mean.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
             summary.text.moved(lambda p: bases[p // SHARD_SPAN] + p % SHARD_SPAN)
-            out.extend(dataset_findings(plan.source, summary))
+            out.extend(dataset_findings(plan.source, summary, plan.encoding, self.transform))
             if offset == 0 and not partial and plan.format != UNREAD and \
                     not any(f.severity is Severity.ERROR for f in plan.findings):
                 out.add(Finding.of(NO_RECORDS, plan.source, "no records: nothing to train on"))

@@ -113,6 +113,8 @@ class NetLayer:
     path: str | None                   # its source; None when the layer names none
     format: str | None                 # lmdb | leveldb | hdf5; None when datascan cannot read it
     notes: tuple[str, ...] = ()        # Caffe behaviour worth telling, "source not found", ...
+    transform: tuple[tuple[str, object], ...] | None = None   # its records judged with these
+    #                                  (crop_size, force_color, force_gray); None: not scanned
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,9 @@ class Options:
     phase: str | None = None
     root: str | None = None          # image lists: --root (ImageData's root_folder)
     label_map: str | None = None      # --label-map: SSD's labelmap.prototxt, as given
+    # The data layer's transform the records were judged with (DS403, DS600): ("from",
+    # "defaults" | "options") and its settings, or ("from", "net") and ("layers", per layer).
+    transform: tuple[tuple[str, object], ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ def run_plans(paths: Sequence[str | os.PathLike], config: ScanConfig,
                 totals = [p.records for p in plans]
                 opts.progress_total(None if None in totals else sum(totals))
             shards = [s for p in plans for s in p.shards]
-            merger = Merger(plans, content_dir=config.spill_dir)   # results merge as they come
+            merger = Merger(plans, content_dir=config.spill_dir, transform=config.transform)   # results merge as they come
             for result in _execute(shards, config, opts, merger):
                 merger.add(result)
     except KeyboardInterrupt as e:

@@ -144,8 +144,10 @@ def test_images_of_more_sizes_than_the_cap_give_one_ds600_line(make_lmdb):
     findings = same_for_every_run(image_lmdb(make_lmdb, sizes))
     ds600 = [f for f in findings if f.code == "DS600"]
     assert [(f.index, f.severity.value, f.message) for f in ds600] == [(
-        None, "warning", "images come in more than 256 sizes (height 1..20, width 1..15), too many "
-        "to name the records of each: Caffe's Data layer needs crop_size <= 1 or resized images")]
+        None, "error", "images come in more than 256 sizes (height 1..20, width 1..15), too many "
+        "to name the records of each: Caffe's Data layer aborts on the first batch mixing two sizes "
+        "(\"Check failed: height <= img_height\" or the like) unless the net's transform_param "
+        "sets crop_size <= 1")]
 
 
 def test_raw_datums_of_more_shapes_than_the_cap_give_one_ds600_error(make_lmdb):
@@ -188,20 +190,23 @@ def test_minority_sizes_are_named_when_they_fit(make_lmdb, monkeypatch):
             at.setdefault(f"{h}x{w}", []).append(i)
     for f in named:
         h, w = sizes[f.index]
-        assert f.key == key(f.index).decode() and f.severity.value == "warning"
-        assert f.message == (f"image size {h}x{w}, while 320 records are 8x8 (fine only with "
-                             "crop_size <= the smallest side, or resizing)")
+        assert f.key == key(f.index).decode() and f.severity.value == "error"
+        assert f.message.startswith(f"image size {h}x{w}, while 320 records are 8x8: Caffe's Data "
+                                    "layer aborts on a batch that starts with a 8x8 image")
+        assert f.message.endswith("unless the net's transform_param sets crop_size <= 3")
     assert sorted(f.index for f in named) == sorted(i for v in at.values() for i in v[:2])
     assert all(f.message.startswith("2 more records are ") for f in counted)
 
 
 def test_minority_sizes_beyond_the_cap_are_summed_up(make_lmdb, monkeypatch):
     monkeypatch.setattr(summary, "MAX_SHAPE_GROUPS", 16)
-    monkeypatch.setattr("datascan.checks.dataset.MAX_SHAPE_GROUPS", 16)
+    monkeypatch.setattr("datascan.checks.loader.MAX_SHAPE_GROUPS", 16)
     findings = same_for_every_run(image_lmdb(make_lmdb, minority_sizes(20, 2)))
     assert [(f.code, f.index, f.message) for f in findings] == [(
         "DS600", None, "images come in more than 16 sizes (height 8..20, width 3..8), too many to "
-        "name the records of each: Caffe's Data layer needs crop_size <= 3 or resized images")]
+        "name the records of each: Caffe's Data layer aborts on the first batch mixing two sizes "
+        "(\"Check failed: height <= img_height\" or the like) unless the net's transform_param "
+        "sets crop_size <= 3")]
 
 
 # ------------------------------------------------------------------------ label counts

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..codes import Severity
-from ..config import ScanConfig
+from ..config import ScanConfig, Transform
 from ..decode import datum as dm
 from ..model import Finding, key_text
 from ..sources.interface import Shard
@@ -152,7 +152,7 @@ class RecordChecker:
             return None, NO_LABEL, None
         shape = (s.channels, s.height, s.width)
         if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
-            self._check_image(index, key, s.data, problems)
+            self._check_image(index, key, s.data, problems, self.config.transform)
             h = image_content(s.data)
         else:
             self._check_raw(index, key, s, problems)
@@ -211,10 +211,12 @@ class RecordChecker:
             problems.extend((code, msg) for _, code, msg in
                             self.values.find(s.float_data.reshape(1, -1), "float_data"))
 
-    def _check_image(self, index: int, key: str | None, data: bytes, problems: list) -> None:
+    def _check_image(self, index: int, key: str | None, data: bytes, problems: list,
+                     transform: Transform | None = None) -> None:
+        """``transform``: the data layer's, for an image in a Datum; None for a bare image file."""
         from ..decode.image import inspect_image   # decoders load when a set holds images
         img = inspect_image(data, max_pixels=self.config.max_image_pixels)
-        problems.extend(self.images.judge(img))
+        problems.extend(self.images.judge(img, transform))
         if (p := self.images.misnamed(img, key)) is not None:
             problems.append(p)
         self.summary.encoded += 1

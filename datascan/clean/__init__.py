@@ -169,7 +169,8 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
         mine = options_dict(Options(config.num_classes, config.ignore_label,
                                     tuple(config.label_datasets), config.format,
                                     tuple(select), tuple(ignore), root=config.root,
-                                    label_map=config.label_map and config.label_map.path))
+                                    label_map=config.label_map and config.label_map.path,
+                                    transform=config.transform.options()))
         if (line := options_differ(Path(from_report), theirs.options, mine)) is not None:
             said.append(line)
             (warn or (lambda m: python_warnings.warn(m, stacklevel=3)))(line)

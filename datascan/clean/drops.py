@@ -119,7 +119,8 @@ def load_report(report: Path, src: Path, files: Iterable[Path] = ()) -> ReportSo
 _COMPARED = (("num_classes", "--num-classes"), ("ignore_label", "--ignore-label"),
              ("label_datasets", "--label-dataset"), ("source_format", "--source-format"),
              ("select", "--select"), ("ignore", "--ignore"), ("root", "--root"),
-             ("label_map", "--label-map"))
+             ("label_map", "--label-map"),
+             ("transform", "--crop-size/--force-color/--force-gray"))
 
 
 def options_differ(report: Path, theirs: dict | None, mine: dict) -> str | None:
@@ -133,6 +134,8 @@ def options_differ(report: Path, theirs: dict | None, mine: dict) -> str | None:
         a, b = theirs.get(name), mine.get(name)
         if name == "source_format" and (a is None or b is None):
             continue              # detected on one side: the same dataset reads the same
+        if name == "transform" and (a is None or b is None):
+            continue              # a report from before datascan recorded it
         if (list(a) if isinstance(a, (list, tuple)) else a) != \
                 (list(b) if isinstance(b, (list, tuple)) else b):
             diffs.append(f"{flag} {_shown(a)} there, {_shown(b)} here")
@@ -142,6 +145,12 @@ def options_differ(report: Path, theirs: dict | None, mine: dict) -> str | None:
 
 
 def _shown(value) -> str:
+    if isinstance(value, dict):       # a transform: its settings, or the net's per layer
+        if value.get("from") == "net":
+            return "each --net layer's transform_param"
+        said = [f"{k} {v}" if k == "crop_size" else k for k, v in value.items()
+                if k != "from" and v]
+        return ", ".join(said) or "Caffe's defaults"
     if value is None or value == []:
         return "(none)"
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)

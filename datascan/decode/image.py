@@ -25,7 +25,8 @@ from PIL import BmpImagePlugin, GifImagePlugin, TiffImagePlugin
 from ..config import MAX_IMAGE_PIXELS
 from .magic import sniff
 from .png import check_png
-from .result import UNSIGNED as _UNSIGNED, ImageResult, bomb as _bomb, fail as _fail
+from .result import ALPHA, COLOURS, DEPTH, UNSIGNED as _UNSIGNED, ImageResult, Note, bomb as _bomb, \
+    fail as _fail
 
 try:  # Pillow may be built without libwebp
     from PIL import WebPImagePlugin
@@ -92,8 +93,8 @@ def _jpeg(data: bytes, max_pixels: int) -> ImageResult:
             return _fail("jpeg", f"JPEG does not decode: {exc}", height=height, width=width,
                          mode=mode)
         warned.append(f"corrupt JPEG (libjpeg: {strict_exc})")
-    notes = (f"{space} JPEG: decoders disagree on its colours (Adobe inverted CMYK); OpenCV "
-             "gives 3 channels. Convert it to RGB",) if mode == "CMYK" else ()
+    notes = (Note(COLOURS, f"{space} JPEG: decoders disagree on its colours (Adobe inverted CMYK); "
+                  "OpenCV gives 3 channels. Convert it to RGB"),) if mode == "CMYK" else ()
     return ImageResult("jpeg", channels, height, width, mode, warnings=tuple(warned), notes=notes)
 
 
@@ -156,11 +157,11 @@ def _pillow(fmt: str, data: bytes, max_pixels: int) -> ImageResult:
     bits = max(bits if isinstance(bits, tuple) else (bits,))
     notes = []
     if mode in _GRAY - {"1", "L"} or bits > 8:
-        notes.append(f"{mode} {kind} is not 8-bit: {_UNSIGNED}")
+        notes.append(Note(DEPTH, f"{mode} {kind} is not 8-bit: {_UNSIGNED}"))
     if mode in _ALPHA:
-        notes.append(f"{mode} {kind} has alpha: OpenCV decodes it as 4 channels")
+        notes.append(Note(ALPHA, f"{mode} {kind} has alpha: OpenCV decodes it as 4 channels"))
     elif transparent:
-        notes.append(f"palette {kind} with transparency: OpenCV decodes 4 channels")
+        notes.append(Note(ALPHA, f"palette {kind} with transparency: OpenCV decodes 4 channels"))
     elif mode in ("CMYK", "LAB", "HSV"):
-        notes.append(f"{mode} {kind}: Caffe's loader expects gray or RGB")
+        notes.append(Note(COLOURS, f"{mode} {kind}: Caffe's loader expects gray or RGB"))
     return ImageResult(fmt, channels, height, width, mode, bits, warnings=warned, notes=tuple(notes))

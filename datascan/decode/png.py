@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from .result import UNSIGNED, ImageResult, bomb, fail
+from .result import ALPHA, DEPTH, UNSIGNED, ImageResult, Note, bomb, fail
 
 
 _PNG_MODES = {0: "L", 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}
@@ -140,10 +140,11 @@ def check_png(data: bytes, max_pixels: int) -> ImageResult:
     channels = 1 if color == 0 else 4 if color in (4, 6) or trns and color in (2, 3) else 3
     notes = []
     if depth == 16:
-        notes.append(f"16-bit PNG: {UNSIGNED}")
+        notes.append(Note(DEPTH, f"16-bit PNG: {UNSIGNED}"))
     if color in (4, 6):
-        notes.append(f"{mode} PNG has alpha: OpenCV decodes it as 4 channels")
+        notes.append(Note(ALPHA, f"{mode} PNG has alpha: OpenCV decodes it as 4 channels"))
     elif trns and color in (2, 3):
-        notes.append(f"{mode} PNG with transparency (tRNS): OpenCV decodes it as 4 channels")
+        notes.append(Note(ALPHA, f"{mode} PNG with transparency (tRNS): OpenCV decodes it as 4 "
+                                 "channels"))
     return ImageResult("png", channels, height, width, mode, depth, warnings=warned,
                        notes=tuple(notes))

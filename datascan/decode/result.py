@@ -6,6 +6,21 @@ from dataclasses import dataclass
 
 UNSIGNED = 'Caffe stops with "Image data type must be unsigned byte"'
 
+# What a note is about (checks/loader.py judges each by what the data layer's transform does).
+DEPTH = "depth"       # more than 8 bits a sample: OpenCV keeps them unless forced to colour/gray
+ALPHA = "alpha"       # decodes as 4 channels (alpha, a palette with transparency) unless forced
+COLOURS = "colours"   # a colour model Caffe's loader mangles (CMYK, LAB, HSV): forcing does not help
+
+
+class Note(str):
+    """A note's text, which says what it is about in ``kind``."""
+    kind: str
+
+    def __new__(cls, kind: str, text: str) -> Note:
+        note = super().__new__(cls, text)
+        note.kind = kind
+        return note
+
 
 @dataclass(frozen=True)
 class ImageResult:
@@ -18,7 +33,7 @@ class ImageResult:
     fatal: str | None = None        # why it does not decode; nothing past it was looked at
     bomb: bool = False              # the header claims more than max_pixels: not decoded (fatal says so)
     warnings: tuple[str, ...] = ()  # corruption the decoder warned about while decoding it anyway
-    notes: tuple[str, ...] = ()     # what about its mode Caffe's loader rejects or mangles
+    notes: tuple[Note, ...] = ()    # what about its mode Caffe's loader rejects or mangles
 
 
 def fail(fmt: str | None, message: str, height: int = 0, width: int = 0,

@@ -87,6 +87,8 @@ def options_dict(o: Options) -> dict[str, Any]:
         out["root"] = o.root
     if o.label_map is not None:
         out["label_map"] = o.label_map
+    if o.transform is not None:
+        out["transform"] = {k: [dict(x) for x in v] if k == "layers" else v for k, v in o.transform}
     return out
 
 

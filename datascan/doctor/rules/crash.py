@@ -11,9 +11,13 @@ EXPLAIN: tuple[tuple[str, str], ...] = (
     ("channels == img_channels", "an image's channel count differs from the batch's (a grayscale "
      "image in a colour set): datascan check reports it as DS403; set force_color or convert it"),
     ("channels == datum_channels", "records of different channel counts (DS600/DS403)"),
-    ("img_height >= crop_size", "an image decoded to nothing (0 rows): an undecodable image, "
-     "DS400 in datascan check"),
-    ("img_width >= crop_size", "an image decoded to nothing (0 columns): DS400"),
+    ("img_height >= crop_size (0 vs.", "an image decoded to nothing (0 rows): an undecodable "
+     "image, DS400 in datascan check"),
+    ("img_width >= crop_size (0 vs.", "an image decoded to nothing (0 columns): DS400"),
+    ("_height >= crop_size", "a record shorter than crop_size: DS600 in datascan check "
+     "--crop-size N (or --net)"),
+    ("_width >= crop_size", "a record narrower than crop_size: DS600 in datascan check "
+     "--crop-size N (or --net)"),
     ("height <= img_height", "records of different sizes in one batch (the batch shape comes "
      "from its first record): DS600 in datascan check; resize them or crop"),
     ("width <= img_width", "records of different sizes in one batch: DS600"),
