@@ -22,6 +22,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from itertools import repeat
+from operator import getitem
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +63,12 @@ def digest(*parts: bytes | memoryview) -> int:
 
 
 def digests(values: Sequence[bytes], cut: int | None = None) -> np.ndarray:
-    """The hash of each value (of its first `cut` bytes), as uint64: one C call a value."""
+    """The hash of each value (of its first `cut` bytes), as uint64, the same as digest()
+    gives: C calls only (map, no Python frame a value), hashes joined as 8-byte digests (a
+    uint64 above 2**63 is slow to take from a Python int)."""
     if cut is not None:
-        found = [xxh3_64_digest(v[:cut]) for v in values]
-    else:
-        found = [xxh3_64_digest(v) for v in values]
-    return np.frombuffer(b"".join(found), ">u8").astype("<u8")
+        values = map(getitem, values, repeat(slice(0, cut)))
+    return np.frombuffer(b"".join(map(xxh3_64_digest, values)), ">u8").astype("<u8")
 
 
 def raw_content(shape: tuple[int, int, int], data: bytes) -> int:
@@ -128,6 +130,18 @@ class Keys:
             return cls(b"".join(keys), np.fromiter(map(len, keys), np.int64, n))
         return cls(b"".join(k for k in keys if k is not None),
                    np.fromiter((NO_KEY if k is None else len(k) for k in keys), np.int64, n))
+
+    @classmethod
+    def of_bytes(cls, keys: Sequence[bytes]) -> Keys:
+        """Keys that are all bytes (an LMDB's or a LevelDB's): of() without looking for None,
+        and one length for all when they have one (the usual fixed-width keys)."""
+        n = len(keys)
+        if not n:
+            return cls()
+        widths = set(map(len, keys))
+        lengths = np.full(n, widths.pop(), np.int64) if len(widths) == 1 else \
+            np.array(list(map(len, keys)), np.int64)
+        return cls(b"".join(keys), lengths)
 
     @classmethod
     def joined(cls, parts: Sequence[Keys]) -> Keys:

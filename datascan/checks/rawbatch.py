@@ -123,6 +123,8 @@ class RawBatches:
         """The layout of the records values[idx] (all of one length), learnt from the first
         that has one: the first record of a length may be a bad one (no label, say)."""
         n = len(values[idx[0]])
+        if not self._learnable(n):
+            return self.layouts.get(n)
         for i in idx.tolist():
             if not self._learnable(n):
                 break
@@ -153,11 +155,15 @@ class RawBatches:
         fast = np.zeros(len(values), bool)
         found = np.full(len(values), -1, np.int64)
         shapes: Counter = Counter()
-        lengths = np.fromiter(map(len, values), np.int64, len(values))
-        for length in sorted(set(lengths.tolist())):
+        lengths = list(map(len, values))
+        every = np.arange(len(values))
+        distinct = set(lengths)
+        if len(distinct) > 1:
+            lengths = np.array(lengths, np.int64)
+        for length in sorted(distinct):
             if length not in self.layouts and not self._learnable(length):
                 continue
-            idx = np.flatnonzero(lengths == length)
+            idx = every if len(distinct) == 1 else np.flatnonzero(lengths == length)
             layout = self.layout(values, idx)
             if layout is None:
                 continue
