@@ -74,6 +74,13 @@ class _Spilling(list):
         return self.path
 
 
+def _nbytes(item) -> int:
+    """Bytes of the values of a batch (summed by the reader when it could) or a row block."""
+    if isinstance(item, kv.Batch):
+        return item.nbytes
+    return sum(map(len, map(_VALUE, item))) if isinstance(item, list) else item.values.nbytes
+
+
 def _count(item) -> int:
     """Records an item of a reader stands for (a batch, a row block, damage)."""
     return len(item) if isinstance(item, list) else getattr(item, "done", 0)
@@ -136,7 +143,7 @@ def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
             findings += _damage(shard, item, n)
         else:
             findings += checker.check_batch(item, n)
-            nbytes += sum(map(len, map(_VALUE, item))) if isinstance(item, list) else item.values.nbytes
+            nbytes += _nbytes(item)
         n += _count(item)
         findings.flush_if_full()
     checker.finish()
