@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from . import findings as spill, sources
@@ -29,6 +30,7 @@ from .sources.interface import Changed, LineFacts, Shard, StorageDamage
 
 TICK = 256                 # at least this many records between progress messages ...
 TICK_SECONDS = 0.05        # ... and at least this long (forensic runs: every record)
+_VALUE = itemgetter(1)
 FLUSH = 20_000             # findings a worker holds before it writes them to the spill directory
 
 
@@ -70,6 +72,13 @@ class _Spilling(list):
         if self.fh is not None:
             self.fh.close()
         return self.path
+
+
+def _nbytes(item) -> int:
+    """Bytes of the values of a batch (summed by the reader when it could) or a row block."""
+    if isinstance(item, kv.Batch):
+        return item.nbytes
+    return sum(map(len, map(_VALUE, item))) if isinstance(item, list) else item.values.nbytes
 
 
 def _count(item) -> int:
@@ -142,7 +151,7 @@ def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
             findings += _line(shard, item, n)
         else:
             findings += checker.check_batch(item, n)
-            nbytes += sum(len(v) for _, v in item) if isinstance(item, list) else item.values.nbytes
+            nbytes += _nbytes(item)
         n += _count(item)
         findings.flush_if_full()
     checker.finish()

@@ -429,6 +429,8 @@ def bench_raw(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
     _remembered(t, "raw", r)
     ds = _rate(r["datascan"])
     t.at_least("raw: datascan / (b) I/O limit, records/s", ds / _rate(r["io"]), 0.85)
+    t.at_least(f"raw: datascan check --jobs {jobs} end to end / (b) I/O limit, records/s",
+               _rate(r["end to end"]) / _rate(r["io"]), None)
     t.at_least("raw: datascan / (a) naive", ds / _rate(r["naive"]), None)
     t.scaling_and_memory("raw", path, r)
 

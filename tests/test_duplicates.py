@@ -148,3 +148,11 @@ def test_a_killed_scans_spill_directory_is_removed_by_the_next(make_lmdb, monkey
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     scan(make_lmdb([(key(i), raw_datum(seed=i)) for i in range(3)]))
     assert list(tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("shape,dtype", [((50, 10), np.float32), ((50, 1), np.uint8), ((50, 3, 4), np.float64),
+                                         ((20, 1100), np.float32)])
+def test_an_hdf5_row_hashes_as_its_column_name_and_bytes_narrow_or_wide(shape, dtype):
+    rows = np.random.default_rng(1).integers(0, 3, shape).astype(dtype)     # zeros at row ends too
+    want = [content.digest(b"data", np.ascontiguousarray(r).tobytes()) for r in rows]
+    assert content.row_digests("data", rows).tolist() == want

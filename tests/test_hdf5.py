@@ -524,3 +524,61 @@ def test_labels_asked_for_but_no_dataset_holds_them_is_one_ds502(tmp_path):
     assert found == []
     assert main(["check", str(path), "--label-dataset", "lbl", "-q"]) == 0     # a warning
     assert main(["check", str(path), "--label-dataset", "lbl", "-q", "--fail-on", "warning"]) == 1
+
+
+def _mapped_files(tmp_path) -> dict[str, Path]:
+    """Files whose rows can be mapped (chunked whole rows, contiguous) and some that cannot
+    (compressed, rows split over chunks, chunks never written, a cut file), each with a NaN,
+    an extreme value and copies in it."""
+    rng = np.random.default_rng(3)
+    data = rng.random((500, 3, 4, 4)).astype(np.float32)
+    data[17, 1, 2, 3], data[333, 0, 0, 0] = np.nan, 3e9
+    data[400] = data[10]
+    label = (np.arange(500) % 7).astype(np.float32)
+    files = {
+        "chunked": make_h5(tmp_path / "chunked.h5", data=(data, dict(chunks=(16, 3, 4, 4))), label=label),
+        "contiguous": make_h5(tmp_path / "contiguous.h5", data=data, label=label),
+        "gzip": make_h5(tmp_path / "gzip.h5", data=(data, dict(chunks=(16, 3, 4, 4), compression="gzip")),
+                        label=label),
+        "split rows": make_h5(tmp_path / "split.h5", data=(data, dict(chunks=(16, 3, 2, 4))), label=label),
+        "f64 big-endian": make_h5(tmp_path / "be.h5", data=data.astype(">f8"), label=label),
+    }
+    sparse = tmp_path / "sparse.h5"          # chunks 2-4 never written: fill values
+    with h5py.File(sparse, "w") as f:
+        d = f.create_dataset("data", (500, 3, 4, 4), np.float32, chunks=(32, 3, 4, 4), fillvalue=np.nan)
+        d[:64], d[160:] = data[:64], data[160:]
+        f["label"] = label
+    files["sparse"] = sparse
+    cut = tmp_path / "cut.h5"
+    blob = files["chunked"].read_bytes()
+    cut.write_bytes(blob[:len(blob) * 2 // 3])
+    files["cut"] = cut
+    return files
+
+
+def test_rows_read_from_a_mapping_give_the_report_h5py_reads_give(tmp_path, monkeypatch):
+    from datascan import scan as scan_api
+    from datascan.sources import h5map
+    files = _mapped_files(tmp_path)
+    with h5py.File(files["chunked"], "r") as f, h5py.File(files["contiguous"], "r") as g, \
+            h5py.File(files["gzip"], "r") as z, h5py.File(files["split rows"], "r") as s:
+        assert h5map.Mapped.of(f["data"]) is not None and h5map.Mapped.of(g["data"]) is not None
+        assert h5map.Mapped.of(z["data"]) is None and h5map.Mapped.of(s["data"]) is None
+
+    def reports():
+        out = {}
+        for name, path in files.items():
+            for jobs in (1, 2):
+                try:
+                    r = scan_api(path, num_classes=7, jobs=jobs)
+                except Exception as e:          # the cut file may not open at all
+                    out[name, jobs] = type(e).__name__
+                    continue
+                out[name, jobs] = (r.records, [(f.code, f.index, f.message) for f in r.findings])
+        return out
+
+    mapped = reports()
+    monkeypatch.setattr(h5map.Mapped, "of", classmethod(lambda cls, ds: None))
+    assert reports() == mapped
+    codes = {c for f in mapped["chunked", 2][1] for c in f[:1]}
+    assert {"DS300", "DS301", "DS612"} <= codes

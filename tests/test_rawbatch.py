@@ -8,7 +8,7 @@ import pytest
 from datascan import scan
 from datascan.checks import registry
 from datascan.checks.labels import LabelRange
-from datascan.checks.rawbatch import Layout, RawBatches
+from datascan.checks.rawbatch import Layout, RawBatches, rows_equal
 from datascan.checks.record import RecordChecker
 from datascan.config import ScanConfig
 from datascan.decode.datum import DATUM, encode_datum
@@ -67,7 +67,17 @@ def batched(records, config, size):
 
 def summary_state(s: ShardSummary) -> dict:
     return {"labels": dict(s.labels.counts),
-            "shapes": {shape: (g.count, list(g.refs), g.truncated) for shape, g in s.shapes.items()}}
+            "shapes": {shape: (g.count, list(g.refs), g.truncated) for shape, g in s.shapes.items()},
+            "contents": content_state(s)}
+
+
+def content_state(s: ShardSummary) -> list:
+    """Every record's content hash, label and key as the duplicate checks get them: the
+    batch path's must be the per-record path's, record for record."""
+    out = []
+    for found, keys in s.contents.chunks(remove=False):
+        out += [(int(e["i"]), int(e["h"]), repr(float(e["label"])), keys[j]) for j, e in enumerate(found)]
+    return sorted(out)
 
 
 @pytest.mark.parametrize("num_classes", [10, None])
@@ -79,6 +89,7 @@ def test_batches_find_exactly_what_one_record_at_a_time_finds(num_classes, size)
     got, got_summary = batched(records, config, size)
     assert got == want
     assert summary_state(got_summary) == summary_state(want_summary)
+    assert len(content_state(got_summary)) > 2900      # the batch path hashed what it proved
     codes = {f.code for f in want}
     assert {"DS303", "DS201", "DS300", "DS502", "DS202", "DS200"} <= codes
     assert ("DS500" in codes) == (num_classes is not None)
@@ -130,3 +141,14 @@ def test_scan_reports_are_the_same_for_every_jobs_value_on_a_mixed_raw_set(make_
     assert reports[0].findings == reports[1].findings == reports[2].findings
     assert reports[0].records == 6000
     assert [f.index for f in reports[0].findings if f.code == "DS303"] == [9, 1009, 2009, 3009, 4009, 5009]
+
+
+@pytest.mark.parametrize("width", [1, 7, 8, 9, 16, 23])
+def test_rows_are_compared_word_by_word_as_byte_by_byte(width):
+    rng = np.random.default_rng(width)
+    rows = rng.integers(0, 3, (500, 40), dtype=np.uint8)
+    expected = bytes(rows[0, 5:5 + width])
+    rows[::3, 5:5 + width] = rows[0, 5:5 + width]
+    want = (rows[:, 5:5 + width] == rows[0, 5:5 + width]).all(axis=1)
+    assert want.sum() >= 167
+    assert (rows_equal(rows, 5, expected) == want).all()

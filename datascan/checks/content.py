@@ -22,6 +22,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from itertools import repeat
+from operator import getitem
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ from ..config import ScanConfig
 SPILL_RECORDS = 16_384          # records a log holds in memory before it writes them out
 ENTRY = np.dtype([("h", "<u8"), ("label", "<f8"), ("i", "<i8")])   # label NaN: none
 NO_LABEL = float("nan")
+PACKED_ROW = 4096               # HDF5 rows up to this many bytes are hashed packed (row_digests)
 NO_KEY = -1                     # a key length: the record has no key (an HDF5 row)
 
 
@@ -61,12 +64,12 @@ def digest(*parts: bytes | memoryview) -> int:
 
 
 def digests(values: Sequence[bytes], cut: int | None = None) -> np.ndarray:
-    """The hash of each value (of its first `cut` bytes), as uint64: one C call a value."""
+    """The hash of each value (of its first `cut` bytes), as uint64, the same as digest()
+    gives: C calls only (map, no Python frame a value), hashes joined as 8-byte digests (a
+    uint64 above 2**63 is slow to take from a Python int)."""
     if cut is not None:
-        found = [xxh3_64_digest(v[:cut]) for v in values]
-    else:
-        found = [xxh3_64_digest(v) for v in values]
-    return np.frombuffer(b"".join(found), ">u8").astype("<u8")
+        values = map(getitem, values, repeat(slice(0, cut)))
+    return np.frombuffer(b"".join(map(xxh3_64_digest, values)), ">u8").astype("<u8")
 
 
 def raw_content(shape: tuple[int, int, int], data: bytes) -> int:
@@ -83,11 +86,18 @@ def image_content(data: bytes) -> int:
 
 def row_digests(column: str, rows: np.ndarray) -> np.ndarray:
     """One hash per row of an HDF5 block, its column's name mixed in: a row's hash is the sum
-    (mod 2^64) of its data columns', the same whichever order the columns are read in."""
+    (mod 2^64) of its data columns', the same whichever order the columns are read in.
+    Narrow rows (a feature vector) are hashed as name + row, packed in one array first: the
+    same bytes as digest(name, row), a third of the time on 40-byte rows."""
     flat = np.ascontiguousarray(rows).reshape(len(rows), -1)
     width = flat.shape[1] * flat.itemsize
-    buf = memoryview(flat.view(np.uint8).reshape(-1))
     name = column.encode()
+    if width <= PACKED_ROW:
+        packed = np.empty((len(flat), len(name) + width), np.uint8)
+        packed[:, :len(name)] = np.frombuffer(name, np.uint8)
+        packed[:, len(name):] = flat.view(np.uint8).reshape(len(flat), width)
+        return digests(packed.view(f"V{packed.shape[1]}").ravel().tolist())
+    buf = memoryview(flat.view(np.uint8).reshape(-1))
     return np.fromiter((digest(name, buf[i * width:(i + 1) * width]) for i in range(len(flat))),
                        np.uint64, len(flat))
 
@@ -128,6 +138,18 @@ class Keys:
             return cls(b"".join(keys), np.fromiter(map(len, keys), np.int64, n))
         return cls(b"".join(k for k in keys if k is not None),
                    np.fromiter((NO_KEY if k is None else len(k) for k in keys), np.int64, n))
+
+    @classmethod
+    def of_bytes(cls, keys: Sequence[bytes]) -> Keys:
+        """Keys that are all bytes (an LMDB's or a LevelDB's): of() without looking for None,
+        and one length for all when they have one (the usual fixed-width keys)."""
+        n = len(keys)
+        if not n:
+            return cls()
+        widths = set(map(len, keys))
+        lengths = np.full(n, widths.pop(), np.int64) if len(widths) == 1 else \
+            np.array(list(map(len, keys)), np.int64)
+        return cls(b"".join(keys), lengths)
 
     @classmethod
     def joined(cls, parts: Sequence[Keys]) -> Keys:

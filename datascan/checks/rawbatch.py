@@ -76,8 +76,8 @@ class Layout:
 
     def match(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mask of rows proven to be this layout, their labels)."""
-        at, n = self.label_at, len(self.head)
-        ok = (rows[:, :n] == self.head).all(axis=1)
+        at = self.label_at
+        ok = rows_equal(rows, 0, self.head.tobytes())
         ok &= rows[:, at - 1] == 0x28
         if self.tail.size:
             ok &= (rows[:, at + self.label_len:] == self.tail).all(axis=1)
@@ -90,6 +90,21 @@ class Layout:
             ok &= (first >= 0x80) & (second < 0x80)
             labels = (first & 0x7F) | (second << 7)
         return ok, labels
+
+
+def rows_equal(rows: np.ndarray, start: int, expected: bytes) -> np.ndarray:
+    """Which rows of a 2-D uint8 array hold `expected` at column `start`: compared 8 bytes
+    at a time (unaligned uint64 views, the last one overlapping), five times fewer
+    operations than a (rows, len) comparison reduced along its short axis."""
+    n = len(expected)
+    if n < 8 or rows.shape[1] < start + n:
+        return (rows[:, start:start + n] == np.frombuffer(expected, np.uint8)).all(axis=1)
+    ok = None
+    for at in sorted({*range(0, n - 8, 8), n - 8}):
+        word = int.from_bytes(expected[at:at + 8], "little")
+        same = rows[:, start + at:start + at + 8].view("<u8")[:, 0] == np.uint64(word)
+        ok = same if ok is None else ok & same
+    return ok
 
 
 class RawBatches:
@@ -123,6 +138,8 @@ class RawBatches:
         """The layout of the records values[idx] (all of one length), learnt from the first
         that has one: the first record of a length may be a bad one (no label, say)."""
         n = len(values[idx[0]])
+        if not self._learnable(n):
+            return self.layouts.get(n)
         for i in idx.tolist():
             if not self._learnable(n):
                 break
@@ -153,11 +170,15 @@ class RawBatches:
         fast = np.zeros(len(values), bool)
         found = np.full(len(values), -1, np.int64)
         shapes: Counter = Counter()
-        lengths = np.fromiter(map(len, values), np.int64, len(values))
-        for length in sorted(set(lengths.tolist())):
+        lengths = list(map(len, values))
+        every = np.arange(len(values))
+        distinct = set(lengths)
+        if len(distinct) > 1:
+            lengths = np.array(lengths, np.int64)
+        for length in sorted(distinct):
             if length not in self.layouts and not self._learnable(length):
                 continue
-            idx = np.flatnonzero(lengths == length)
+            idx = every if len(distinct) == 1 else np.flatnonzero(lengths == length)
             layout = self.layout(values, idx)
             if layout is None:
                 continue

@@ -20,18 +20,12 @@ import warnings
 from contextlib import contextmanager
 
 import simplejpeg
-from PIL import BmpImagePlugin, GifImagePlugin, TiffImagePlugin
 
 from ..config import MAX_IMAGE_PIXELS
 from .magic import sniff
 from .png import check_png
 from .result import ALPHA, COLOURS, DEPTH, UNSIGNED as _UNSIGNED, ImageResult, Note, bomb as _bomb, \
     fail as _fail
-
-try:  # Pillow may be built without libwebp
-    from PIL import WebPImagePlugin
-except ImportError:  # pragma: no cover - depends on the Pillow build
-    WebPImagePlugin = None
 
 __all__ = ["ImageResult", "inspect_image", "sniff"]
 
@@ -100,11 +94,20 @@ def _jpeg(data: bytes, max_pixels: int) -> ImageResult:
 
 # ------------------------------------------------------------------ BMP, GIF, TIFF, WEBP (Pillow)
 
-# Plugin classes are used directly: Image.open() would apply Pillow's global MAX_IMAGE_PIXELS.
-_PIL_CLASSES = {"bmp": BmpImagePlugin.BmpImageFile, "gif": GifImagePlugin.GifImageFile,
-                "tiff": TiffImagePlugin.TiffImageFile}
-if WebPImagePlugin is not None:
-    _PIL_CLASSES["webp"] = WebPImagePlugin.WebPImageFile
+def _pil_class(fmt: str):
+    """Pillow's plugin class for `fmt`, used directly: Image.open() would apply Pillow's global
+    MAX_IMAGE_PIXELS. Imported on the first such image: a JPEG or PNG set never loads Pillow
+    (~25 ms a worker)."""
+    from PIL import BmpImagePlugin, GifImagePlugin, TiffImagePlugin
+    classes = {"bmp": BmpImagePlugin.BmpImageFile, "gif": GifImagePlugin.GifImageFile,
+               "tiff": TiffImagePlugin.TiffImageFile}
+    if fmt == "webp":
+        try:  # Pillow may be built without libwebp
+            from PIL import WebPImagePlugin
+        except ImportError:  # pragma: no cover - depends on the Pillow build
+            raise ValueError("this Pillow was built without WebP") from None
+        return WebPImagePlugin.WebPImageFile
+    return classes[fmt]
 
 _GRAY = {"1", "L", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA = {"RGBA", "LA", "PA", "La", "RGBa"}
@@ -137,7 +140,7 @@ def _pillow(fmt: str, data: bytes, max_pixels: int) -> ImageResult:
     with warnings.catch_warnings(record=True) as caught, _fd2_captured(fmt == "tiff") as printed:
         warnings.simplefilter("always")
         try:
-            image = _PIL_CLASSES[fmt](io.BytesIO(data))
+            image = _pil_class(fmt)(io.BytesIO(data))
             width, height = image.size
             bomb = _bomb(fmt, width, height, max_pixels, image.mode)
             if bomb:

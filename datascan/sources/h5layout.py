@@ -194,11 +194,26 @@ def rows_per_block(row_bytes: int, chunk_rows: int = 0) -> int:
     return rows - rows % chunk_rows if 0 < chunk_rows <= rows else rows
 
 
-def read_rows(ds: h5py.Dataset, a: int, b: int, buf: np.ndarray | None = None):
-    """Yield (first row, stop row, array or the read error) for rows [a, b) of `ds`, read
-    into `buf` when given (one buffer per column, reused: memory stays at one block, and its
-    pages are not faulted in again for every read). A failing block is retried chunk by
-    chunk so that only the rows of the chunk that cannot be read are lost."""
+def read_rows(ds: h5py.Dataset, a: int, b: int, buf: np.ndarray | None = None, mapped=None):
+    """Yield (first row, stop row, array or the read error) for rows [a, b) of `ds`: views
+    of the file's pages where `mapped` (h5map.Mapped) can map them, else read into `buf` when
+    given (one buffer per column, reused: memory stays at one block, and its pages are not
+    faulted in again for every read). A failing block is retried chunk by chunk so that
+    only the rows of the chunk that cannot be read are lost."""
+    runs = mapped.plan(a, b) if mapped is not None else None
+    for lo, hi, off in runs or ():
+        try:
+            rows = mapped.view(lo, hi, off)
+        except (OSError, ValueError):
+            yield from _read_rows(ds, lo, hi, buf)
+            continue
+        yield lo, hi, rows
+        del rows       # the mapping goes with its last view
+    if runs is None:
+        yield from _read_rows(ds, a, b, buf)
+
+
+def _read_rows(ds: h5py.Dataset, a: int, b: int, buf: np.ndarray | None = None):
     try:
         if buf is None:
             block = ds[a:b]

@@ -112,6 +112,7 @@ def read(shard: Shard, config: ScanConfig, size: int = 0):
     bytes read, so progress moves with the data whichever column is being read."""
     import numpy as np
     from .h5layout import READ_ERRORS, Files, inspect, read_rows
+    from .h5map import Mapped
     shown = shard.shown
     start = int(shard.start or 0)
     files = Files()
@@ -138,9 +139,10 @@ def read(shard: Shard, config: ScanConfig, size: int = 0):
         for col, ds in zip(layout.columns, datasets):
             step, row = block_rows(col), start
             buf = np.empty((min(step, rows), *ds.shape[1:]), ds.dtype)
+            mapped = Mapped.of(ds)
             while row < stop:
                 end = min(stop, row - row % step + step)
-                for a, b, block in read_rows(ds, row, end, buf):
+                for a, b, block in read_rows(ds, row, end, buf, mapped):
                     if isinstance(block, Exception):
                         why = f"filter {col.missing_filter} is not available here" \
                             if col.missing_filter else block

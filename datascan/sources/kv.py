@@ -85,15 +85,22 @@ def shards_from_bounds(source: str, fmt: str, bounds: list[bytes], encoding: str
                        encoding=encoding) for i in range(len(edges) - 1))
 
 
-def batched(records: Iterator[tuple[bytes, bytes]], size: int) -> Iterator[list[tuple[bytes, bytes]]]:
+class Batch(list):
+    """A list of (key, value) records that knows the bytes of its values (``nbytes``),
+    summed once: the walk, the shard and the sizing of the next batch all need it, and a
+    sum over 1,024 small values costs as much as reading them."""
+    __slots__ = ("nbytes",)
+
+
+def batched(records: Iterator[tuple[bytes, bytes]], size: int) -> Iterator[Batch]:
     """Lists of up to `size` records, each about BATCH_BYTES of values (sized from the
     last one). Taken from a C iterator with islice: a list is built in C, and nothing is
     read beyond the records handed out."""
     want = min(size, FIRST_BATCH)
-    while batch := list(islice(records, want)):
+    while batch := Batch(islice(records, want)):
+        batch.nbytes = sum(map(len, map(itemgetter(1), batch)))
         yield batch
-        got = sum(map(len, map(itemgetter(1), batch)))
-        want = max(1, min(size, BATCH_BYTES * len(batch) // max(got, 1)))
+        want = max(1, min(size, BATCH_BYTES * len(batch) // max(batch.nbytes, 1)))
 
 
 def flatten(batches: Iterator[list | StorageDamage]) -> Iterator[tuple[bytes, bytes] | StorageDamage]:

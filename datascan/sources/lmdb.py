@@ -12,7 +12,6 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from operator import itemgetter
 from pathlib import Path
 
 try:
@@ -192,7 +191,7 @@ def _walk(path: Path, start: bytes | None, stop: bytes | None, size: int, versio
                     last = batch[-1][0]
                     if stop is not None and kv.after(last) >= stop:
                         break     # no key fits before stop: do not step onto the next page
-                    nbytes += sum(map(len, map(itemgetter(1), batch)))
+                    nbytes += batch.nbytes
                     if nbytes >= REOPEN_BYTES:
                         return last, False, kv.after(last)
         except lmdb.Error:
