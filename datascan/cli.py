@@ -5,12 +5,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from . import bars, exits, report as reports, sources
+from . import bars, exits, sources
 from ._version import __version__
-from .choices import BACKENDS
-from .codes import CODES
+from .choices import BACKENDS, REPORT_FORMATS
 from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
@@ -19,7 +17,10 @@ from .cli_options import add_cache_options, add_forward_options, cache_from, for
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .cli_mean import add_mean_parser, mean_command
 
-if TYPE_CHECKING:   # the rest loads when a command runs: --version and --help stay instant
+# The rest loads when a command runs: --version and --help stay instant. Importing this
+# module loads neither typing nor dataclasses (tests/test_cli.py holds it to that).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
     from .config import ScanConfig
 
 
@@ -96,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     check = sub.add_parser("check", help="scan datasets and report bad records")
     add_scan_options(check)
-    _add_format(check, tuple(reports.FORMATS))
+    _add_format(check, REPORT_FORMATS)
     check.add_argument("--output-format", "--report", dest="report_format",
-                       choices=sorted(reports.FORMATS), help=argparse.SUPPRESS)   # older spellings
+                       choices=sorted(REPORT_FORMATS), help=argparse.SUPPRESS)   # older spellings
     check.set_defaults(report_format="text")
     check.add_argument("--output", "-o", help="write the report here instead of stdout")
     add_listing_options(check)
@@ -190,6 +191,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _write_report(report, args: argparse.Namespace) -> None:
+    from . import report as reports
     first = "PARTIAL REPORT: the scan was interrupted; records not read are not in it\n" \
         if report.partial and args.report_format == "text" else ""
     view = view_from(args)
@@ -235,6 +237,7 @@ def validate(args: argparse.Namespace) -> None:
 
 
 def validate_scan(args: argparse.Namespace) -> None:
+    from .codes import CODES
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
     if getattr(args, "num_classes", None) is not None and args.num_classes < 1:
