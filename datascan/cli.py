@@ -91,10 +91,33 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unbuilt:
+    """A subcommand's parser that this run does not use: its arguments are not built."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: self
+
+
+class _Only:
+    """The subparsers, as the add_* functions below see them: every command is named (with
+    its help line), only the one that runs gets its arguments (building them all was a
+    third of `--version`'s own time)."""
+
+    def __init__(self, sub, command: str | None):
+        self.sub, self.command = sub, command
+
+    def add_parser(self, name: str, **kwargs):
+        if self.command in (None, name):
+            return self.sub.add_parser(name, **kwargs)
+        self.sub.add_parser(name, add_help=False, **kwargs)
+        return _Unbuilt()
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; given a ``command``, the others are named but not built (see _Only)."""
     parser = _Parser(prog="datascan", description="Find the records that poison a training run.")
     parser.add_argument("--version", action="version", version=f"datascan {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = _Only(parser.add_subparsers(dest="command", required=True, parser_class=_Parser), command)
     check = sub.add_parser("check", help="scan datasets and report bad records")
     add_scan_options(check)
     _add_format(check, REPORT_FORMATS)
@@ -252,13 +275,19 @@ def validate_scan(args: argparse.Namespace) -> None:
                              f"({min(CODES)}..{max(CODES)})")
 
 
+def _command(argv: Sequence[str]) -> str:
+    """The subcommand argv names ("" for none: --version, --help): the top level takes no
+    option with a value, so it is the first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:       # `datascan` alone: what it does and its commands, not a terse error
-        sys.stderr.write(build_parser().format_help())
+        sys.stderr.write(build_parser("").format_help())
         return EXIT_ERROR
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_command(argv)).parse_args(argv)
         args.argv = tuple(argv)
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)

@@ -1,6 +1,7 @@
 """End to end through main([...]): exit codes, the JSON contract, options."""
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -180,3 +181,16 @@ def test_version_and_help_import_nothing_heavy(argv):
     lines = out.stdout.splitlines()
     assert lines[0] == lines[-1] == ""
     assert (lines[1] == f"datascan {__version__}") == (argv == ["--version"])
+
+
+@pytest.mark.parametrize("command", ["", "check", "clean", "report", "show", "explain", "doctor", "mean"])
+def test_a_parser_built_for_one_command_helps_as_the_whole_one(command):
+    """main() builds only the arguments of the command that runs: every help reads the same."""
+    from datascan.cli import build_parser
+    whole, only = build_parser(), build_parser(command)
+    assert only.format_help() == whole.format_help()
+    sub = next(a for a in whole._actions if isinstance(a, argparse._SubParsersAction))
+    mine = next(a for a in only._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(mine.choices) == list(sub.choices)
+    if command:
+        assert mine.choices[command].format_help() == sub.choices[command].format_help()
