@@ -18,11 +18,11 @@ def add_cache_options(p: argparse.ArgumentParser) -> None:
 
 
 def cache_from(args: argparse.Namespace):
+    if args.no_cache:
+        return None
     from pathlib import Path
 
     from .cache import Cache, default_dir
-    if args.no_cache:
-        return None
     return Cache(Path(args.cache_dir) if args.cache_dir else default_dir(),
                  warn=lambda message: print(f"datascan: warning: {message}", file=sys.stderr))
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from . import parallel, sources
+from . import sources
 from ._version import __version__
 from .checks.content import spill_dir
 from .codes import CANNOT_OPEN, keep
@@ -106,6 +106,7 @@ def guided(parts: Sequence[Shard], jobs: int, most: int | None = None) -> tuple[
 
 def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions,
              merger: Merger) -> Iterator[ShardResult]:
+    from . import parallel    # multiprocessing and the pool: loaded when shards are run
     if opts.backend == IN_PROCESS:
         return parallel.run_in_process(shards, config, opts.progress)
     if opts.backend in LOCAL:
