@@ -203,6 +203,27 @@ class Tree:
             pg = nodes[i][1]
         return Unit(lo, hi, None)
 
+    def sound(self, max_pages: int) -> int | None:
+        """The number of records when every page of the tree (at most ``max_pages``, overflow
+        pages included) validates and every leaf node is a plain or big value (no dup or
+        sub-database flag the C library would follow), else None: then the library may read
+        nothing this walk did not check first."""
+        stack, seen, count = [self.root], 0, 0
+        while stack:
+            page = self.page(stack.pop())
+            seen += 1
+            if page is None or seen > max_pages:
+                return None
+            if not page.leaf:
+                stack.extend(child for _, child, _, _ in page.nodes)
+                continue
+            for node in page.nodes:
+                if node[1] & ~F_BIGDATA or self.value(page, node) is None:
+                    return None
+                seen += -(-(node[2] + HDR) // self.psize) if node[1] & F_BIGDATA else 0
+                count += 1
+        return count
+
     def records(self) -> Iterator[tuple[bytes, bytes]]:
         """Records in key order from the leaf pages that validate, skipping the rest."""
         stack = [self.root]
