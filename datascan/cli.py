@@ -13,7 +13,7 @@ from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
-from .cli_options import add_cache_options, add_forward_options, cache_from, forward_from
+from .cli_options import OnlyCommand, add_cache_options, add_forward_options, cache_from, forward_from
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .cli_mean import add_mean_parser, mean_command
 
@@ -91,33 +91,11 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-class _Unbuilt:
-    """A subcommand's parser that this run does not use: its arguments are not built."""
-
-    def __getattr__(self, name: str):
-        return lambda *args, **kwargs: self
-
-
-class _Only:
-    """The subparsers, as the add_* functions below see them: every command is named (with
-    its help line), only the one that runs gets its arguments (building them all was a
-    third of `--version`'s own time)."""
-
-    def __init__(self, sub, command: str | None):
-        self.sub, self.command = sub, command
-
-    def add_parser(self, name: str, **kwargs):
-        if self.command in (None, name):
-            return self.sub.add_parser(name, **kwargs)
-        self.sub.add_parser(name, add_help=False, **kwargs)
-        return _Unbuilt()
-
-
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The CLI's parser; given a ``command``, the others are named but not built (see _Only)."""
+    """The CLI's parser; given a ``command``, the others are named but not built (OnlyCommand)."""
     parser = _Parser(prog="datascan", description="Find the records that poison a training run.")
     parser.add_argument("--version", action="version", version=f"datascan {__version__}")
-    sub = _Only(parser.add_subparsers(dest="command", required=True, parser_class=_Parser), command)
+    sub = OnlyCommand(parser.add_subparsers(dest="command", required=True, parser_class=_Parser), command)
     check = sub.add_parser("check", help="scan datasets and report bad records")
     add_scan_options(check)
     _add_format(check, REPORT_FORMATS)

@@ -1,5 +1,6 @@
 """The options of `check` for the forward pass and for remembered verdicts, and how they
-become the engine's ForwardOptions and Cache (cli.py wires them)."""
+become the engine's ForwardOptions and Cache (cli.py wires them); the parser built for the
+one command that runs (OnlyCommand)."""
 from __future__ import annotations
 
 import argparse
@@ -60,3 +61,25 @@ def forward_from(args: argparse.Namespace):
                           mean_file=Path(args.mean_file) if args.mean_file else None,
                           mean_value=tuple(args.mean_value), crop_size=args.crop_size,
                           precision=args.precision)
+
+
+class _Unbuilt:
+    """A subcommand's parser that this run does not use: its arguments are not built."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: self
+
+
+class OnlyCommand:
+    """The subparsers as cli.build_parser's add_* functions see them: every command is
+    named (with its help line), only the one that runs gets its arguments (building them
+    all was a third of `--version`'s own time)."""
+
+    def __init__(self, sub, command: str | None):
+        self.sub, self.command = sub, command
+
+    def add_parser(self, name: str, **kwargs):
+        if self.command in (None, name):
+            return self.sub.add_parser(name, **kwargs)
+        self.sub.add_parser(name, add_help=False, **kwargs)
+        return _Unbuilt()

@@ -9,12 +9,11 @@ descriptor here avoids shipping generated *_pb2 code tied to one protobuf releas
 hand-rolled wire parser; the classes live in a private descriptor pool so they never
 clash with another caffe.proto loaded in the same process (a user's caffe_pb2).
 
-The schema is written straight to its wire form (``serialized_file``: a
-FileDescriptorProto, by the few lines of encoder below), not built with descriptor_pb2:
-that module and descriptor_pool.py's pure-Python machinery (text_format, python_message)
-cost more to import than a tiny scan takes. With protobuf's C backends (upb, cpp) the
-classes come from the backend's own pool and metaclass, which is what message_factory
-does there, minus those imports; text_format loads only when a prototxt is parsed.
+The schema is written straight to its wire form (``serialized_file``, a FileDescriptorProto),
+not built with descriptor_pb2: that module and descriptor_pool.py's pure-Python machinery
+(text_format, python_message) cost more to import than a tiny scan takes. With a C backend
+(upb, cpp) the classes come from its own pool and metaclass, as message_factory makes them
+there, minus those imports; text_format loads only when a prototxt is parsed.
 """
 from __future__ import annotations
 
@@ -200,10 +199,8 @@ _PACKED = {("BlobShape", "dim"), ("BlobProto", "data"), ("BlobProto", "diff"),
 def _varint(n: int) -> bytes:
     out = bytearray()
     while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+        out, n = out + bytes([n & 0x7F | 0x80]), n >> 7
+    return bytes(out + bytes([n]))
 
 
 def _field(number: int, value: int | str | bytes) -> bytes:
