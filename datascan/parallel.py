@@ -6,7 +6,9 @@ ShardResult (findings with shard-local indexes), in any order.
 * the local pool (the default for every ``--jobs``, one included; pool.py): a worker
   that dies costs its shard's damaged page, not the scan.
 * in-process (``--backend inprocess``, for debugging): no isolation. A page that kills
-  the LMDB library kills the caller, as it would kill any reader.
+  the LMDB library kills the caller, as it would kill any reader. The default runs here
+  too when every source's plan is ``validated`` (a tiny LMDB whose every page the planner
+  checked with plain file I/O: nothing is left that could kill the reader; scan._execute).
 * a joblib backend (``threading``, ``loky``, ``dask``): ``Parallel`` with
   ``return_as="generator_unordered"``. On a cluster (dask) each task runs its
   shard in a one-process local pool on the worker (run_isolated), so a crash is
