@@ -5,23 +5,24 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from . import bars, exits, report as reports, sources
+from . import bars, exits, sources
 from ._version import __version__
-from .choices import BACKENDS
-from .codes import CODES
+from .choices import BACKENDS, REPORT_FORMATS
 from .doctor.command import add_parser as add_doctor_parser
 from .errors import DatascanError, UsageError
 from .cli_views import (add_listing_options, add_report_parser, add_show_parsers, exit_code,
                         explain_command, report_command, view_from, write_report)
-from .cli_options import (add_cache_options, add_forward_options, add_label_map_option,
-                          add_text_options, add_transform_options, cache_from, forward_from,
-                          label_map_from, text_options, transform_from)
+from .cli_options import (OnlyCommand, add_cache_options, add_forward_options,
+                          add_label_map_option, add_text_options, add_transform_options,
+                          cache_from, forward_from, label_map_from, text_options, transform_from)
 from .exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .cli_mean import add_mean_parser, mean_command
 
-if TYPE_CHECKING:   # the rest loads when a command runs: --version and --help stay instant
+# The rest loads when a command runs: --version and --help stay instant. Importing this
+# module loads neither typing nor dataclasses (tests/test_cli.py holds it to that).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
     from .config import ScanConfig
 
 
@@ -97,15 +98,16 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; given a ``command``, the others are named but not built (OnlyCommand)."""
     parser = _Parser(prog="datascan", description="Find the records that poison a training run.")
     parser.add_argument("--version", action="version", version=f"datascan {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = OnlyCommand(parser.add_subparsers(dest="command", required=True, parser_class=_Parser), command)
     check = sub.add_parser("check", help="scan datasets and report bad records")
     add_scan_options(check)
-    _add_format(check, tuple(reports.FORMATS))
+    _add_format(check, REPORT_FORMATS)
     check.add_argument("--output-format", "--report", dest="report_format",
-                       choices=sorted(reports.FORMATS), help=argparse.SUPPRESS)   # older spellings
+                       choices=sorted(REPORT_FORMATS), help=argparse.SUPPRESS)   # older spellings
     check.set_defaults(report_format="text")
     check.add_argument("--output", "-o", help="write the report here instead of stdout")
     add_listing_options(check)
@@ -205,6 +207,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _write_report(report, args: argparse.Namespace) -> None:
+    from . import report as reports
     first = "PARTIAL REPORT: the scan was interrupted; records not read are not in it\n" \
         if report.partial and args.report_format == "text" else ""
     view = view_from(args)
@@ -254,6 +257,7 @@ def validate(args: argparse.Namespace) -> None:
 
 
 def validate_scan(args: argparse.Namespace) -> None:
+    from .codes import CODES
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs} (leave it out for all cores)")
     if getattr(args, "num_classes", None) is not None and args.num_classes < 1:
@@ -268,13 +272,19 @@ def validate_scan(args: argparse.Namespace) -> None:
                              f"({min(CODES)}..{max(CODES)})")
 
 
+def _command(argv: Sequence[str]) -> str:
+    """The subcommand argv names ("" for none: --version, --help): the top level takes no
+    option with a value, so it is the first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:       # `datascan` alone: what it does and its commands, not a terse error
-        sys.stderr.write(build_parser().format_help())
+        sys.stderr.write(build_parser("").format_help())
         return EXIT_ERROR
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_command(argv)).parse_args(argv)
         args.argv = tuple(argv)
     except SystemExit as e:   # --help, --version, or a usage error already printed in one line
         return int(e.code or 0)

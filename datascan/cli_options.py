@@ -1,5 +1,7 @@
-"""The options of `check` for the forward pass, for remembered verdicts and SSD's label map,
-and how they become the engine's ForwardOptions, Cache and LabelMap (cli.py wires them)."""
+"""The options of `check` for the forward pass, for remembered verdicts, SSD's label map,
+text-recognition labels and the data layer's transform, and how they become the engine's
+ForwardOptions, Cache, LabelMap and Transform (cli.py wires them); the parser built for the
+one command that runs (OnlyCommand)."""
 from __future__ import annotations
 
 import argparse
@@ -18,11 +20,11 @@ def add_cache_options(p: argparse.ArgumentParser) -> None:
 
 
 def cache_from(args: argparse.Namespace):
+    if args.no_cache:
+        return None
     from pathlib import Path
 
     from .cache import Cache, default_dir
-    if args.no_cache:
-        return None
     return Cache(Path(args.cache_dir) if args.cache_dir else default_dir(),
                  warn=lambda message: print(f"datascan: warning: {message}", file=sys.stderr))
 
@@ -130,3 +132,25 @@ def text_options(args: argparse.Namespace) -> dict:
     if alphabet == "":
         raise UsageError("--alphabet is empty")
     return {"alphabet": alphabet, "max_label_length": length}
+
+
+class _Unbuilt:
+    """A subcommand's parser that this run does not use: its arguments are not built."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: self
+
+
+class OnlyCommand:
+    """The subparsers as cli.build_parser's add_* functions see them: every command is
+    named (with its help line), only the one that runs gets its arguments (building them
+    all was a third of `--version`'s own time)."""
+
+    def __init__(self, sub, command: str | None):
+        self.sub, self.command = sub, command
+
+    def add_parser(self, name: str, **kwargs):
+        if self.command in (None, name):
+            return self.sub.add_parser(name, **kwargs)
+        self.sub.add_parser(name, add_help=False, **kwargs)
+        return _Unbuilt()

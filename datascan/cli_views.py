@@ -6,15 +6,20 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from typing import TextIO
 
-from . import report as reports
-from .model import Report, Severity
+from .choices import MAX_FINDINGS, REPORT_FORMATS
 from .exits import EXIT_CLEAN, EXIT_FINDINGS
 
+TYPE_CHECKING = False   # (typing, the report and its renderers load when a command runs)
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from .model import Report
+    from .report import View
 
 
 def exit_code(report: Report, fail_on: str) -> int:
+    from .codes import Severity
     worst = report.worst()
     return EXIT_FINDINGS if worst is not None and worst.rank >= Severity(fail_on).rank else EXIT_CLEAN
 
@@ -22,7 +27,7 @@ def exit_code(report: Report, fail_on: str) -> int:
 def add_report_parser(sub) -> None:
     rep = sub.add_parser("report", help="render a saved JSON report (as HTML by default)")
     rep.add_argument("json_report", metavar="REPORT.json", help="a report written by --format json")
-    rep.add_argument("--format", dest="report_format", choices=sorted(reports.FORMATS),
+    rep.add_argument("--format", dest="report_format", choices=sorted(REPORT_FORMATS),
                      default="html", help="the report format (default: html)")
     rep.add_argument("--output", "-o", help="write the report here instead of stdout")
     rep.add_argument("--fail-on", choices=("error", "warning"), default="error",
@@ -36,9 +41,9 @@ def add_report_parser(sub) -> None:
 def add_listing_options(p: argparse.ArgumentParser) -> None:
     """How many findings the text report lists."""
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--max-findings", type=int, default=reports.MAX_FINDINGS, metavar="N",
+    g.add_argument("--max-findings", type=int, default=MAX_FINDINGS, metavar="N",
                    help=f"text report: list at most N findings per code "
-                        f"(default {reports.MAX_FINDINGS})")
+                        f"(default {MAX_FINDINGS})")
     g.add_argument("--all", dest="max_findings", action="store_const", const=None,
                    help="text report: list every finding")
 
@@ -63,8 +68,9 @@ def explain_command(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def view_from(args: argparse.Namespace, **known) -> reports.View:
+def view_from(args: argparse.Namespace, **known) -> View:
     """How the report is shown: the gate, and the options the run was given."""
+    from . import report as reports
     argv = getattr(args, "argv", ())
     paths = set(getattr(args, "paths", ()))
     options = tuple(a for a in argv[1:] if a not in paths)
@@ -94,6 +100,7 @@ def write_report(text: str | Callable[[TextIO], None], output: str | None) -> No
 
 def report_command(args: argparse.Namespace) -> int:
     from .report.load import load
+    from . import report as reports
     report = load(args.json_report)
     view = view_from(args, options_known=False, pictures=not args.no_pictures)
     write_report(lambda fh: reports.write(report, args.report_format, fh, view), args.output)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from . import findings as found, sources
 from ._version import __version__
-from .cache import Cache, Verdict, cache_spec
 from .codes import STORAGE_CORRUPT, TRUNCATED, keep
 from .config import ScanConfig, Transform, scan_config
 from .errors import DatascanError, UsageError
@@ -26,7 +25,8 @@ from .run_options import RunOptions, run_options
 from .sources.interface import KEYED, ROWS
 
 if TYPE_CHECKING:   # the scan, the dummy net and protobuf load when a scan runs, not for a
-    from .forward.api import ForwardOptions      # remembered verdict (cache.py)
+    from .cache import Cache                     # remembered verdict (cache.py), and cache.py
+    from .forward.api import ForwardOptions      # (hashlib: OpenSSL) only when one is asked for
 
 @dataclass(frozen=True)
 class NetSource:
@@ -64,8 +64,10 @@ def run(request: CheckRequest) -> Report:
     if request.net is not None:
         report = _check_net(request.net, request.run)
     else:
-        verdict = None if request.cache is None else \
-            Verdict(request.cache, request.paths, request.config, request.forward)
+        verdict = None
+        if request.cache is not None:
+            from .cache import Verdict
+            verdict = Verdict(request.cache, request.paths, request.config, request.forward)
         report = None if verdict is None else verdict.lookup()
         if report is None:
             report = _check_paths(request.paths, request.config, request.forward, request.run)
@@ -115,6 +117,7 @@ def check(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
     progress_total. ``cache``: remember the verdict and reuse it while the sources are
     unchanged (True: the default directory, or a directory); off unless asked for, so a
     library call never writes outside what it was given."""
+    from .cache import cache_spec
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     return run(CheckRequest(paths=tuple(paths), config=scan_config(config), forward=forward,

@@ -6,7 +6,9 @@ ShardResult (findings with shard-local indexes), in any order.
 * the local pool (the default for every ``--jobs``, one included; pool.py): a worker
   that dies costs its shard's damaged page, not the scan.
 * in-process (``--backend inprocess``, for debugging): no isolation. A page that kills
-  the LMDB library kills the caller, as it would kill any reader.
+  the LMDB library kills the caller, as it would kill any reader. The default runs here
+  too when every source's plan is ``validated`` (a tiny LMDB whose every page the planner
+  checked with plain file I/O: nothing is left that could kill the reader; scan._execute).
 * a joblib backend (``threading``, ``loky``, ``dask``): ``Parallel`` with
   ``return_as="generator_unordered"``. On a cluster (dask) each task runs its
   shard in a one-process local pool on the worker (run_isolated), so a crash is
@@ -16,19 +18,25 @@ ShardResult (findings with shard-local indexes), in any order.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .config import ScanConfig
-from .pool import Progress, run_local_pool
 from .shard import ShardResult, Ticker, run_shard
 from .sources.interface import Shard
 
 __all__ = ["run_in_process", "run_isolated", "run_joblib", "run_local_pool"]
 
 _WORKER_DEATHS = {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"}
+Progress = Callable[[int], None]
+
+
+def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
+                   progress: Progress | None, spill_dir: str | None = None) -> Iterator[ShardResult]:
+    """pool.run_local_pool, loaded with multiprocessing when a pool is started."""
+    from .pool import run_local_pool as run
+    return run(shards, config, jobs, progress, spill_dir)
 
 
 def _run_counted(shard: Shard, config: ScanConfig, progress: Progress | None) -> tuple[ShardResult, int]:
@@ -55,6 +63,7 @@ def run_isolated(shard: Shard, config: ScanConfig) -> tuple[ShardResult, int]:
     """Run one shard in a child of this process: the task a cluster backend (dask) runs,
     so a reader that dies costs that child, not the cluster's worker. Recovery
     (shard_job) happens right here, next to the data."""
+    import multiprocessing as mp
     me = mp.current_process()
     daemonic = me.daemon
     # Dask's worker processes are daemonic, and multiprocessing refuses children to

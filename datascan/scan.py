@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from . import parallel, sources
+from . import sources
 from ._version import __version__
 from .checks.content import spill_dir
 from .codes import CANNOT_OPEN, keep
@@ -105,8 +105,11 @@ def guided(parts: Sequence[Shard], jobs: int, most: int | None = None) -> tuple[
 
 
 def _execute(shards: list[Shard], config: ScanConfig, opts: RunOptions,
-             merger: Merger) -> Iterator[ShardResult]:
-    if opts.backend == IN_PROCESS:
+             merger: Merger, validated: bool = False) -> Iterator[ShardResult]:
+    from . import parallel    # multiprocessing and the pool: loaded when shards are run
+    if opts.backend == IN_PROCESS or (opts.backend in LOCAL and validated):
+        # Sources whose every page the planner validated (tiny LMDBs) cannot kill the
+        # reader: starting a worker for them cost more than the scan (Plan.validated).
         return parallel.run_in_process(shards, config, opts.progress)
     if opts.backend in LOCAL:
         # One job too reads in a worker process: a page that kills the LMDB library
@@ -199,7 +202,8 @@ def run_plans(paths: Sequence[str | os.PathLike], config: ScanConfig,
                 opts.progress_total(None if None in totals else sum(totals))
             shards = [s for p in plans for s in p.shards]
             merger = Merger(plans, content_dir=config.spill_dir, transform=config.transform)   # results merge as they come
-            for result in _execute(shards, config, opts, merger):
+            validated = all(p.validated or not p.shards for p in plans)
+            for result in _execute(shards, config, opts, merger, validated):
                 merger.add(result)
     except KeyboardInterrupt as e:
         e.merger = merger

@@ -489,7 +489,7 @@ def bench_photo(t: Table, out: Path, n: int, jobs: int, repeat: int) -> None:
 
 def bench_startup(t: Table, out: Path, repeat: int) -> None:
     from bench_startup import measure
-    rows, ratios = measure(out, max(5, 3 * repeat))
+    rows, ratios = measure(out, max(10, 3 * repeat))
     for name, best, _ in rows:
         t.rows.append(("startup", f"{name} (ms)", best, None, None, None))
     for what, value, target in ratios:

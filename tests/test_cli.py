@@ -1,6 +1,7 @@
 """End to end through main([...]): exit codes, the JSON contract, options."""
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -164,7 +165,9 @@ def test_the_same_dataset_named_twice_is_scanned_once(capsys):
 
 HEAVY = ("numpy", "h5py", "lmdb", "plyvel", "google.protobuf", "joblib", "tqdm", "PIL", "dask",
          "distributed", "datascan.forward", "datascan.scan", "datascan.clean", "datascan.engine",
-         "datascan.sources.lmdb", "datascan.report.json")
+         "datascan.sources.lmdb", "datascan.report.json", "multiprocessing", "hashlib", "json",
+         # and nothing of what makes a module slow to define (a frozen dataclass: ~1 ms each)
+         "dataclasses", "typing", "datascan.codes", "datascan.model", "datascan.report", "datascan.doctor.engine")
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["check", "--help"]])
@@ -180,3 +183,37 @@ def test_version_and_help_import_nothing_heavy(argv):
     lines = out.stdout.splitlines()
     assert lines[0] == lines[-1] == ""
     assert (lines[1] == f"datascan {__version__}") == (argv == ["--version"])
+
+
+def test_a_tiny_lmdb_scan_loads_only_what_it_reads(make_lmdb, tmp_path):
+    """A raw-Datum LMDB scan loads numpy, lmdb and protobuf's C core, not: plyvel (the
+    LevelDB sniff is not asked), h5py, the schema compiler and pure-Python protobuf
+    (descriptor_pb2, descriptor_pool, text_format), the doctor's and lint's rules, joblib,
+    dask, the forward engine, the cache (--no-cache) or a process pool (its pages were
+    validated while planning: it is read in process)."""
+    from conftest import key, raw_datum
+    path = make_lmdb([(key(i), raw_datum(i % 3, seed=i)) for i in range(5)])
+    heavy = ("plyvel", "h5py", "google.protobuf.descriptor_pb2", "google.protobuf.descriptor_pool",
+             "google.protobuf.text_format", "google.protobuf.internal.python_message",
+             "datascan.doctor.rules", "datascan.caffe.lint", "joblib", "dask", "distributed",
+             "datascan.forward", "datascan.cache", "hashlib", "multiprocessing", "datascan.pool")
+    probe = ("import sys\nfrom datascan.cli import main\n"
+             f"code = main(['check', {str(path)!r}, '--quiet', '--no-cache', '--num-classes', '3'])\n"
+             f"print(code, [m for m in {heavy!r} if m in sys.modules], "
+             "all(m in sys.modules for m in ('numpy', 'lmdb', 'google._upb._message')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout.splitlines()[-1]
+    assert out == "0 [] True"
+
+
+@pytest.mark.parametrize("command", ["", "check", "clean", "report", "show", "explain", "doctor", "mean"])
+def test_a_parser_built_for_one_command_helps_as_the_whole_one(command):
+    """main() builds only the arguments of the command that runs: every help reads the same."""
+    from datascan.cli import build_parser
+    whole, only = build_parser(), build_parser(command)
+    assert only.format_help() == whole.format_help()
+    sub = next(a for a in whole._actions if isinstance(a, argparse._SubParsersAction))
+    mine = next(a for a in only._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(mine.choices) == list(sub.choices)
+    if command:
+        assert mine.choices[command].format_help() == sub.choices[command].format_help()

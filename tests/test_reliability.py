@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import key, make_h5, raw_datum
-from test_parallel import leaf_keys, pages, patch
+from test_parallel import leaf_keys, pages, patch, reader_dies
 
 DATASCAN = [sys.executable, "-m", "datascan"]
 
@@ -54,6 +54,40 @@ def test_the_inprocess_backend_is_unprotected_as_documented(damaged_lmdb):
     code = "import sys, datascan; datascan.scan(sys.argv[1], backend='inprocess')"
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, timeout=120)
     assert out.returncode < 0       # the LMDB library killed the process: why it is not the default
+
+
+def test_a_tiny_lmdb_every_page_of_which_validates_is_read_in_process(make_lmdb, monkeypatch):
+    """No worker is started for it (the planner proved its pages sound), and the report is
+    the one every other executor gives."""
+    from datascan import parallel, scan
+    from datascan.config import ScanConfig
+    from datascan.model import Report
+    from datascan.sources.lmdb import plan
+    path = make_lmdb([(key(i), raw_datum(i % 3, shape=(1, 16, 16), seed=i)) for i in range(40)])
+    assert plan(path, ScanConfig(), 4).validated
+    threads = scan(path, num_classes=2, jobs=2, backend="threading")
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker was started")
+    monkeypatch.setattr(parallel, "run_local_pool", no_pool)
+    here = scan(path, num_classes=2, jobs=2)
+    assert here.findings and here == Report(**{**vars(threads), "seconds": here.seconds})
+
+
+def test_a_tiny_lmdb_with_a_page_that_kills_the_reader_is_still_read_in_a_worker(make_lmdb):
+    from datascan.config import ScanConfig
+    from datascan.sources.lmdb import plan
+    path = make_lmdb([(key(i), raw_datum(i % 3, shape=(1, 16, 16), seed=i)) for i in range(40)])
+    _, leaves = pages(path)
+    lost = leaf_keys(path, leaves[1])
+    patch(path, leaves[1] * 4096, bytes(4096))
+    assert reader_dies(path) != 0 and not plan(path, ScanConfig(), 1).validated
+    code = ("import json, sys, datascan; r = datascan.scan(sys.argv[1], num_classes=3); "
+            "print(json.dumps([r.records, [f.code for f in r.findings]]))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [40 - len(lost), ["DS101"]]
 
 
 @pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset (util-linux)")

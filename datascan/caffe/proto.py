@@ -8,20 +8,24 @@ a real net (pooling_param, weight_filler, ...) instead of failing on it. Buildin
 descriptor here avoids shipping generated *_pb2 code tied to one protobuf release and a
 hand-rolled wire parser; the classes live in a private descriptor pool so they never
 clash with another caffe.proto loaded in the same process (a user's caffe_pb2).
+
+The schema is written straight to its wire form (``serialized_file``, a FileDescriptorProto),
+not built with descriptor_pb2: that module and descriptor_pool.py's pure-Python machinery
+(text_format, python_message) cost more to import than a tiny scan takes. With a C backend
+(upb, cpp) the classes come from its own pool and metaclass, as message_factory makes them
+there, minus those imports; text_format loads only when a prototxt is parsed.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
-
 from ..errors import UsageError
 
-_F = descriptor_pb2.FieldDescriptorProto
-_TYPES = {"int32": _F.TYPE_INT32, "int64": _F.TYPE_INT64, "uint32": _F.TYPE_UINT32,
-          "float": _F.TYPE_FLOAT, "double": _F.TYPE_DOUBLE, "bool": _F.TYPE_BOOL,
-          "bytes": _F.TYPE_BYTES, "string": _F.TYPE_STRING}
+# FieldDescriptorProto's Type and Label numbers (descriptor.proto)
+_TYPES = {"double": 1, "float": 2, "int64": 3, "int32": 5, "bool": 8, "string": 9, "bytes": 12,
+          "uint32": 13}
+TYPE_MESSAGE, TYPE_ENUM, LABEL_OPTIONAL, LABEL_REPEATED = 11, 14, 1, 3
 
 # V1LayerParameter.LayerType, for the legacy `layers { type: DATA }` nets.
 V1_LAYER_TYPES = {
@@ -196,39 +200,78 @@ _PACKED = {("BlobShape", "dim"), ("BlobProto", "data"), ("BlobProto", "diff"),
            ("BlobProto", "double_data"), ("BlobProto", "double_diff")}
 
 
-def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
-    fdp = descriptor_pb2.FileDescriptorProto(name="datascan_caffe_net.proto",
-                                             package="caffe", syntax="proto2")
-    messages = {}
-    for msg_name in _MESSAGES:
-        messages[msg_name] = fdp.message_type.add(name=msg_name)
-    for enum_name, values in _ENUMS.items():
-        owner, _, short = enum_name.rpartition(".")
-        container = messages[owner].enum_type if owner else fdp.enum_type
-        enum = container.add(name=short)
-        for value_name, number in values.items():
-            enum.value.add(name=value_name, number=number)
-    for msg_name, fields in _MESSAGES.items():
-        for name, number, typ, repeated, default in fields:
-            f = messages[msg_name].field.add(
-                name=name, number=number,
-                label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL)
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out, n = out + bytes([n & 0x7F | 0x80]), n >> 7
+    return bytes(out + bytes([n]))
+
+
+def _field(number: int, value: int | str | bytes) -> bytes:
+    """One field of a message on the wire: a varint, or length-delimited (text, a message)."""
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    raw = value.encode() if isinstance(value, str) else value
+    return _varint(number << 3 | 2) + _varint(len(raw)) + raw
+
+
+def _enum(name: str, values: dict[str, int]) -> bytes:             # EnumDescriptorProto
+    return _field(1, name) + b"".join(_field(2, _field(1, v) + _field(2, n))
+                                      for v, n in values.items())
+
+
+def serialized_file() -> bytes:
+    """The schema as a serialized FileDescriptorProto (fields in number order, as protobuf
+    writes them: tests/test_caffe_netspec.py holds it equal to descriptor_pb2's bytes)."""
+    messages = []
+    for msg_name, fields in _MESSAGES.items():                      # DescriptorProto
+        body = _field(1, msg_name)
+        for name, number, typ, repeated, default in fields:        # FieldDescriptorProto
+            f = _field(1, name) + _field(3, number) + \
+                _field(4, LABEL_REPEATED if repeated else LABEL_OPTIONAL)
             if typ.startswith("."):
-                f.type_name = ".caffe" + typ
-                f.type = _F.TYPE_ENUM if typ[1:] in _ENUMS else _F.TYPE_MESSAGE
+                f += _field(5, TYPE_ENUM if typ[1:] in _ENUMS else TYPE_MESSAGE) + \
+                    _field(6, ".caffe" + typ)
             else:
-                f.type = _TYPES[typ]
+                f += _field(5, _TYPES[typ])
             if default is not None:
-                f.default_value = default
+                f += _field(7, default)
             if (msg_name, name) in _PACKED:
-                f.options.packed = True
-    return fdp
+                f += _field(8, _field(2, 1))                      # FieldOptions.packed
+            body += _field(2, f)
+        for enum_name, values in _ENUMS.items():                    # nested enums
+            owner, _, short = enum_name.rpartition(".")
+            if owner == msg_name:
+                body += _field(4, _enum(short, values))
+        messages.append(_field(4, body))
+    top = [_field(5, _enum(name, values)) for name, values in _ENUMS.items() if "." not in name]
+    return b"".join([_field(1, "datascan_caffe_net.proto"), _field(2, "caffe"), *messages, *top,
+                     _field(12, "proto2")])
+
+
+def _c_backend():
+    """(pool, metaclass) of protobuf's C backend (upb or cpp), or None for pure Python."""
+    try:
+        from google.protobuf.internal import api_implementation
+        if api_implementation.Type() == "python":
+            return None
+        from google.protobuf.pyext.cpp_message import GeneratedProtocolMessageType
+        return api_implementation._c_module.DescriptorPool(), GeneratedProtocolMessageType
+    except (ImportError, AttributeError):     # another protobuf layout: the public way below
+        return None
 
 
 @lru_cache(maxsize=None)
 def _classes() -> dict[str, type]:
-    pool = descriptor_pool.DescriptorPool()
-    fd = pool.Add(_file_descriptor())
+    from google.protobuf import message
+    if (c := _c_backend()) is not None:
+        pool, meta = c
+        fd = pool.AddSerializedFile(serialized_file())
+        return {name: meta(name, (message.Message,), {"DESCRIPTOR": fd.message_types_by_name[name],
+                                                       "__module__": None})
+                for name in _MESSAGES}
+    from google.protobuf import descriptor_pool, message_factory
+    fd = descriptor_pool.DescriptorPool().AddSerializedFile(serialized_file())
     return {name: message_factory.GetMessageClass(fd.message_types_by_name[name])
             for name in _MESSAGES}
 
@@ -240,6 +283,7 @@ def message_class(name: str) -> type:
 
 def parse_text(text: str, message: str = "NetParameter", *, where: str = "<text>"):
     """A caffe.<message> from prototxt text. Fields datascan does not declare are skipped."""
+    from google.protobuf import text_format
     msg = message_class(message)()
     try:
         text_format.Parse(text, msg, allow_unknown_field=True, allow_unknown_extension=True)

@@ -8,8 +8,6 @@ another kind is also called by the code that runs on its records (the comments b
 """
 from __future__ import annotations
 
-from ..caffe.lint import LINT_RULES
-from ..doctor.rules import RULES as DOCTOR_RULES
 from .base import Check
 from .crnn import TextLabels, TextPairing
 from .boxes import Boxes
@@ -24,7 +22,7 @@ from .pixels import GrayFill
 from .storage import HDF5Layout, Storage
 from .values import Values
 
-CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
+SCAN_CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     Storage,            # sources/ (plan, read), shard.py, recovery.py
     HDF5Layout,         # sources/h5layout.py, when an HDF5 file is planned
     ListLines,          # shard.py (an image list's LineFacts), sources/imagelist.py (DS131)
@@ -39,11 +37,24 @@ CHECKS: tuple[type[Check], ...] = (   # in code order; where each one runs:
     TextPairing,        # scan.py, on the merged summaries (their text layout)
     Duplicates,         # scan.py, on every source's content hashes (record.py, rows.py take them)
     Forward,            # forward/
-    *DOCTOR_RULES,      # doctor/rules/: a training log's facts (datascan doctor)
-    *LINT_RULES,        # caffe/lint.py: a solver's and a net's definitions
 )
+# CHECKS (below) adds the doctor's rules (doctor/rules/: a training log's facts) and the
+# lint rules (caffe/lint.py: a solver's and a net's definitions). They read no records:
+# a scan does not load them (some 25 dataclasses, most of a tiny scan's own startup).
+
+
+def __getattr__(name: str):
+    if name != "CHECKS":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..caffe.lint import LINT_RULES
+    from ..doctor.rules import RULES as DOCTOR_RULES
+    checks = (*SCAN_CHECKS, *DOCTOR_RULES, *LINT_RULES)
+    globals()["CHECKS"] = checks
+    return checks
 
 
 def pixel_checks() -> list[Check]:
     """The registered checks that read raw Datum pixels, ready to run (they take no options)."""
-    return [check() for check in CHECKS if check.reads_pixels]
+    # CHECKS when it was asked for (a test may have added to it), else the scan's checks:
+    # the rules of the doctor and of lint read no pixels.
+    return [check() for check in globals().get("CHECKS", SCAN_CHECKS) if check.reads_pixels]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Callable, TextIO
 
+from ..choices import REPORT_FORMATS
 from .view import MAX_FINDINGS, View
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ def _lazy(module: str) -> Callable[[Report, View], str]:
     return render
 
 
-FORMATS = {"text": _lazy("text"), "json": _lazy("json"), "html": _lazy("html")}
+FORMATS = {name: _lazy(name) for name in REPORT_FORMATS}   # (choices.py: --help lists them)
 __all__ = ["FORMATS", "MAX_FINDINGS", "View", "render", "to_dict", "write"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_FINDINGS = 20        # text: findings listed per code unless --max-findings / --all
+from ..choices import MAX_FINDINGS   # text: findings listed per code unless --max-findings / --all
 
 
 @dataclass(frozen=True)

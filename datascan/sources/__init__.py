@@ -6,31 +6,33 @@ clear error naming what to install (exit 2), never a wrong answer or a traceback
 """
 from __future__ import annotations
 
+import os
+from collections import namedtuple
 from importlib import import_module
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import BackendMissing, SourceOpenError, UnrecognizedSource
 
-if TYPE_CHECKING:   # the CLI lists the names in its --help: that loads no format
+TYPE_CHECKING = False   # the CLI lists the names in its --help: that loads no format (nor typing)
+if TYPE_CHECKING:
     from pathlib import Path
 
     from .interface import Format
 
-
-class Entry(NamedTuple):
-    module: str          # the module defining FORMAT
-    backend: str         # the library it reads with ...
-    install: str         # ... and what to pip install for it
-
+# module: the module defining FORMAT; backend: the library it reads with, and install: what to
+# pip install for it. marker: a file every directory of this format holds (None: never a
+# directory); files: whether a single file can be one. These two only say where a format
+# cannot be: its module (and the library it imports) is loaded, and its sniff() asked,
+# only where it can (an LMDB is detected without loading plyvel).
+Entry = namedtuple("Entry", "module backend install marker files")
 
 # Detection order: layout-specific formats first, then magic-byte formats.
 REGISTRY = MappingProxyType({
-    "leveldb": Entry("datascan.sources.leveldb", "plyvel", "plyvel"),
-    "lmdb": Entry("datascan.sources.lmdb", "lmdb", "lmdb"),
-    "hdf5": Entry("datascan.sources.hdf5", "h5py", "h5py"),
+    "leveldb": Entry("datascan.sources.leveldb", "plyvel", "plyvel", "CURRENT", False),
+    "lmdb": Entry("datascan.sources.lmdb", "lmdb", "lmdb", "data.mdb", True),
+    "hdf5": Entry("datascan.sources.hdf5", "h5py", "h5py", None, True),
     # last: a text file of `path label` lines, after the HDF5 source list (a text file too)
-    "imagelist": Entry("datascan.sources.imagelist", "PIL", "pillow"),
+    "imagelist": Entry("datascan.sources.imagelist", "PIL", "pillow", None, True),
 })
 
 
@@ -57,13 +59,24 @@ def _format(name: str) -> Format:
     return import_module(REGISTRY[name].module).FORMAT
 
 
+def _sniffed(path: Path) -> str | None:
+    """The first format whose sniff() recognises `path`, asking only those it can be."""
+    is_dir = os.path.isdir(path)
+    for name, entry in REGISTRY.items():
+        could = os.path.exists(os.path.join(path, entry.marker)) if is_dir and entry.marker \
+            else entry.files and not is_dir
+        if could and _format(name).sniff(path):
+            return name
+    return None
+
+
 def fingerprint(path: Path, forced: str | None = None) -> tuple[str, dict] | None:
     """(format name, fingerprint) of the dataset at `path`, found as detect() finds it but
     without loading the format's library (a remembered verdict is looked up at the cost of
     startup); None when it is no dataset datascan knows or its format has no fingerprint."""
     if not path.exists() or (forced is not None and forced not in REGISTRY):
         return None
-    name = forced or next((n for n in REGISTRY if _format(n).sniff(path)), None)
+    name = forced or _sniffed(path)
     fmt = None if name is None else _format(name)
     if fmt is None or fmt.fingerprint is None:
         return None
@@ -83,9 +96,8 @@ def detect(path: Path, forced: str | None = None) -> Format:
         raise SourceOpenError(f"{path}: {why}")
     if forced:
         return get(forced)
-    for name in REGISTRY:
-        if _format(name).sniff(path):
-            return get(name)
+    if (name := _sniffed(path)) is not None:
+        return get(name)
     raise UnrecognizedSource(f"{path}: not a dataset datascan recognises (LMDB data.mdb, "
                              "LevelDB CURRENT+MANIFEST, HDF5 file or HDF5 source list, image list); "
                              "use --source-format to say which it is")

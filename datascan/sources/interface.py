@@ -108,6 +108,9 @@ class Plan:
     encoding: str = "unknown"
     records: int | None = None           # known up front (LMDB entries, HDF5 rows), else None
     scratch: tuple[str, ...] = ()        # temporary directories the scan removes when it ends
+    validated: bool = False              # every byte a read will touch was validated while
+                                         # planning (a tiny LMDB's pages): reading it cannot
+                                         # kill the reader, so it may run in the scan's process
 
 
 KeyValueBatch = list  # [(key bytes, value bytes), ...] as a keyed reader yields them

@@ -29,6 +29,7 @@ from .interface import KEYED, Changed, Format, Plan, Shard, StorageDamage, stat_
 
 NAME = "lmdb"
 REOPEN_BYTES = 4 << 20    # values read per mapping of the file (see _walk)
+VALIDATED_PAGES = 64      # a tree this small is validated whole while planning (Plan.validated)
 
 
 def data_file(path: Path) -> Path:
@@ -116,12 +117,14 @@ def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
     with lmdb_pages.Tree(data_file(path)) as tree:
         encoding = kv.sample_encoding(tree.records())
         bounds = tree.split(n_shards)
+        validated = meta.last_pg < VALIDATED_PAGES and tree.sound(VALIDATED_PAGES) == total
     notes = () if lockable(path) is not False else (Finding.of(
         NO_READER_TABLE, str(path), f"{lock_file(path).name} cannot be opened for writing: read "
         "without LMDB's reader table, not isolated from a live writer"),)
     shards = tuple(replace(s, version=txnid)
                    for s in kv.shards_from_bounds(str(path), NAME, bounds, encoding))
-    return Plan(str(path), NAME, shards, notes, encoding=encoding, records=total)
+    return Plan(str(path), NAME, shards, notes, encoding=encoding, records=total,
+                validated=validated)
 
 
 def _state(path: Path) -> tuple[int, int]:
