@@ -66,13 +66,14 @@ def targets() -> list[Path]:
 def run(path: Path, extra: tuple[str, ...]) -> dict:
     shown = os.path.relpath(path, ROOT) if ROOT in path.parents else str(path)
     cmd = [sys.executable, "-m", "datascan", "check", shown, "--format", "json", "--jobs", "2",
-           "--quiet", *extra]
+           "--quiet", "--no-cache", *extra]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     out: dict = {"exit": p.returncode}
     if p.stdout.strip():
         report = json.loads(p.stdout)
         report["summary"].pop("seconds", None)
         report.pop("options", None)     # added later (issue 15.7): baselines do not have it
+        report.pop("cached", None)      # a baseline saved before --no-cache was passed here
         out["report"] = report
     else:
         out["stderr"] = p.stderr.strip().splitlines()[-1:] if p.stderr.strip() else []
@@ -91,6 +92,19 @@ def collect() -> dict[str, dict]:
     return results
 
 
+def _first_difference(a, b, where: str = "") -> tuple[str, object, object]:
+    """Where two JSON values first differ (a path like report.findings[3].message)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(a.keys() | b.keys()):
+            if a.get(k) != b.get(k):
+                return _first_difference(a.get(k), b.get(k), f"{where}.{k}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _first_difference(x, y, f"{where}[{i}]")
+    return where or ".", a, b
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = ap.add_mutually_exclusive_group(required=True)
@@ -103,10 +117,12 @@ def main() -> int:
         print(f"{len(results)} reports saved to {args.save}")
         return 0
     before = json.loads(args.against.read_text())
+    results = json.loads(json.dumps(results))     # as saved: tuples are lists
     diffs = sorted(k for k in before.keys() | results.keys() if before.get(k) != results.get(k))
     for k in diffs:
-        print(f"DIFFERS: {k}\n  before: {json.dumps(before.get(k))[:600]}\n"
-              f"  after:  {json.dumps(results.get(k))[:600]}")
+        where, a, b = _first_difference(before.get(k), results.get(k))
+        print(f"DIFFERS: {k} at {where}\n  before: {json.dumps(a)[:600]}\n"
+              f"  after:  {json.dumps(b)[:600]}")
     print(f"{len(results)} reports, {len(diffs)} differ")
     return 1 if diffs else 0
 
