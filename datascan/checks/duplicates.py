@@ -26,8 +26,8 @@ from ..model import Finding, key_text
 from .base import SUMMARY, Check
 from .content import ENTRY, ContentLog, read_chunk, write_chunk
 
-INDEX_RECORDS = 1 << 20     # entries held before they go to the bucket files
-INDEX_KEYS = 1 << 18        # keys held before they go to the key file
+INDEX_RECORDS = 1 << 16     # entries held before they go to the bucket files
+INDEX_KEYS = 1 << 16        # keys held before they go to the key file
 BUCKETS = 64
 SRC, SHARD = 48, 36         # position = source << 48 | shard << 36 | index in shard
 POSITIONED = np.dtype([("h", "<u8"), ("label", "<f8"), ("pos", "<i8")])
@@ -58,8 +58,8 @@ class ContentIndex:
                     idx, keys = idx[order], keys.take(order)
                 self.keys[src, shard].append(("mem", idx.copy(), keys))
                 self.keys_held += len(keys)
-        if self.keys_held > INDEX_KEYS:
-            self._spill_keys()
+                if self.keys_held > INDEX_KEYS:     # per chunk: a shard's keys never pile up
+                    self._spill_keys()
 
     def _scratch(self) -> Path:
         if self.dir is None:
