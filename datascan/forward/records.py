@@ -54,7 +54,7 @@ def kv_records(path: Path, fmt: Format, encoding: str, *, force_color: bool = Fa
         if isinstance(item, StorageDamage):   # counted like the plain scan counts it
             if item.key is not None:
                 if skips:
-                    yield n, key_text(item.key), None, _unreadable(item.message), IMAGE
+                    yield n, key_text(item.key), None, _unreadable(item), IMAGE
                 n += 1
             continue
         key, value = item
@@ -79,9 +79,9 @@ def kv_records(path: Path, fmt: Format, encoding: str, *, force_color: bool = Fa
 LOAD_FAILED = 'Check failed: cv_img.data Could not load'    # ImageData, image_data_layer.cpp
 
 
-def _unreadable(message: str) -> str:
+def _unreadable(damage: StorageDamage) -> str:
     """Why ImageData aborts on a list line whose file cannot be read."""
-    if "names no file" in message:
+    if damage.key.endswith(b": ") or "names no file" in damage.message:   # "line N: " + path
         return f"{LOAD_FAILED} (a blank line: no file)"
     return f"{LOAD_FAILED} (the file cannot be read: missing or not readable)"
 
