@@ -94,7 +94,8 @@ def _datum_array(s, image: bool, force_color: bool, force_gray: bool, listed: bo
         if array is None and listed:
             return None, f"{LOAD_FAILED} ({why})"
         if array is None and why == DEPTH:
-            return None, 'Check failed: cv_img.depth() == CV_8U Image data type must be unsigned byte'
+            return None, ("Check failed: cv_img.depth() == CV_8U Image data type must be "
+                          "unsigned byte")
         if array is None:
             return None, ('Could not decode datum: Caffe goes on with an empty image and aborts '
                           'on its shape CHECKs (e.g. "Check failed: channels == img_channels '

@@ -22,7 +22,8 @@ from ..model import Finding, ForwardBlock
 from ..codes import FORWARD_BLOWUP
 from .judge import LOSS_CLAMP_THRESHOLD, Locate, judge_record, suspects
 from .net import SEED, DummyNet
-from .records import IMAGE, RAW, NotRun, Record
+from .records import NotRun, Record
+from .shapes import first_shape, reject
 from .spread import Spread, Trip, likely_cause, settle
 from .transform import Transformer
 
@@ -125,7 +126,7 @@ def run_forward(records: Iterable[Record], *, batch_size: int,
     def transformed() -> Iterator[Batch]:
         checked = False
         for iteration, batch in enumerate(caffe_batches(records, batch_size)):
-            first = _first_shape(batch)
+            first = first_shape(batch)
             if first is not None and not checked:
                 try:                          # wrong mean/crop for this data: no pass at all
                     transformer.check(first)
@@ -154,24 +155,19 @@ def run_forward(records: Iterable[Record], *, batch_size: int,
                          input_range=seen)
 
 
-def _first_shape(batch: list[Record]) -> tuple | None:
-    """The shape Caffe gives the batch: its first record's (the first one that has pixels)."""
-    return next((np.shape(r[2]) for r in batch if r[2] is not None), None)
-
-
 def _transform_batch(batch: list[Record], transformer: Transformer,
                      skipped: list[tuple[int, str]]) -> Batch:
     """One Caffe batch as the net sees it: records the data layer would reject go to
     ``skipped``, the others are transformed (records of one shape at a time). A batch with
     nothing usable keeps its iteration number but has no records."""
-    first = _first_shape(batch)
+    first = first_shape(batch)
     keep, groups, arrays = [], {}, {}
     for pos, rec in enumerate(batch):
         if rec[2] is None:                        # the layer cannot feed it: label slot says why
             skipped.append((rec[0], str(rec[3])))
             continue
         arr = arrays[pos] = np.asarray(rec[2])
-        why = _reject(arr.shape, first, transformer, rec[4] if len(rec) > 4 else None)
+        why = reject(arr.shape, first, transformer, rec[4] if len(rec) > 4 else None)
         if why:
             skipped.append((rec[0], why))
         else:
@@ -184,34 +180,6 @@ def _transform_batch(batch: list[Record], transformer: Transformer,
         out.update(zip(positions, transformer(np.stack([arrays[p] for p in positions]))))
     return ([batch[p][0] for p in keep], [batch[p][1] for p in keep],
             np.stack([out[p] for p in keep]), np.asarray([batch[p][3] for p in keep]))
-
-
-def _reject(shape: tuple, first: tuple, transformer: Transformer, kind: str | None,
-            ) -> str | None:
-    """Why Caffe's data layer would abort on a record of this shape in a batch shaped by
-    ``first`` (DataTransformer's CHECKs, in its order: a decoded image's img_* names, a raw
-    Datum's datum_* names), or None."""
-    if shape == first:
-        return None
-    if len(shape) != len(first) or len(shape) != 3 or kind not in (IMAGE, RAW):
-        return f"record is {'x'.join(map(str, shape))}, the batch's first record " \
-               f"{'x'.join(map(str, first))}: Caffe aborts"
-    of = "img" if kind == IMAGE else "datum"
-    crop = transformer.crop_size
-    (c, h, w), (bc, bh, bw) = shape, first
-    bh, bw = (crop, crop) if crop else (bh, bw)
-    checks = [(f"channels == {of}_channels", bc, c), (f"height <= {of}_height", bh, h),
-              (f"width <= {of}_width", bw, w)]
-    if not crop:
-        checks += [(f"{of}_height == height", h, bh), (f"{of}_width == width", w, bw)]
-    for text, a, b in checks:
-        if not (a <= b if "<=" in text else a == b):
-            return f"Check failed: {text} ({a} vs. {b})"
-    try:
-        transformer.check(shape)              # the mean must have the record's size
-    except UsageError as e:
-        return str(e)
-    return None
 
 
 def _loss_kind(loss: str | None, num_classes: int | None) -> str:
