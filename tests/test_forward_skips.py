@@ -80,7 +80,8 @@ def test_undecodable_datum_and_mixed_shapes_quote_the_check_caffe_fails(make_lmd
     reasons = {x["reason"] for x in block_of(report, path)["skipped_reasons"]}
     assert "Check failed: height <= img_height (51 vs. 33)" in reasons     # caffe-ref's log
     assert "Check failed: channels == img_channels (3 vs. 1)" in reasons
-    assert any(r.startswith("Could not decode datum") for r in reasons)
+    # #3 decodes to nothing: Caffe goes on with an empty 1-channel image in a 3-channel batch
+    assert "Could not decode datum: Check failed: channels == img_channels (3 vs. 1)" in reasons
     assert not any("datum_height" in r or "datum_channels" in r for r in reasons)
 
 
@@ -131,3 +132,16 @@ def test_ds702_under_a_net_blames_the_net_s_transform():
     assert "--net" not in n.message
     assert "the net's own transform_param (no scale, no mean) leaves inputs spanning 0..255" \
         in n.message
+
+
+def test_an_undecodable_datum_that_starts_its_batch():
+    from datascan.caffe.netspec import TransformSpec
+    from datascan.forward.records import IMAGE, UNDECODED
+    image = np.zeros((3, 8, 8), np.uint8)
+    recs = [(0, "a", None, UNDECODED, IMAGE), (1, "b", image, 0, IMAGE)]
+    crop = Transformer.from_spec(TransformSpec(crop_size=4))
+    r = run_forward(recs, batch_size=2, transformer=crop, num_classes=3, path="db")
+    assert r.skipped == [(0, "Could not decode datum: Check failed: img_height >= crop_size "
+                             "(0 vs. 4)")]
+    r = run_forward(recs, batch_size=2, transformer=Transformer(), num_classes=3, path="db")
+    assert "takes the empty image's shape (1x0x0)" in r.skipped[0][1]

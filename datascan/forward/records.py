@@ -76,6 +76,7 @@ def kv_records(path: Path, fmt: Format, encoding: str, *, force_color: bool = Fa
             yield index, key_text(key), None, why, IMAGE if image else RAW
 
 
+UNDECODED = "Could not decode datum"    # Caffe logs it and goes on with an empty cv::Mat
 LOAD_FAILED = 'Check failed: cv_img.data Could not load'    # ImageData, image_data_layer.cpp
 
 
@@ -96,10 +97,8 @@ def _datum_array(s, image: bool, force_color: bool, force_gray: bool, listed: bo
         if array is None and why == DEPTH:
             return None, ("Check failed: cv_img.depth() == CV_8U Image data type must be "
                           "unsigned byte")
-        if array is None:
-            return None, ('Could not decode datum: Caffe goes on with an empty image and aborts '
-                          'on its shape CHECKs (e.g. "Check failed: channels == img_channels '
-                          '(3 vs. 1)")')
+        if array is None:              # the batch's CHECK on the empty image: shapes.py
+            return None, UNDECODED
         return array, None
     c, h, w = s.channels, s.height, s.width
     if min(c, h, w) <= 0:

@@ -23,7 +23,7 @@ from ..codes import FORWARD_BLOWUP
 from .judge import LOSS_CLAMP_THRESHOLD, Locate, judge_record, suspects
 from .net import SEED, DummyNet
 from .records import NotRun, Record
-from .shapes import first_shape, reject
+from .shapes import first_shape, reject, skip_reason
 from .spread import Spread, Trip, likely_cause, settle
 from .transform import Transformer
 
@@ -164,7 +164,7 @@ def _transform_batch(batch: list[Record], transformer: Transformer,
     keep, groups, arrays = [], {}, {}
     for pos, rec in enumerate(batch):
         if rec[2] is None:                        # the layer cannot feed it: label slot says why
-            skipped.append((rec[0], str(rec[3])))
+            skipped.append((rec[0], skip_reason(str(rec[3]), not arrays, first, transformer)))
             continue
         arr = arrays[pos] = np.asarray(rec[2])
         why = reject(arr.shape, first, transformer, rec[4] if len(rec) > 4 else None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UsageError
-from .records import IMAGE, RAW, Record
+from .records import IMAGE, RAW, UNDECODED, Record
 from .transform import Transformer
 
 
@@ -41,3 +41,18 @@ def reject(shape: tuple, first: tuple, transformer: Transformer, kind: str | Non
     except UsageError as e:
         return str(e)
     return None
+
+
+def skip_reason(why: str, ahead: bool, first: tuple | None, transformer: Transformer) -> str:
+    """Why Caffe aborts on a record without pixels. An undecodable Datum goes on as an empty
+    cv::Mat (1 channel, 0x0) and fails the batch's CHECKs; ``ahead``: it comes before every
+    record with pixels, so it gives the batch its shape."""
+    if why != UNDECODED:
+        return why
+    crop = transformer.crop_size
+    if ahead and crop:
+        return f"{why}: Check failed: img_height >= crop_size (0 vs. {crop})"
+    if ahead or first is None:
+        return (f"{why}: the batch takes the empty image's shape (1x0x0) and Caffe aborts on "
+                "its next record")
+    return f"{why}: {reject((1, 0, 0), first, transformer, IMAGE)}"
