@@ -84,7 +84,8 @@ class ForwardBlock:
     precision: str = "fp32"
     loss: str = "softmax"                  # softmax | euclidean
     batch_losses: tuple[float | None, ...] = ()   # per iteration; None: a batch Caffe aborts on
-    skipped: int = 0                       # records the data layer would reject
+    skipped: int = 0                       # records the data layer would reject (its other
+    #                                        records are still forwarded and judged)
     skipped_reasons: tuple[tuple[str, int], ...] = ()   # why, and how many (the commonest few)
     input_range: tuple[float, float] | None = None      # finite input values as the net saw them
     batch_size_from: str = "given"         # given (--batch-size, ForwardOptions) | net | default
@@ -98,6 +99,12 @@ class ForwardBlock:
     @property
     def iterations_run(self) -> int:
         return sum(x is not None for x in self.batch_losses)
+
+    @property
+    def first_aborted_iteration(self) -> int | None:
+        """The first iteration Caffe aborts on (its batch holds a record the data layer or the
+        net rejects: ``skipped``), None when it runs them all."""
+        return next((i for i, x in enumerate(self.batch_losses) if x is None), None)
 
     @property
     def first_nonfinite_iteration(self) -> int | None:

@@ -278,5 +278,7 @@ def test_run_forward_skips_records_the_data_layer_rejects():
     assert [i for i, _ in r.skipped] == [5]
     assert [(f.code, f.index) for f in r.findings] == [("DS700", 6)]
     block = r.block("db")
-    assert block.first_nonfinite_iteration == 1 and np.isnan(block.batch_losses[1])
-    assert to_dict(replace(EMPTY, forward=(block,)))["forward"][0]["batch_losses"][1] == "nan"
+    # Caffe aborts on iteration 1 (record 5): no loss for it, but record 6 is still judged
+    assert block.batch_losses[1] is None and block.first_aborted_iteration == 1
+    assert block.iterations_run == 1 and block.first_nonfinite_iteration is None
+    assert to_dict(replace(EMPTY, forward=(block,)))["forward"][0]["batch_losses"][1] is None

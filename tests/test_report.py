@@ -77,11 +77,11 @@ def test_text_reads_the_typed_sections():
     assert out.splitlines()[:6] == [
         "train_lmdb: lmdb, 12 records, datum, labels 0..2 (3 distinct)",
         "forward pass on train_lmdb: 3 of 4 iterations run, batch size 4 (the default; "
-        "--batch-size sets it), fp32 softmax loss; 1 iteration not run (Caffe aborts on their "
-        "batch)",
+        "--batch-size sets it), fp32 softmax loss; 1 iteration not run (Caffe aborts on its "
+        "batch: the first at iteration 1)",
         "  loss 2.25..2.5, non-finite from iteration 2; inputs 0..255 as the net saw them",
-        "  3 records skipped (the data layer would abort on them; the shape checks name them): "
-        "Check failed: K_ == new_K (48 vs. 12) (3)",
+        "  3 records skipped (Caffe aborts on them; the plain checks name them; the rest of "
+        "their batch is still judged): Check failed: K_ == new_K (48 vs. 12) (3)",
         "forward pass not run on val_lmdb: storage damage (DS102: short)",
         ""]
     assert "train_lmdb:00000007:#7: DS300 error 2 NaN values in data" in out.splitlines()

@@ -4,7 +4,8 @@
     for t in net_targets(spec):                           # one per data layer
         result = forward_source(t.path, t.format, encoding, t.options)
 
-Modules: transform (DataTransformer), net (the dummy net), runner (batches, running),
+Modules: transform (DataTransformer), net (the dummy net), runner (batches, running), shapes
+(which records a batch aborts on),
 judge (findings from a batch outcome), records (sources in Caffe's order), api. What a net
 says (its messages, its data layers) is datascan/caffe/.
 """

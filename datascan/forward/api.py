@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..caffe.netspec import NetSpec, TransformSpec
-from ..errors import UsageError
 from .net import SEED
 from .. import sources
-from .records import kv_records
+from .records import NotRun, kv_records
 from .runner import ForwardResult, run_forward
 from .transform import Transformer
 
@@ -56,24 +55,32 @@ def forward_source(path: str | Path, fmt: str, encoding: str,
     read in Caffe's order through the format's capability: ``caffe_rows`` for a row
     format (HDF5Data), ``walk`` (key order) for a keyed one (Data)."""
     path = Path(path)
+    try:
+        return _forward(path, fmt, encoding, options)
+    except NotRun as e:      # the report keeps the scan and says why the pass did not run
+        return ForwardResult(not_run=str(e))
+
+
+def _forward(path: Path, fmt: str, encoding: str, options: ForwardOptions) -> ForwardResult:
     source = sources.get(fmt)
     transformer = Transformer.from_spec(options.transform)
     locate = None
     if source.caffe_rows is not None:
         if not transformer.identity:
-            raise UsageError(f"{path}: HDF5Data does not transform data (Caffe aborts on a "
-                             "transform_param there): drop --scale/--mean-*/--crop-size")
+            raise NotRun("HDF5Data does not transform data (Caffe aborts on a "
+                         "transform_param there): drop --scale/--mean-*/--crop-size")
         records, locate = source.caffe_rows(path, data=options.data_top, label=options.label_top)
     elif source.walk is not None:
         records = kv_records(path, source, encoding, force_color=options.force_color,
-                             force_gray=options.force_gray)
+                             force_gray=options.force_gray, skips=True)
     else:
-        raise UsageError(f"{path}: --forward does not read {fmt} sources")
+        raise NotRun(f"--forward does not read {fmt} sources")
     batch_size, origin = options.batch
     result = run_forward(records, batch_size=batch_size, transformer=transformer,
                          num_classes=options.num_classes, ignore_label=options.ignore_label,
                          precision=options.precision, path=str(path), loss=options.loss,
-                         normalization=options.normalization, seed=options.seed, locate=locate)
+                         normalization=options.normalization, seed=options.seed, locate=locate,
+                         from_net=options.from_net)
     result.batch_size_from = origin
     return result
 

@@ -22,7 +22,8 @@ from ..model import Finding, ForwardBlock
 from ..codes import FORWARD_BLOWUP
 from .judge import LOSS_CLAMP_THRESHOLD, Locate, judge_record, suspects
 from .net import SEED, DummyNet
-from .records import Record
+from .records import NotRun, Record
+from .shapes import first_shape, reject, skip_reason
 from .spread import Spread, Trip, likely_cause, settle
 from .transform import Transformer
 
@@ -42,9 +43,12 @@ class ForwardResult:
     loss: str = "softmax"
     input_range: tuple[float, float] | None = None   # finite values as the net saw them
     batch_size_from: str = "given"                  # given | net | default
+    not_run: str | None = None                       # why the pass could not run at all
 
     def block(self, path: str) -> ForwardBlock:
         """What the report says about this pass over ``path``."""
+        if self.not_run is not None:
+            return ForwardBlock(path, not_run=self.not_run)
         why = Counter(reason for _, reason in self.skipped)
         return ForwardBlock(path, batch_size=self.batch_size, precision=self.precision,
                             loss=self.loss, batch_losses=tuple(self.batch_losses),
@@ -102,34 +106,47 @@ def run_forward(records: Iterable[Record], *, batch_size: int,
                 transformer: Transformer, num_classes: int | None,
                 ignore_label: int | None = None, precision: str = "fp32", path: str,
                 loss: str | None = None, normalization: str = "VALID", seed: int = SEED,
-                locate: Locate | None = None) -> ForwardResult:
+                locate: Locate | None = None, from_net: bool = False) -> ForwardResult:
     """The whole --forward pass for one source: raw records (index, key, array as the data
     layer decodes it, label) -> Caffe batches -> transform -> dummy net -> findings.
 
     A NaN/inf mean gives one DS700 on the mean and no forward pass (every record would be
-    NaN). Records the data layer would reject (shape differs from the batch's first record,
-    or from the mean) are not forwarded; they are listed in ``skipped`` (the shape checks
-    report them). A transform that does not fit the *first* record is a UsageError.
+    NaN). Records the data layer would reject (no pixels, shape differs from the batch's first
+    record, or from the mean) are not forwarded; they are listed in ``skipped`` with the CHECK
+    Caffe fails, and their iteration's loss is None (Caffe aborts there; the batch's other
+    records are still judged). A transform that does not fit the *first* record is NotRun.
     """
     kind = _loss_kind(loss, num_classes)
     mean_finding = transformer.mean_finding()
     if mean_finding is not None:
         return ForwardResult([mean_finding], [], [], batch_size, precision, kind)
     skipped: list[tuple[int, str]] = []
+    aborts: set[int] = set()      # iterations whose batch holds a record Caffe aborts on
 
     def transformed() -> Iterator[Batch]:
         checked = False
-        for batch in caffe_batches(records, batch_size):
-            if batch and not checked:
-                transformer.check(np.shape(batch[0][2]))   # wrong mean/crop for this data: stop
+        for iteration, batch in enumerate(caffe_batches(records, batch_size)):
+            first = first_shape(batch)
+            if first is not None and not checked:
+                try:                          # wrong mean/crop for this data: no pass at all
+                    transformer.check(first)
+                except NotRun:
+                    raise
+                except UsageError as e:
+                    raise NotRun(f"{e} (at iteration {iteration})") from None
                 checked = True
+            before = len(skipped)
             yield _transform_batch(batch, transformer, skipped)
+            if len(skipped) > before:
+                aborts.add(iteration)
 
     spread = Spread()
     findings, losses = forward_findings(
         transformed(), num_classes=num_classes, ignore_label=ignore_label, precision=precision,
         path=path, loss=loss, normalization=normalization, seed=seed, locate=locate,
-        skipped=skipped, transformer=transformer, spread=spread)
+        skipped=skipped, transformer=transformer, spread=spread, from_net=from_net)
+    for iteration in aborts:      # Caffe never completes them; their other records are judged
+        losses[iteration] = None
     first_why: dict[int, str] = {}       # padding repeats records: one may be skipped twice
     for index, why in skipped:
         first_why.setdefault(index, why)
@@ -143,12 +160,16 @@ def _transform_batch(batch: list[Record], transformer: Transformer,
     """One Caffe batch as the net sees it: records the data layer would reject go to
     ``skipped``, the others are transformed (records of one shape at a time). A batch with
     nothing usable keeps its iteration number but has no records."""
-    arrays = [np.asarray(r[2]) for r in batch]
-    keep, groups = [], {}
-    for pos, arr in enumerate(arrays):
-        why = _reject(arr.shape, arrays[0].shape, transformer)
+    first = first_shape(batch)
+    keep, groups, arrays = [], {}, {}
+    for pos, rec in enumerate(batch):
+        if rec[2] is None:                        # the layer cannot feed it: label slot says why
+            skipped.append((rec[0], skip_reason(str(rec[3]), not arrays, first, transformer)))
+            continue
+        arr = arrays[pos] = np.asarray(rec[2])
+        why = reject(arr.shape, first, transformer, rec[4] if len(rec) > 4 else None)
         if why:
-            skipped.append((batch[pos][0], why))
+            skipped.append((rec[0], why))
         else:
             keep.append(pos)
             groups.setdefault(arr.shape, []).append(pos)
@@ -161,24 +182,6 @@ def _transform_batch(batch: list[Record], transformer: Transformer,
             np.stack([out[p] for p in keep]), np.asarray([batch[p][3] for p in keep]))
 
 
-def _reject(shape: tuple, first: tuple, transformer: Transformer) -> str | None:
-    """Why Caffe's data layer would abort on a record of this shape in this batch, or None."""
-    if shape == first:
-        return None
-    if len(shape) != len(first):
-        return f"record is {shape}, the batch's first record {first}"
-    if len(shape) == 3 and shape[0] != first[0]:
-        return f"Check failed: channels == datum_channels ({first[0]} vs. {shape[0]})"
-    if len(shape) == 3 and transformer.crop_size:
-        try:
-            transformer.check(shape)
-        except UsageError as e:
-            return str(e)
-        return None
-    return f"record is {'x'.join(map(str, shape))}, the batch's first record " \
-           f"{'x'.join(map(str, first))}: Caffe aborts (Check failed: datum_height == height)"
-
-
 def _loss_kind(loss: str | None, num_classes: int | None) -> str:
     return loss or ("softmax" if num_classes is not None else "euclidean")
 
@@ -188,7 +191,7 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
                      loss: str | None = None, normalization: str = "VALID", seed: int = SEED,
                      locate: Locate | None = None, skipped: list[tuple[int, str]] | None = None,
                      transformer: Transformer | None = None, spread: Spread | None = None,
-                     ) -> tuple[list[Finding], list[float | None]]:
+                     from_net: bool = False) -> tuple[list[Finding], list[float | None]]:
     """Judge every record of already-transformed batches; the n-th batch is iteration n.
     A batch whose record size differs from the first batch's is not run (Caffe's
     InnerProduct aborts there): its loss is None and its records go to ``skipped``.
@@ -266,7 +269,7 @@ def forward_findings(batches: Iterable[Batch], *, num_classes: int | None,
     if trips:
         cause = likely_cause(spread, scale=1.0 if transformer is None else float(transformer.scale),
                              mean=None if transformer is None else transformer.mean_name,
-                             width=net.num_inputs)
+                             width=net.num_inputs, from_net=from_net)
         findings += settle(trips, spread, targets, path=path, cause=cause)
         findings.sort(key=Finding.sort_key)
     return findings, losses

@@ -145,13 +145,24 @@ def _dataset_finding(rest: list[Trip], inputs: Spread, path: str, cause: str) ->
         f"every record {med:.3g} (a record stands out past {limit:.3g}). Likely cause: {cause}"))
 
 
-def likely_cause(inputs: Spread, *, scale: float, mean: str | None, width: int) -> str:
-    """What makes every input too large, in the words of the options that would fix it."""
+def likely_cause(inputs: Spread, *, scale: float, mean: str | None, width: int,
+                 from_net: bool = False) -> str:
+    """What makes every input too large, in the words of the options that would fix it.
+    ``from_net``: the transform is a net's data layer's own, so the fix is in the net."""
     lo, hi = inputs.lo, inputs.hi
     size = (f"the dummy net (one InnerProduct with N(0, 0.01) weights over {width:,} values) "
             "saturates on inputs this large")
     if not math.isfinite(lo):
         return "no finite input values"
+    if from_net:
+        done = ", ".join(x for x in (f"{mean} subtracted" if mean else "",
+                                     f"scale {scale:g}" if scale != 1 else "") if x)
+        span = f"{lo:g}..{hi:g}" if lo >= 0 and 1 < hi <= 255 else f"{lo:.3g}..{hi:.3g}"
+        return (f"the net's own transform_param ({done or 'no scale, no mean'}) leaves inputs "
+                f"spanning {span}: if the net feeds them to a layer as large as this one, set "
+                "its scale (0.00390625 = 1/256 for 0..255 pixels) or mean; " + size +
+                ". A net whose first layer is a convolution sees far smaller sums, so this "
+                "says little about the records")
     if scale == 1 and mean is None:
         if lo >= 0 and 1 < hi <= 255:
             return (f"inputs span {lo:g}..{hi:g} and no scale or mean was given: pass the net's "

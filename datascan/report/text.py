@@ -84,11 +84,15 @@ def forward_lines(b: ForwardBlock) -> list[str]:
             f"{plural(total, 'iteration')} run, batch size {b.batch_size}"
             f"{ORIGINS.get(b.batch_size_from, '')}, {b.precision} {b.loss} loss")
     if aborted:
-        head += f"; {plural(aborted, 'iteration')} not run (Caffe aborts on their batch)"
+        their = "its batch" if aborted == 1 else "their batches"
+        head += (f"; {plural(aborted, 'iteration')} not run (Caffe aborts on {their}: the first "
+                 f"at iteration {b.first_aborted_iteration})")
     out = [head]
     rng = b.loss_range
     losses = "no finite loss" if rng is None else f"loss {rng[0]:.4g}" + \
         (f"..{rng[1]:.4g}" if rng[1] != rng[0] else "")
+    if not b.iterations_run and total:
+        losses = "no batch loss (Caffe aborts on every batch)"
     if b.first_nonfinite_iteration is not None:
         losses += f", non-finite from iteration {b.first_nonfinite_iteration}"
     if b.input_range is not None:
@@ -96,8 +100,9 @@ def forward_lines(b: ForwardBlock) -> list[str]:
     out.append(f"  {losses}")
     if b.skipped:
         why = "; ".join(f"{one_line(r)} ({n:,})" for r, n in b.skipped_reasons)
-        out.append(f"  {plural(b.skipped, 'record')} skipped (the data layer would abort on "
-                   f"them; the shape checks name them){': ' + why if why else ''}")
+        out.append(f"  {plural(b.skipped, 'record')} skipped (Caffe aborts on them; the plain "
+                   f"checks name them; the rest of their batch is still judged)"
+                   f"{': ' + why if why else ''}")
     else:
         out.append("  no record skipped")
     return out
