@@ -254,9 +254,10 @@ FORWARD_DATASET = _row("DS702", W,
     "records trip the dummy net together: the whole dataset's input scale, not its records",
     "No record is blamed: the inputs as fed are too large for the net, so its softmax "
     "saturates (loss at the 87.3365 clamp) or its gradients blow up on records that do not "
-    "stand out from the rest. The message names the likely cause. Run again with the net's "
-    "transform_param (--net NET.prototxt, or --scale / --mean-file / --mean-value as its data "
-    "layer sets them); records that still stand out are named with DS701. If the net really "
+    "stand out from the rest. The message names the likely cause. Give the scan the data "
+    "layer's transform_param (--net NET.prototxt, or --scale / --mean-file / --mean-value as it "
+    "sets them); under --net, the net's own transform leaves the inputs that large: set its "
+    "scale or mean. Records that still stand out are named with DS701. If the net really "
     "feeds these values, scale them: its first updates blow up the same way.")
 
 # DS8xx training run (datascan doctor, from a Caffe log)
