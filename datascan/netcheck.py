@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import findings as found, sources
 from ._version import __version__
-from .codes import CANNOT_OPEN
+from .codes import CANNOT_OPEN, LIST_ROOT
 from .config import ScanConfig, Transform, scan_config
 from .errors import DatascanError, UsageError
 from .model import Finding, ForwardBlock, NetBlock, NetLayer, Report
@@ -81,9 +81,9 @@ def _transform(t) -> Transform:
 
 def _net_words(f: Finding) -> Finding:
     """A finding worded for --net: the net's root_folder, not --root, places a list's files."""
-    if "(pass --root " in f.message:
+    if f.code == LIST_ROOT.code and "--root " in f.message:
         return replace(f, message=f.message.replace(
-            "(pass --root ", "(set image_data_param root_folder: "))
+            "(pass --root ", "(set image_data_param root_folder: ").replace("--root ", "root_folder "))
     return f
 
 
