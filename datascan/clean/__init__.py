@@ -30,8 +30,8 @@ from ..scan import scan
 from ..sources.interface import KEYED
 from . import atomic, manifest
 from .mean_out import check_mean
-from .drops import (Drop, Selection, check_count, filtered, load_report, net_layer,
-                    net_transform, options_differ, select as select_drops)
+from .drops import (Drop, Selection, check_count, filtered, load_report, net_report_config,
+                    options_differ, select as select_drops)
 from .errors import CleanRefused
 from .targets import KVTarget, RowsFileTarget, RowsListTarget
 from .verify import Verification, verify
@@ -166,7 +166,7 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     said: list[str] = []
     if from_report is not None:
         theirs = load_report(Path(from_report), src, getattr(target, "files", ()))
-        config, line = _net_report(Path(from_report), theirs, src, config)
+        config, line = net_report_config(Path(from_report), theirs, src, config)
         if line is not None:
             said.append(line)
             (warn or (lambda m: python_warnings.warn(m, stacklevel=3)))(line)
@@ -191,26 +191,6 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     return _write(target, src, dst, qdir, sel, threshold, scan_opts, progress,
                   str(from_report) if from_report is not None else None, started, tuple(said),
                   mean_out)
-
-
-def _net_report(report: Path, theirs, src: Path, config: ScanConfig):
-    """A report made with --net judged ``src`` with its layer's transform_param: the
-    verification scan takes it too (unless a transform was given), and one line says so."""
-    layer = net_layer(theirs.options, src)
-    if layer is None:
-        return config, None
-    said = net_transform(layer, theirs.format)
-    given = config.transform.given
-    if not given:
-        config = replace(config, transform=said)
-    words = ", ".join(f"{k} {v}" if k == "crop_size" else k for k, v in said.settings() if v) \
-        or "Caffe's defaults"
-    line = (f"{report} was made with --net {theirs.options.get('net')}: layer "
-            f"{layer.get('layer')!r} judged {src} with {words}; the verification scan "
-            f"{'uses the options given instead' if given else 'uses it too'}")
-    if theirs.format == "imagelist" and config.root is None:
-        line += "; pass --root as the layer's root_folder if its paths need one"
-    return config, line
 
 
 def _refuse_storage_damage(src: Path, target, findings: Sequence[Finding]) -> None:

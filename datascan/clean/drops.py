@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..codes import keep
@@ -188,3 +188,23 @@ def check_count(report: Path, expected: int | None, actual: int) -> None:
     if expected is not None and expected != actual:
         raise CleanRefused(f"{report} counted {expected} records but the source now has {actual}: "
                            "it was made for another version of the dataset; scan again")
+
+
+def net_report_config(report: Path, theirs: ReportSource, src: Path, config):
+    """A report made with --net judged ``src`` with its layer's transform_param: the
+    verification scan takes it too (unless a transform was given), and one line says so."""
+    layer = net_layer(theirs.options, src)
+    if layer is None:
+        return config, None
+    said = net_transform(layer, theirs.format)
+    given = config.transform.given
+    if not given:
+        config = replace(config, transform=said)    # a frozen ScanConfig
+    words = ", ".join(f"{k} {v}" if k == "crop_size" else k for k, v in said.settings() if v) \
+        or "Caffe's defaults"
+    line = (f"{report} was made with --net {theirs.options.get('net')}: layer "
+            f"{layer.get('layer')!r} judged {src} with {words}; the verification scan "
+            f"{'uses the options given instead' if given else 'uses it too'}")
+    if theirs.format == "imagelist" and config.root is None:
+        line += "; pass --root as the layer's root_folder if its paths need one"
+    return config, line
