@@ -153,6 +153,20 @@ def config_from(args: argparse.Namespace) -> ScanConfig:
                        transform=transform_from(args))
 
 
+def net_config_from(args: argparse.Namespace) -> ScanConfig:
+    """The options `check --net` applies to every layer (they win over the net's); those
+    the net alone decides are refused in one line."""
+    from .config import scan_config
+    for flag, value, net_has in (("--root", args.root, "each ImageData layer's root_folder"),
+                                 ("--label-dataset", args.label_datasets, "each layer's tops"),
+                                 ("--source-format", args.source_format,
+                                  "each layer's type and backend")):
+        if value:
+            raise UsageError(f"{flag} does not go with --net: the net sets it ({net_has})")
+    return scan_config(num_classes=args.num_classes, ignore_label=args.ignore_label,
+                       label_map=label_map_from(args), **text_options(args))
+
+
 def _progress(args: argparse.Namespace):
     if not bars.shown(not args.quiet):
         return None, None
@@ -182,8 +196,8 @@ def request_from(args: argparse.Namespace, tick=None, total=None):
     common = dict(paths=tuple(args.paths), run=run, select=args.select, ignore=args.ignore)
     if args.net:
         transform_from(args)          # refuses --crop-size / --force-* with --net
-        return CheckRequest(net=NetSource(args.net, args.phase, args.forward, args.precision),
-                            **common)
+        return CheckRequest(net=NetSource(args.net, args.phase, args.forward, args.precision,
+                                          net_config_from(args)), **common)
     request = CheckRequest(config=config_from(args), **common)   # no PATH: refused first
     return replace(request, forward=forward_from(args), cache=cache_from(args))
 

@@ -53,11 +53,16 @@ class Transform:
     of as stored; raw Datums are not touched). scale, mirror and the mean never abort on a
     record's shape, so they are not here. ``origin`` says where it came from: "defaults"
     (nothing was said: Caffe's defaults, and findings say what they depend on), "options"
-    (--crop-size, --force-color, --force-gray) or a net layer ("layer 'data'")."""
+    (--crop-size, --force-color, --force-gray) or a net layer ("layer 'data'"). ``resize``:
+    ImageData's new_height x new_width (both set), which every image is resized to before the
+    transform, so its sizes are free; ``layer``: the layer type that reads the records, as the
+    findings name it (ImageData's force_color / force_gray is its image_data_param.is_color)."""
     crop_size: int = 0
     force_color: bool = False
     force_gray: bool = False
     origin: str = "defaults"
+    resize: tuple[int, int] | None = None
+    layer: str = "Data"
 
     @property
     def given(self) -> bool:
@@ -74,8 +79,9 @@ class Transform:
 
     def settings(self) -> tuple[tuple[str, object], ...]:
         """(name, value) of each setting, as the JSON report's options record them."""
-        return (("crop_size", self.crop_size), ("force_color", self.force_color),
-                ("force_gray", self.force_gray))
+        out = (("crop_size", self.crop_size), ("force_color", self.force_color),
+               ("force_gray", self.force_gray))
+        return out + ((("resize", list(self.resize)),) if self.resize else ())
 
 
 @dataclass(frozen=True)

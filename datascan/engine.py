@@ -12,15 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import findings as found, sources
 from ._version import __version__
 from .codes import STORAGE_CORRUPT, TRUNCATED, keep
-from .config import ScanConfig, Transform, scan_config
-from .errors import DatascanError, UsageError
-from .model import Finding, ForwardBlock, NetBlock, NetLayer, Options, Report, SourceInfo
+from .config import ScanConfig, scan_config
+from .errors import UsageError
+from .model import Finding, ForwardBlock, Options, Report, SourceInfo
 from .run_options import RunOptions, run_options
 from .sources.interface import KEYED, ROWS
 
@@ -35,6 +34,9 @@ class NetSource:
     phase: str | None = None        # only this phase's layers: train | test
     forward: bool = False           # run the dummy net, fed with each layer's own options
     precision: str = "fp32"         # the dummy net's arithmetic (fp16: half-precision overflow)
+    config: ScanConfig | None = None   # options given with the net, for every layer (they win
+    #                                 over the net's): num_classes, ignore_label, label_map,
+    #                                 alphabet, max_label_length; the rest come from the net
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,10 @@ def options_of(request: CheckRequest, report: Report | None = None) -> Options:
         layers = () if report is None or report.net is None else tuple(
             (("layer", x.layer), ("path", x.path)) + x.transform
             for x in report.net.layers if x.transform is not None)
-        return Options(label_datasets=(), select=select, ignore=ignore, forward=forward,
-                       net=str(net.path), phase=net.phase,
+        c = net.config or ScanConfig()
+        return Options(c.num_classes, c.ignore_label, (), None, select=select, ignore=ignore,
+                       forward=forward, net=str(net.path), phase=net.phase,
+                       label_map=c.label_map and c.label_map.path,
                        transform=(("from", "net"), ("layers", layers)))
     c = request.config
     forward = None if request.forward is None else tuple(
@@ -127,9 +131,11 @@ def check(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
 
 def check_net(net: str | os.PathLike, *, forward: bool = False, precision: str = "fp32",
               phase: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
-              **options) -> Report:
-    """Scan every data layer's source of a Caffe net, as that layer would read it."""
-    return run(CheckRequest(net=NetSource(net, phase, forward, precision),
+              config: ScanConfig | None = None, **options) -> Report:
+    """Scan every data layer's source of a Caffe net, as that layer would read it.
+    ``config``: options for every layer that win over the net's (num_classes, ignore_label,
+    label_map, alphabet, max_label_length)."""
+    return run(CheckRequest(net=NetSource(net, phase, forward, precision, config),
                             run=run_options(**options), select=tuple(select),
                             ignore=tuple(ignore)))
 
@@ -186,59 +192,6 @@ def with_forward(report: Report, options: ForwardOptions) -> Report:
     return replace(report, findings=every, forward=(report.forward or ()) + tuple(blocks))
 
 
-def _stored_as(path: Path) -> str | None:
-    """The format the dataset at `path` is stored in, None when it is not one datascan knows."""
-    try:
-        return sources.detect(path).name
-    except DatascanError:
-        return None
-
-
 def _check_net(net: NetSource, opts: RunOptions) -> Report:
-    from .caffe.netspec import load_net
-    from .forward.api import net_targets
-    spec = load_net(Path(net.path))
-    targets = [t for t in net_targets(spec, precision=net.precision)
-               if net.phase is None or net.phase.upper() in t.phases]
-    reports: list[Report] = []
-    layers: list[NetLayer] = []
-    seen: dict[tuple[str, str], tuple[str, Transform]] = {}
-    for t in targets:
-        path = os.path.normpath(t.path) if t.path else None
-        readable = t.format is not None and t.path is not None and t.options is not None
-        missing = readable and not Path(path).exists()
-        notes = t.notes + (("source not found",) if missing else ())
-        if not readable or missing:
-            layers.append(NetLayer(t.layer, t.phases, path, t.format, notes))
-            continue
-        actual = _stored_as(Path(path))
-        if actual is not None and actual != t.format:
-            raise UsageError(f"{net.path}: layer {t.layer!r} reads {path} as {t.format} "
-                             f"({'; '.join(t.notes) or 'its data_param says so'}) but it is "
-                             f"{actual}: Caffe cannot open it either; set `backend: "
-                             f"{actual.upper()}` in its data_param")
-        o = t.options
-        transform = Transform(o.crop_size, o.force_color, o.force_gray, origin=f"layer {t.layer}")
-        first = seen.get((path, t.format))
-        if first is not None:     # scanned once, as the first layer reading it reads it
-            if first[1].settings() != transform.settings():
-                notes += (f"reads the same source as layer {first[0]} with another "
-                          f"transform_param: its records are judged as layer {first[0]} reads them",)
-            layers.append(NetLayer(t.layer, t.phases, path, t.format, notes,
-                                   None if t.format == "hdf5" else first[1].settings()))
-            continue
-        seen[path, t.format] = (t.layer, transform)
-        judged = None if t.format == "hdf5" else transform.settings()   # HDF5Data: no transform
-        layers.append(NetLayer(t.layer, t.phases, path, t.format, notes, judged))
-        config = scan_config(num_classes=o.num_classes, ignore_label=o.ignore_label,
-                             format=t.format, label_datasets=(o.label_top,), root=t.root,
-                             transform=transform)
-        reports.append(_check_paths([path], config, o if net.forward else None, opts))
-    if not reports:
-        raise UsageError(f"{net.path}: no data layer source datascan can read "
-                         f"({'; '.join(n for x in layers for n in x.notes) or 'none found'})")
-    findings = found.collect(found.merged(*(r.findings for r in reports)))
-    forward = tuple(b for r in reports for b in r.forward or ()) if net.forward else None
-    return Report(__version__, tuple(s for r in reports for s in r.sources), findings,
-                  sum(r.seconds for r in reports), forward=forward,
-                  net=NetBlock(str(net.path), tuple(layers)))
+    from .netcheck import check_net
+    return check_net(net, opts, _check_paths, net.config)

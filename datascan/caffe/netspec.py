@@ -14,14 +14,10 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .layers import PHASES, Layer, in_phase, layers_of
+from .losses import LOSSES, LossSpec, loss_spec
 from .proto import message_class, parse_net_text, parse_text
 
 DATA_TYPES = ("Data", "HDF5Data", "ImageData", "AnnotatedData")
-SOFTMAX_LOSSES = ("SoftmaxWithLoss", "MultinomialLogisticLoss", "InfogainLoss")
-REGRESSION_LOSSES = ("EuclideanLoss",)
-_NUM_OUTPUT_TYPES = {"InnerProduct": "inner_product_param", "Convolution": "convolution_param",
-                     "Deconvolution": "convolution_param"}
-_MAX_CHAIN = 64   # bottoms followed from a loss back to the layer that sets num_output
 
 
 @dataclass(frozen=True)
@@ -52,22 +48,12 @@ class DataLayerSpec:
     notes: tuple[str, ...] = ()  # things Caffe does here that a user should know
     root_folder: str | None = None   # ImageData: the prefix of every listed path, as resolved
     is_color: bool | None = None     # ImageData: imread colour (true) or gray (false)
+    new_size: tuple[int, int] | None = None   # ImageData: new_height, new_width (both set)
+    label_map_file: Path | None = None         # AnnotatedData: annotated_data_param's, resolved
 
     @property
     def label_top(self) -> str | None:
         return self.tops[1] if len(self.tops) > 1 else None
-
-
-@dataclass(frozen=True)
-class LossSpec:
-    name: str
-    type: str
-    kind: str                   # "softmax" | "euclidean"
-    prediction: str             # bottom[0]
-    label: str | None           # bottom[1]
-    num_outputs: int | None     # num_output of the layer feeding bottom[0]
-    ignore_label: int | None
-    normalization: str          # VALID | FULL | BATCH_SIZE | NONE
 
 
 @dataclass(frozen=True)
@@ -88,7 +74,8 @@ class PhaseSpec:
     @property
     def num_classes(self) -> int | None:
         loss = self.loss
-        return loss.num_outputs if loss is not None and loss.kind == "softmax" else None
+        return loss.num_outputs if loss is not None and loss.kind in ("softmax", "multibox") \
+            else None
 
     @property
     def ignore_label(self) -> int | None:
@@ -193,8 +180,7 @@ def _spec_from_nets(path: Path, name: str, nets: list[tuple], cwd: Path) -> NetS
             active = [lay for lay in layers if in_phase(lay, phase)]
             data, losses = by_phase[phase]
             data.extend(_data_layer(lay, phase, cwd) for lay in active if lay.type in DATA_TYPES)
-            losses.extend(_loss(lay, active) for lay in active
-                          if lay.type in SOFTMAX_LOSSES + REGRESSION_LOSSES)
+            losses.extend(loss_spec(lay, active) for lay in active if lay.type in LOSSES)
     held = {phase: {_identity(d) for d in data} for phase, (data, _) in by_phase.items()}
     phases = {}
     for phase, (data, losses) in by_phase.items():
@@ -212,13 +198,13 @@ def _merge_phases(data: list[DataLayerSpec], held: dict[str, set[tuple]],
 
 def _identity(d: DataLayerSpec) -> tuple:
     return (d.name, d.type, d.source_text, d.backend, d.batch_size, d.transform, d.root_folder,
-            d.is_color)
+            d.is_color, d.new_size, d.label_map_file)
 
 
 def _data_layer(layer: Layer, phase: str, cwd: Path) -> DataLayerSpec:
     msg, base = layer.msg, layer.where.parent
     notes: list[str] = []
-    root_folder = is_color = None
+    root_folder = is_color = new_size = label_map = None
     if layer.type == "HDF5Data":
         p = layer.param("hdf5_data_param")
         source, batch, backend = (p.source, p.batch_size, None) if p else ("", 0, None)
@@ -238,6 +224,7 @@ def _data_layer(layer: Layer, phase: str, cwd: Path) -> DataLayerSpec:
                          "empty and Caffe stops with \"File is empty\"")
         root_folder = folder_prefix(p.root_folder if p else "", base, cwd)
         is_color = bool(p.is_color) if p else True
+        new_size = _new_size(p, notes)
     else:  # Data, AnnotatedData
         p = layer.param("data_param")
         source, batch = (p.source, p.batch_size) if p else ("", 0)
@@ -247,6 +234,9 @@ def _data_layer(layer: Layer, phase: str, cwd: Path) -> DataLayerSpec:
             notes.append("backend not set: Caffe's default is LEVELDB (the tools default to "
                          "lmdb)")
         shuffle, rand_skip, legacy = False, (p.rand_skip if p else 0), p
+        a = layer.param("annotated_data_param") if layer.type == "AnnotatedData" else None
+        if a is not None and a.label_map_file:
+            label_map = resolve(a.label_map_file, base, cwd)
     if rand_skip:
         notes.append(f"rand_skip: {rand_skip}: Caffe starts at a random record, so iteration "
                      "numbers shift")
@@ -257,7 +247,20 @@ def _data_layer(layer: Layer, phase: str, cwd: Path) -> DataLayerSpec:
         source=resolve(source, base, cwd) if source else None, source_text=source,
         backend=backend, batch_size=int(batch), tops=tuple(msg.top),
         transform=_transform(layer, legacy, base, cwd), shuffle=shuffle,
-        rand_skip=int(rand_skip), notes=tuple(notes), root_folder=root_folder, is_color=is_color)
+        rand_skip=int(rand_skip), notes=tuple(notes), root_folder=root_folder, is_color=is_color,
+        new_size=new_size, label_map_file=label_map)
+
+
+def _new_size(p, notes: list[str]) -> tuple[int, int] | None:
+    """ImageData resizes every image to new_height x new_width when both are set
+    (ReadImageToCVMat); Caffe refuses one without the other."""
+    h, w = (int(p.new_height), int(p.new_width)) if p is not None else (0, 0)
+    if h and w:
+        return h, w
+    if h or w:
+        notes.append("new_height and new_width must be set together: Caffe stops with "
+                     "\"new_height and new_width to be set at the same time\"")
+    return None
 
 
 def folder_prefix(written: str, base: Path, cwd: Path) -> str:
@@ -294,41 +297,3 @@ def _transform(layer: Layer, legacy, base: Path, cwd: Path) -> TransformSpec:
         mean_value=tuple(float(v) for v in t.mean_value) if t is not None else (),
         force_color=bool(t.force_color) if t is not None else False,
         force_gray=bool(t.force_gray) if t is not None else False)
-
-
-def _loss(loss: Layer, active: list[Layer]) -> LossSpec:
-    msg = loss.msg
-    bottoms = list(msg.bottom)
-    kind = "euclidean" if loss.type in REGRESSION_LOSSES else "softmax"
-    lp = loss.param("loss_param")
-    ignore = lp.ignore_label if lp is not None and lp.HasField("ignore_label") else None
-    norm = "VALID"
-    if lp is not None:
-        modes = message_class("LossParameter").NormalizationMode
-        if lp.HasField("normalization"):
-            norm = modes.Name(lp.normalization)
-        elif lp.HasField("normalize") and not lp.normalize:
-            norm = "BATCH_SIZE"
-    prediction = bottoms[0] if bottoms else ""
-    return LossSpec(name=msg.name, type=loss.type, kind=kind, prediction=prediction,
-                    label=bottoms[1] if len(bottoms) > 1 else None,
-                    num_outputs=_num_output(prediction, active, before=loss),
-                    ignore_label=ignore, normalization=norm)
-
-
-def _num_output(blob: str, active: list[Layer], *, before: Layer) -> int | None:
-    """Follow bottom[0] back from the loss (through Softmax, ReLU, Dropout, Flatten, ...)
-    to the InnerProduct or Convolution that produces the blob, and return its num_output."""
-    end = active.index(before)           # Layer compares by identity
-    for _ in range(_MAX_CHAIN):
-        end = next((i for i in reversed(range(end)) if blob in active[i].msg.top), None)
-        if end is None:
-            return None
-        producer = active[end]
-        if producer.type in _NUM_OUTPUT_TYPES:
-            p = producer.param(_NUM_OUTPUT_TYPES[producer.type])
-            return int(p.num_output) if p is not None and p.HasField("num_output") else None
-        if producer.type in DATA_TYPES or not producer.msg.bottom:
-            return None
-        blob = producer.msg.bottom[0]
-    return None

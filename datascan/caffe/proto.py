@@ -2,8 +2,8 @@
 messages (Datum and SSD's AnnotatedDatum for the records, nets, solvers, mean files).
 
 Field numbers and defaults are those of BVLC/caffe src/caffe/proto/caffe.proto
-(proto2, package "caffe"), plus AnnotatedDatum, LabelMap and AnnotatedDataParameter from the SSD
-fork. Only what datascan reads is declared: ``parse_text`` skips every other field of
+(proto2, package "caffe"), plus AnnotatedDatum, LabelMap, AnnotatedDataParameter and
+MultiBoxLossParameter from the SSD fork. Only what datascan reads is declared: ``parse_text`` skips every other field of
 a real net (pooling_param, weight_filler, ...) instead of failing on it. Building the
 descriptor here avoids shipping generated *_pb2 code tied to one protobuf release and a
 hand-rolled wire parser; the classes live in a private descriptor pool so they never
@@ -112,6 +112,8 @@ _MESSAGES: dict[str, list[tuple]] = {
         ("mean_file", 3, "string", False, None), ("crop_size", 5, "uint32", False, "0"),
         ("mirror", 6, "bool", False, "false"), ("root_folder", 12, "string", False, "")],
     "AnnotatedDataParameter": [("label_map_file", 2, "string", False, None)],
+    "MultiBoxLossParameter": [("num_classes", 4, "uint32", False, None),
+                              ("background_label_id", 9, "uint32", False, "0")],
     "InnerProductParameter": [("num_output", 1, "uint32", False, None),
                               ("bias_term", 2, "bool", False, "true"),
                               ("axis", 5, "int32", False, "1"),
@@ -151,7 +153,8 @@ _MESSAGES: dict[str, list[tuple]] = {
         ("batch_norm_param", 139, ".BatchNormParameter", False, None),
         ("python_param", 130, ".PythonParameter", False, None),
         ("param", 6, ".ParamSpec", True, None),
-        ("annotated_data_param", 200, ".AnnotatedDataParameter", False, None)],
+        ("annotated_data_param", 200, ".AnnotatedDataParameter", False, None),
+        ("multibox_loss_param", 201, ".MultiBoxLossParameter", False, None)],
     "V1LayerParameter": [
         ("bottom", 2, "string", True, None), ("top", 3, "string", True, None),
         ("name", 4, "string", False, None),

@@ -48,6 +48,8 @@ def _unforced(t: Transform, gives: str = "") -> str:
         return f" unless the net's transform_param sets force_color: true (or force_gray: true){gives}"
     if t.origin == "options":
         return " (neither --force-color nor --force-gray given)"
+    if t.layer == "ImageData":
+        return f" ({t.origin}'s image_data_param sets is_color: false)"
     return f" ({_where(t)} sets neither force_color nor force_gray)"
 
 
@@ -117,14 +119,14 @@ def _small_groups(table: ShapeTable, path: str, t: Transform, sides, what: str,
         dims = ("channels", "height", "width") if who == "datum" else ("height", "width")
         return [Finding.of(SHAPE_MISMATCH, path, f"some {what}s are smaller than {_crop(t)} "
                            f"({span(table, dims)}; more than {MAX_SHAPE_GROUPS} shapes, too many "
-                           f"to name the records of each): Caffe's Data layer aborts on them",
+                           f"to name the records of each): Caffe's {t.layer} layer aborts on them",
                            severity=E)]
     out = []
     for shape, group in table.items():
         h, w = sides(shape)
         if min(h, w) < crop:
             out += listed(group, SHAPE_MISMATCH, path, f"{what} {fmt(shape)} is smaller than "
-                          f"{_crop(t)}: Caffe's Data layer aborts on it ({_too_small(h, w, crop, who)})",
+                          f"{_crop(t)}: Caffe's {t.layer} layer aborts on it ({_too_small(h, w, crop, who)})",
                           fmt(shape), E)
     return out
 
@@ -138,14 +140,14 @@ def _raw_shapes(table: ShapeTable, path: str, t: Transform) -> list[Finding]:
     if t.crop_size:
         return _raw_channels(table, path, t, forced) + \
             _small_groups(table, path, t, lambda s: s[1:], "shape", "datum")
-    why = ": Caffe's Data layer aborts on the batch mixing them"
+    why = f": Caffe's {t.layer} layer aborts on the batch mixing them"
     if table.overflow:
         fix = _uncropped(t, min(lo[1:])) if lo[0] == hi[0] else forced
         return [Finding.of(SHAPE_MISMATCH, path, f"{table.records} Datums come in more than "
                            f"{MAX_SHAPE_GROUPS} shapes ({span(table, ('channels', 'height', 'width'))}), "
                            f"too many to name the records of each{why}{fix}", severity=E)]
     return minorities(table, path, SHAPE_MISMATCH, E, lambda s, m, n: (
-        f"shape {fmt(s)}, while {n} records are {fmt(m)}: Caffe's Data layer aborts on a batch "
+        f"shape {fmt(s)}, while {n} records are {fmt(m)}: Caffe's {t.layer} layer aborts on a batch "
         f"that starts with a {fmt(m)} record (\"Check failed: {_batch_check(m, s, 'datum')}\")"
         + (_uncropped(t, min(lo[1:])) if s[0] == m[0] else forced)))
 
@@ -158,7 +160,7 @@ def _raw_channels(table: ShapeTable, path: str, t: Transform, forced: str) -> li
     if table.overflow:
         return [Finding.of(SHAPE_MISMATCH, path, f"Datums come in channel counts {lo[0]}..{hi[0]} "
                            f"(more than {MAX_SHAPE_GROUPS} shapes, too many to name the records of "
-                           f"each): Caffe's Data layer aborts on a batch mixing them{forced}",
+                           f"each): Caffe's {t.layer} layer aborts on a batch mixing them{forced}",
                            severity=E)]
     counts = Counter()
     for shape, group in table.items():
@@ -166,7 +168,7 @@ def _raw_channels(table: ShapeTable, path: str, t: Transform, forced: str) -> li
     major = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
     return [f for shape, group in table.items() if shape[0] != major
             for f in listed(group, SHAPE_MISMATCH, path, f"{shape[0]}-channel Datum ({fmt(shape)}) "
-                            f"in a {major}-channel set: Caffe's Data layer aborts on a batch mixing "
+                            f"in a {major}-channel set: Caffe's {t.layer} layer aborts on a batch mixing "
                             f"them (\"Check failed: channels == datum_channels ({major} vs. "
                             f"{shape[0]})\"); crop_size does not change channels{forced}",
                             fmt(shape), E)]
@@ -174,6 +176,14 @@ def _raw_channels(table: ShapeTable, path: str, t: Transform, forced: str) -> li
 
 def _image_sizes(table: ShapeTable, path: str, t: Transform) -> list[Finding]:
     if not table.records:
+        return []
+    if t.resize:      # ImageData's new_height/new_width: every image has that size before the crop
+        h, w = t.resize
+        if t.crop_size and min(h, w) < t.crop_size:
+            return [Finding.of(SHAPE_MISMATCH, path, f"every image is resized to {h}x{w} "
+                               f"(new_height x new_width), smaller than {_crop(t)}: Caffe's "
+                               f"{t.layer} layer aborts on the first one "
+                               f"({_too_small(h, w, t.crop_size, 'img')})", severity=E)]
         return []
     if t.crop_size:
         return _small_groups(table, path, t, lambda s: s, "image size", "img")
@@ -183,7 +193,7 @@ def _image_sizes(table: ShapeTable, path: str, t: Transform) -> list[Finding]:
     fix = _uncropped(t, min(lo))
     if not table.overflow and majority(table)[1].count * 2 > table.records:
         return minorities(table, path, SHAPE_MISMATCH, E, lambda s, m, n: (
-            f"image size {fmt(s)}, while {n} records are {fmt(m)}: Caffe's Data layer aborts on a "
+            f"image size {fmt(s)}, while {n} records are {fmt(m)}: Caffe's {t.layer} layer aborts on a "
             f"batch that starts with a {fmt(m)} image (\"Check failed: "
             f"{_batch_check((0, *m), (0, *s), 'img')}\"){fix}"))
     sizes = f"more than {MAX_SHAPE_GROUPS}" if table.overflow else len(table)
@@ -193,7 +203,7 @@ def _image_sizes(table: ShapeTable, path: str, t: Transform) -> list[Finding]:
         f"record #{pair[0][1]} is {fmt(pair[0][0])} and #{pair[1][1]} {fmt(pair[1][0])}: \"Check "
         f"failed: {_batch_check((0, *pair[0][0]), (0, *pair[1][0]), 'img')}\" if they share a batch")
     return [Finding.of(SHAPE_MISMATCH, path, f"images come in {sizes} sizes "
-                       f"({span(table, ('height', 'width'))}){many}: Caffe's Data layer aborts on "
+                       f"({span(table, ('height', 'width'))}){many}: Caffe's {t.layer} layer aborts on "
                        f"the first batch mixing two sizes ({check}){fix}", severity=E)]
 
 
@@ -213,10 +223,10 @@ def _image_channels(table: ShapeTable, path: str, t: Transform) -> list[Finding]
     fix = _unforced(t)
     if table.overflow:
         return [Finding.of(IMAGE_MODE, path, f"images come in more than {MAX_SHAPE_GROUPS} channel "
-                           f"counts ({span(table, ('channels',))}): Caffe's Data layer aborts on a "
+                           f"counts ({span(table, ('channels',))}): Caffe's {t.layer} layer aborts on a "
                            f"batch mixing them{fix}", severity=E)]
     return minorities(table, path, IMAGE_MODE, E, lambda ch, major, n: (
-        f"{ch}-channel image in a {major}-channel set: Caffe's Data layer stops with \"Check "
+        f"{ch}-channel image in a {major}-channel set: Caffe's {t.layer} layer stops with \"Check "
         f"failed: channels == img_channels ({major} vs. {ch})\"{fix}"),
         name=lambda ch: f"{ch}-channel")
 

@@ -30,8 +30,8 @@ from ..scan import scan
 from ..sources.interface import KEYED
 from . import atomic, manifest
 from .mean_out import check_mean
-from .drops import (Drop, Selection, check_count, filtered, load_report, options_differ,
-                    select as select_drops)
+from .drops import (Drop, Selection, check_count, filtered, load_report, net_report_config,
+                    options_differ, select as select_drops)
 from .errors import CleanRefused
 from .targets import KVTarget, RowsFileTarget, RowsListTarget
 from .verify import Verification, verify
@@ -166,6 +166,11 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     said: list[str] = []
     if from_report is not None:
         theirs = load_report(Path(from_report), src, getattr(target, "files", ()))
+        config, line = net_report_config(Path(from_report), theirs, src, config)
+        if line is not None:
+            said.append(line)
+            (warn or (lambda m: python_warnings.warn(m, stacklevel=3)))(line)
+        scan_opts["config"] = config
         mine = options_dict(Options(config.num_classes, config.ignore_label,
                                     tuple(config.label_datasets), config.format,
                                     tuple(select), tuple(ignore), root=config.root,

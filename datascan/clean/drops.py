@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..codes import keep
@@ -123,14 +123,38 @@ _COMPARED = (("num_classes", "--num-classes"), ("ignore_label", "--ignore-label"
              ("transform", "--crop-size/--force-color/--force-gray"))
 
 
+def net_layer(theirs: dict | None, src: Path) -> dict | None:
+    """A --net report's first data layer reading ``src``: its options' "transform" entry
+    (layer, path, crop_size, force_color, force_gray[, resize]); None for other reports."""
+    t = theirs.get("transform") if isinstance(theirs, dict) else None
+    if not isinstance(t, dict) or t.get("from") != "net":
+        return None
+    return next((x for x in t.get("layers") or () if isinstance(x, dict)
+                 and _same(x.get("path"), src)), None)
+
+
+def net_transform(layer: dict, fmt: str | None):
+    """The config.Transform a --net report judged a layer's records with."""
+    from ..config import Transform
+    resize = layer.get("resize")
+    return Transform(int(layer.get("crop_size") or 0), bool(layer.get("force_color")),
+                     bool(layer.get("force_gray")), origin=f"layer {layer.get('layer')}",
+                     resize=tuple(resize) if resize else None,
+                     layer="ImageData" if fmt == "imagelist" else "Data")
+
+
 def options_differ(report: Path, theirs: dict | None, mine: dict) -> str | None:
     """One line when the report was made with other options than this clean's (``mine``,
-    as json.options_dict writes them), None when they agree."""
+    as json.options_dict writes them), None when they agree. A --net report's labels, root
+    and formats came from the net: only --select/--ignore and the transform compare."""
     if theirs is None:
         return (f"{report} does not record the options it was made with (an older datascan): "
                 "check that they are this clean's")
     diffs = []
+    net = isinstance(theirs.get("transform"), dict) and theirs["transform"].get("from") == "net"
     for name, flag in _COMPARED:
+        if net and name not in ("select", "ignore"):
+            continue
         a, b = theirs.get(name), mine.get(name)
         if name == "source_format" and (a is None or b is None):
             continue              # detected on one side: the same dataset reads the same
@@ -164,3 +188,23 @@ def check_count(report: Path, expected: int | None, actual: int) -> None:
     if expected is not None and expected != actual:
         raise CleanRefused(f"{report} counted {expected} records but the source now has {actual}: "
                            "it was made for another version of the dataset; scan again")
+
+
+def net_report_config(report: Path, theirs: ReportSource, src: Path, config):
+    """A report made with --net judged ``src`` with its layer's transform_param: the
+    verification scan takes it too (unless a transform was given), and one line says so."""
+    layer = net_layer(theirs.options, src)
+    if layer is None:
+        return config, None
+    said = net_transform(layer, theirs.format)
+    given = config.transform.given
+    if not given:
+        config = replace(config, transform=said)    # a frozen ScanConfig
+    words = ", ".join(f"{k} {v}" if k == "crop_size" else k for k, v in said.settings() if v) \
+        or "Caffe's defaults"
+    line = (f"{report} was made with --net {theirs.options.get('net')}: layer "
+            f"{layer.get('layer')!r} judged {src} with {words}; the verification scan "
+            f"{'uses the options given instead' if given else 'uses it too'}")
+    if theirs.format == "imagelist" and config.root is None:
+        line += "; pass --root as the layer's root_folder if its paths need one"
+    return config, line

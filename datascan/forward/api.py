@@ -95,6 +95,10 @@ class NetTarget:
     options: ForwardOptions | None
     notes: tuple[str, ...] = ()        # Caffe behaviour worth telling (default backend, ...)
     root: str | None = None            # ImageData's root_folder (image lists)
+    type: str = "Data"                 # the layer's type
+    resize: tuple[int, int] | None = None   # ImageData's new_height, new_width: the scan
+    #                                    judges sizes after it; the forward pass does not resize
+    label_map: Path | None = None      # AnnotatedData's label_map_file
 
 
 def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
@@ -123,11 +127,15 @@ def net_targets(spec: NetSpec, *, precision: str = "fp32") -> list[NetTarget]:
                 ignore_label=phase.ignore_label,
                 scale=t.scale, mean_file=t.mean_file, mean_value=t.mean_value,
                 crop_size=t.crop_size, precision=precision,
-                loss=loss.kind if loss is not None else None,
+                loss=loss.kind if loss is not None and loss.kind != "multibox" else None,
                 normalization=loss.normalization if loss is not None else "VALID",
                 force_color=t.force_color if d.is_color is None else d.is_color,
                 force_gray=t.force_gray if d.is_color is None else not d.is_color,
                 data_top=d.tops[0] if d.tops else "data",
                 label_top=d.label_top or "label", from_net=True)
-        out.append(NetTarget(d.name, d.phases, d.source, fmt, options, tuple(notes), d.root_folder))
+        if loss is not None and loss.background_label:
+            notes.append(f"{loss.type} background_label_id is {loss.background_label}: datascan "
+                         "judges boxes with background label 0")
+        out.append(NetTarget(d.name, d.phases, d.source, fmt, options, tuple(notes), d.root_folder,
+                             d.type, d.new_size, d.label_map_file))
     return out

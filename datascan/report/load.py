@@ -37,7 +37,7 @@ def from_dict(data: dict[str, Any]) -> Report:
                   findings=findings, seconds=float(summary.get("seconds", 0.0)),
                   forward=None if "forward" not in data else
                   tuple(_forward(b) for b in data["forward"]),
-                  net=_net(data["net"]) if data.get("net") else None,
+                  net=_net(data["net"], data.get("options")) if data.get("net") else None,
                   options=_options(data.get("options")))
 
 
@@ -92,7 +92,15 @@ def _forward(b: dict) -> ForwardBlock:
                         batch_size_from=str(b.get("batch_size_from", "given")))
 
 
-def _net(n: dict) -> NetBlock:
+def _net(n: dict, options) -> NetBlock:
+    """The net block; each layer's transform is in the options' "transform" "layers"."""
+    judged = {}
+    transform = options.get("transform") if isinstance(options, dict) else None
+    for t in (transform or {}).get("layers", ()) if isinstance(transform, dict) else ():
+        if isinstance(t, dict):
+            judged[t.get("layer"), t.get("path")] = tuple(
+                (k, v) for k, v in t.items() if k not in ("layer", "path"))
     return NetBlock(str(n["path"]), tuple(
         NetLayer(x["layer"], tuple(x.get("phases", ())), x.get("path"), x.get("format"),
-                 tuple(x.get("notes", ()))) for x in n.get("layers", ())))
+                 tuple(x.get("notes", ())), judged.get((x["layer"], x.get("path"))))
+        for x in n.get("layers", ())))

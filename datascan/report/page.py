@@ -16,7 +16,7 @@ from .records import (PER_CODE, TOTAL, Chosen, Pictures, choose, pictures as rea
 from .text import Bounded
 from .thumbs import THUMB, Picture
 from .view import View
-from .words import key_shown, num_classes_of, plural
+from .words import key_shown, net_layer_line, num_classes_of, plural
 
 ROWS_PER_CODE, ROWS_TOTAL = 200, 5_000
 PICTURE_BYTES = 5_000_000    # thumbnails' share of the page at most (base64 included)
@@ -92,6 +92,8 @@ def check_page(report: Report, view: View) -> NS:
         notes=pics.problems and [f"Pictures of records are not shown for {p}"
                                  for p in pics.problems] or [],
         groups=[_group(code, c, pics, chosen, budget) for code, c in sorted(codes.items())],
+        net=report.net and NS(path=report.net.path, layers=[
+            NS(line=net_layer_line(x), notes=list(x.notes)) for x in report.net.layers]),
     )
 
 

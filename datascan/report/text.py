@@ -15,7 +15,7 @@ from ..config import MAX_LABELS
 from ..findings import Records
 from ..model import Finding, ForwardBlock, Report, Severity
 from .view import View
-from .words import key_shown, num_classes_of, one_line, plural
+from .words import key_shown, net_layer_line, num_classes_of, one_line, plural
 
 FIRST = 20                 # kept for callers of the old signature: lines per code by default
 VALUES = 5                 # most frequent values listed per code
@@ -55,6 +55,7 @@ def render(report: Report, view: View | None = None, first: int | None = None) -
 def _render(report: Report, view: View, first: int | None) -> str:
     limit = first if first is not None else view.max_findings
     lines = [_source_line(s) for s in report.sources]
+    lines += net_lines(report)
     for b in report.forward or ():
         lines += forward_lines(b)
     lines.append("")
@@ -69,6 +70,18 @@ def _render(report: Report, view: View, first: int | None) -> str:
     lines += ["", *_summary(report, view, seen), "", "What to do (datascan explain CODE says more):"]
     lines += [f"  {code}: {lookup(code).hint}" for code in report.by_code()]
     return "\n".join(lines) + "\n"
+
+
+def net_lines(report: Report) -> list[str]:
+    """A --net report's data layers: each one's source, the transform its records were judged
+    with, and what Caffe does there (a missing source, a source shared with another layer)."""
+    if report.net is None:
+        return []
+    out = [f"net {one_line(report.net.path)}: {plural(len(report.net.layers), 'data layer')}"]
+    for x in report.net.layers:
+        out.append(f"  {net_layer_line(x)}")
+        out += [f"    note: {one_line(n)}" for n in x.notes]
+    return out
 
 
 ORIGINS = {"given": "", "net": " (the net's)", "default": " (the default; --batch-size sets it)"}

@@ -47,3 +47,21 @@ def num_classes_of(messages) -> int | None:
         if m:
             return int(m.group(1))
     return None
+
+
+def transform_words(settings) -> str:
+    """A layer's transform as the report records it ((name, value) pairs), in words."""
+    if settings is None:
+        return "not scanned"
+    said = [f"{k} {v}" if k == "crop_size" else
+            f"resized to {v[0]}x{v[1]}" if k == "resize" else k
+            for k, v in settings if v]
+    return ", ".join(said) or "Caffe's defaults"
+
+
+def net_layer_line(x) -> str:
+    """One data layer of a --net report (model.NetLayer): which source, read how."""
+    where = f"{one_line(x.path)} ({x.format or 'not read'})" if x.path else "no source"
+    judged = "HDF5Data: no transform" if x.format == "hdf5" else \
+        f"judged with {transform_words(x.transform)}"
+    return f"layer {one_line(x.layer)!r} ({'/'.join(x.phases)}) reads {where}: {judged}"
