@@ -95,7 +95,7 @@ def _read(path: Path, ids: list[RecordId], encoding: str,
     if not path.exists():
         raise DatascanError("not there any more: its records cannot be shown")
     fmt = sources.detect(path)
-    if fmt.bind is not None and root is not None:     # an image list's files: --root + path
+    if fmt.bind is not None:     # an image list's files: --root + path (none: as listed)
         fmt.bind(path, ScanConfig(root=root))
     if fmt.fetch is not None:
         keyed = [rid for rid in ids if rid[1] is not None]
