@@ -76,7 +76,10 @@ def pictures(report: Report, chosen: Chosen) -> Pictures:
     """Read the chosen records from their sources and draw each; never raises for a
     source that is missing or unreadable (it is named in ``problems``)."""
     encodings = {s.path: s.encoding for s in report.sources}
-    root = report.options.root if report.options is not None else None
+    # A scan of paths recorded its --root (none: ""); under --net each layer had its own
+    # root_folder, known only to the process that planned it.
+    o = report.options
+    root = None if o is None or o.net is not None else (o.root or "")
     by_path: dict[str, list[RecordId]] = {}
     for rid in chosen.ids:
         by_path.setdefault(rid[0], []).append(rid)
@@ -95,7 +98,7 @@ def _read(path: Path, ids: list[RecordId], encoding: str,
     if not path.exists():
         raise DatascanError("not there any more: its records cannot be shown")
     fmt = sources.detect(path)
-    if fmt.bind is not None:     # an image list's files: --root + path (none: as listed)
+    if fmt.bind is not None and root is not None:     # an image list's files: --root + path
         fmt.bind(path, ScanConfig(root=root))
     if fmt.fetch is not None:
         keyed = [rid for rid in ids if rid[1] is not None]
