@@ -67,7 +67,9 @@ def show(src: str, which: str, config: ScanConfig, output: str | None = None) ->
         found = listed or [Finding.of(STORAGE_CORRUPT, src, value.message, key=_text(key),
                                       index=index)]
         lines = [head, f"  value        cannot be read: {value.message}", "  findings"]
-        return "\n".join(lines + [f"    {finding_line(f)}" for f in found]) + "\n"
+        lines += [f"    {finding_line(f)}" for f in found]
+        return "\n".join(lines + ["  wrote        nothing: the record cannot be read"] * bool(output)) \
+            + "\n"
     encoding = dm.dataset_encoding([v for _, v in islice(_pairs(fmt, path), SAMPLE)])
     lines = [head,
              f"  value        {plural(len(value), 'byte')}, looks like {dm.classify(value)} "
