@@ -69,7 +69,8 @@ def _deprecation(args: argparse.Namespace) -> str | None:
 
 
 def add_scan_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH", help="LMDB, LevelDB, HDF5 file or HDF5 list")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="LMDB, LevelDB, HDF5 file or HDF5 list, an image list "
+                   "(ImageData's source: `path label` lines), a text-recognition or SSD LMDB")
     add_check_options(p)
 
 

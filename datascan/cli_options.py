@@ -109,12 +109,14 @@ def forward_from(args: argparse.Namespace):
 
 def add_text_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("text-recognition LMDBs (num-samples, image-N, label-N)")
-    g.add_argument("--alphabet", metavar="CHARS|FILE",
-                   help="the characters the recogniser knows (or a file holding them; line "
-                        "breaks are not characters): labels with others are DS512")
+    g.add_argument("--alphabet", metavar="CHARS|@FILE",
+                   help="the characters the recogniser knows, or @FILE (or a path with a /) "
+                        "for a file holding them (line breaks are not characters): labels with "
+                        "others are DS512")
     g.add_argument("--max-label-length", type=int, metavar="N",
-                   help="labels longer than N characters are DS513 (deep-text-recognition-"
-                        "benchmark's batch_max_length, 25 by default)")
+                   help="labels longer than N characters are DS513 (no check without it; "
+                        "deep-text-recognition-benchmark trains with batch_max_length 25 by "
+                        "default)")
 
 
 def text_options(args: argparse.Namespace) -> dict:
@@ -123,15 +125,33 @@ def text_options(args: argparse.Namespace) -> dict:
     alphabet, length = getattr(args, "alphabet", None), getattr(args, "max_label_length", None)
     if length is not None and length < 1:
         raise UsageError(f"--max-label-length must be at least 1, not {length}")
-    if alphabet is not None and os.path.isfile(alphabet):
-        try:
-            with open(alphabet, encoding="utf-8") as f:
-                alphabet = f.read().replace("\r", "").replace("\n", "")
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"--alphabet {alphabet}: cannot read it as UTF-8 text: {e}") from None
+    if alphabet is not None:
+        alphabet = _alphabet(alphabet)
     if alphabet == "":
         raise UsageError("--alphabet is empty")
     return {"alphabet": alphabet, "max_label_length": length}
+
+
+def _alphabet(value: str) -> str:
+    """--alphabet's characters: the value itself, or a file's text for `@FILE` or a path with
+    a separator that names a file (`./keys.txt`). A bare name is characters even when a file
+    of that name exists: a warning says how to read it instead."""
+    import os
+    name = value[1:] if value.startswith("@") and len(value) > 1 else None
+    if name is None and os.sep in value and os.path.isfile(value):
+        name = value
+    if name is None:
+        if os.path.isfile(value):
+            sys.stderr.write(f"datascan: warning: --alphabet {value!r} is taken as its "
+                             f"{len(set(value))} characters, not as the file of that name "
+                             f"(--alphabet @{value} reads the file)\n")
+        return value
+    try:
+        with open(name, encoding="utf-8") as f:
+            return f.read().replace("\r", "").replace("\n", "")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--alphabet {value}: cannot read {name} as UTF-8 text: "
+                         f"{getattr(e, 'strerror', None) or e}") from None
 
 
 class _Unbuilt:

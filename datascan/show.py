@@ -13,11 +13,13 @@ from pathlib import Path
 from . import sources
 from .checks.record import RecordChecker
 from .checks.summary import ShardSummary
-from .codes import CODES
+from .checks.imagelist import ListLines
+from .codes import CODES, STORAGE_CORRUPT
 from .config import ScanConfig
 from .decode import datum as dm
 from .decode.image import inspect_image
 from .errors import UsageError
+from .model import Finding
 from .report.records import hdf5_rows, key_bytes
 from .report.text import finding_line
 from .report.thumbs import Picture, picture
@@ -54,14 +56,28 @@ def show(src: str, which: str, config: ScanConfig, output: str | None = None) ->
         lines = [f"{src}  #{index}", f"  row          {pic.caption}"]
         return "\n".join(lines + _write(pic, output)) + "\n"
     key, value, index = _keyed(fmt, path, which, index)
+    facts = fmt.line_facts(path, key) if fmt.line_facts is not None else None
+    if index is None and facts is not None:
+        index = facts.line - 1            # every line of a list is a record, a blank one too
+    listed = [] if facts is None else \
+        [Finding.of(code, src, message, key=_text(key), index=index)
+         for code, message in ListLines().judge(facts)]
+    head = f"{src}  key {key_shown(_text(key))}  #{'?' if index is None else index}"
+    if isinstance(value, StorageDamage):
+        found = listed or [Finding.of(STORAGE_CORRUPT, src, value.message, key=_text(key),
+                                      index=index)]
+        lines = [head, f"  value        cannot be read: {value.message}", "  findings"]
+        lines += [f"    {finding_line(f)}" for f in found]
+        return "\n".join(lines + ["  wrote        nothing: the record cannot be read"] * bool(output)) \
+            + "\n"
     encoding = dm.dataset_encoding([v for _, v in islice(_pairs(fmt, path), SAMPLE)])
-    lines = [f"{src}  key {key_shown(_text(key))}  #{'?' if index is None else index}",
+    lines = [head,
              f"  value        {plural(len(value), 'byte')}, looks like {dm.classify(value)} "
              f"(the dataset: {encoding})"]
     lines += _fields(value, encoding)
     checker = RecordChecker(src, encoding, config, ShardSummary())
-    found = [f if index is not None else replace(f, index=None)
-             for f in checker.check(0 if index is None else index, key, value)]
+    found = listed + [f if index is not None else replace(f, index=None)
+                      for f in checker.check(0 if index is None else index, key, value)]
     pic = picture(value, encoding)
     lines.append(f"  picture      {pic.caption}")
     lines.append("  findings     " + ("none at record level (dataset-wide checks such as DS600 "
@@ -91,15 +107,22 @@ def _pairs(fmt, path: Path):
 
 
 def _keyed(fmt, path: Path, which: str, index: int | None):
+    """(key, value or the StorageDamage that stands for it, index). Positions count every
+    record as the scan does: one that cannot be read (an image list's missing file, a
+    LevelDB block that fails its checksum) keeps its place."""
     if index is None:
         key = key_bytes(which)
         value = dict(fmt.fetch(path, [key])).get(key)
         if value is None:
-            raise UsageError(f"{path}: no record with key {which!r}")
+            facts = fmt.line_facts(path, key) if fmt.line_facts is not None else None
+            if facts is None or facts.unreadable is None:
+                raise UsageError(f"{path}: no record with key {which!r}")
+            return key, StorageDamage(f"{facts.file!r} {facts.unreadable}", key=key), None
         return key, value, None
-    for i, (key, value) in enumerate(_pairs(fmt, path)):
+    for i, item in enumerate(item for item in fmt.walk(path)
+                             if not isinstance(item, StorageDamage) or item.key is not None):
         if i == index:
-            return key, value, index
+            return (item.key, item, index) if isinstance(item, StorageDamage) else (*item, index)
     raise UsageError(f"{path}: no record #{index} (the source holds fewer records)")
 
 

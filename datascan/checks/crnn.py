@@ -13,8 +13,12 @@ from .textlayout import LABEL, NUM_SAMPLES, IndexRuns, TextLayout, sample_key
 
 
 def _shown(chars) -> str:
-    return "".join(chars) if all(c.isprintable() for c in chars) else \
-        ", ".join(f"U+{ord(c):04X}" for c in chars)
+    """The characters as they read; one by one, with U+ codes for the invisible ones (a space,
+    a tab, a control character), when there are any."""
+    if all(c.isprintable() and not c.isspace() for c in chars):
+        return "".join(chars)
+    return ", ".join(c if c.isprintable() and not c.isspace() else
+                     f"U+{ord(c):04X}" + (" (space)" if c == " " else "") for c in chars)
 
 
 class TextLabels(Check):

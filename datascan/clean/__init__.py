@@ -165,6 +165,9 @@ def clean(src: str | os.PathLike, dst: str | os.PathLike, *, num_classes: int | 
     scan_opts = {"config": config, "jobs": jobs, "backend": backend, "select": select, "ignore": ignore}
     said: list[str] = []
     if from_report is not None:
+        fmt = getattr(target, "fmt", None)
+        if fmt is not None and fmt.bind is not None:   # no scan plans it: an image list's --root
+            fmt.bind(src, config)
         theirs = load_report(Path(from_report), src, getattr(target, "files", ()))
         config, line = net_report_config(Path(from_report), theirs, src, config)
         if line is not None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..codes import STORAGE_CORRUPT
 from ..model import key_text
 from ..sources.interface import Format, StorageDamage
 from .drops import Drop
@@ -47,8 +48,8 @@ def _walk(fmt: Format, src: Path, drops: dict[int, Drop], out: KVCopy,
         if isinstance(item, StorageDamage):   # a record whose block fails its checksum
             if drop is None:
                 raise CleanRefused(f"{src}: record #{index} (key {key_text(item.key)!r}) cannot be "
-                                   f"read ({item.message}) but is not to be dropped: "
-                                   "include DS101 in the checks or the report")
+                                   f"read ({item.message}) but is not to be dropped: include "
+                                   f"{item.code or STORAGE_CORRUPT.code} in the checks or the report")
             _key_matches(drop, key_text(item.key), src)
             out.dropped.append((index, item.key))
             out.unreadable.add(index)

@@ -41,7 +41,9 @@ def render_text(report: DoctorReport) -> str:
     if report.log is not None:
         runs = f", the last of {report.runs} runs (from line {report.run_start})" \
             if report.runs > 1 else ""
-        lines.append(f"log: {report.log}{runs}; iterations up to {report.iterations}")
+        reached = "no iteration logged" if report.iterations is None else \
+            f"iterations up to {report.iterations}"
+        lines.append(f"log: {report.log}{runs}; {reached}")
     for b in report.batches:
         lines.append(f"records: {b.note}" if b.note else "")
     if not report.findings:

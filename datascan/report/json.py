@@ -92,6 +92,26 @@ def options_dict(o: Options) -> dict[str, Any]:
     return out
 
 
+def options_of(o: Any) -> Options | None:
+    """options_dict's inverse; None when the report has none (made before they were recorded)."""
+    if not isinstance(o, dict):
+        return None
+
+    def pairs(d: Any) -> tuple[tuple[str, object], ...]:
+        return tuple((str(k), tuple(v) if isinstance(v, list) else v) for k, v in d.items())
+    transform = o.get("transform")
+    if isinstance(transform, dict):
+        transform = tuple((k, tuple(pairs(x) for x in v) if k == "layers" else v)
+                          for k, v in transform.items())
+    return Options(o.get("num_classes"), o.get("ignore_label"),
+                   tuple(o.get("label_datasets") or ()), o.get("source_format"),
+                   tuple(o.get("select") or ()), tuple(o.get("ignore") or ()),
+                   None if o.get("forward") is None else pairs(o["forward"]),
+                   net=o.get("net"), phase=o.get("phase"), root=o.get("root"),
+                   label_map=o.get("label_map"),
+                   transform=transform if isinstance(transform, tuple) else None)
+
+
 def from_dict(d: dict[str, Any]) -> Report:
     """The typed report back from its JSON (remembered verdicts, cache.py): to_dict's inverse.
     Raises KeyError, TypeError or ValueError on anything that is not such a report."""
@@ -105,7 +125,7 @@ def from_dict(d: dict[str, Any]) -> Report:
         net=None if d.get("net") is None else NetBlock(d["net"]["path"], tuple(
             NetLayer(x["layer"], tuple(x["phases"]), x["path"], x["format"], tuple(x["notes"]))
             for x in d["net"]["layers"])),
-        cached=(d.get("cached") or {}).get("scanned"))
+        cached=(d.get("cached") or {}).get("scanned"), options=options_of(d.get("options")))
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

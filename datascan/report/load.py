@@ -9,6 +9,7 @@ from typing import Any
 
 from ..codes import CODES
 from ..errors import UsageError
+from .json import options_of
 from ..model import (Finding, ForwardBlock, LabelStats, NetBlock, NetLayer, Options, Report,
                      Severity, SourceInfo)
 
@@ -21,6 +22,9 @@ def load(path: str | Path) -> Report:
         raise UsageError(f"{path}: cannot read the report ({e.strerror or e})") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise UsageError(f"{path}: not a JSON report ({e})") from None
+    if isinstance(data, dict) and "log" in data and "verdict" in data and "sources" not in data:
+        raise UsageError(f"{path}: a `datascan doctor` report (of {data['log']}), not a check "
+                         f"report: `datascan doctor {data['log']} --format html` shows it again")
     try:
         return from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -42,10 +46,12 @@ def from_dict(data: dict[str, Any]) -> Report:
 
 
 def _options(o) -> Options | None:
-    """Only what drawing the records needs again: an image list's --root."""
-    if not isinstance(o, dict) or o.get("root") is None:
-        return None
-    return Options(root=str(o["root"]))
+    """What the report was made with: drawing an image list's records needs its --root again,
+    the page and `report --format json` show them all."""
+    try:
+        return options_of(o)
+    except (AttributeError, TypeError, ValueError):
+        return None      # malformed options do not make the findings unreadable
 
 
 def _finding(f: dict) -> Finding:

@@ -10,7 +10,7 @@ from types import SimpleNamespace as NS
 
 from ..codes import lookup
 from ..findings import Records
-from ..model import Finding, LabelStats, Report, Severity
+from ..model import Finding, LabelStats, Options, Report, Severity
 from .records import (PER_CODE, TOTAL, Chosen, Pictures, choose, pictures as read_pictures,
                       record_id)
 from .text import Bounded
@@ -77,7 +77,7 @@ def check_page(report: Report, view: View) -> NS:
     meta = [("datascan", report.version), ("scan time", f"{report.seconds:.1f} s"),
             ("rendered", time.strftime("%Y-%m-%d %H:%M"))]
     meta.append(("options", " ".join(_scan_options(view.options)) or "(none)") if view.options_known else
-                ("options", "not recorded in the JSON report"))
+                ("options", _recorded(report.options)))
     budget = [ROWS_TOTAL, PICTURE_BYTES]
     return NS(
         title=paths or "report", verdict=verdict(report, view.fail_on), meta=meta,
@@ -109,6 +109,26 @@ def _scan_options(argv) -> list[str]:
         elif a not in ("--quiet", "-q") and not a.startswith(("--format=", "--output=")):
             out.append(a)
     return out
+
+
+def _recorded(o: Options | None) -> str:
+    """A re-rendered JSON report's options, as the options that give them."""
+    if o is None:
+        return "not recorded in the JSON report"
+    out = [f"{flag} {value}" for flag, value in (
+        ("--num-classes", o.num_classes), ("--ignore-label", o.ignore_label),
+        ("--source-format", o.source_format), ("--root", o.root and repr(o.root)),
+        ("--label-map", o.label_map), ("--net", o.net), ("--phase", o.phase),
+        ("--select", ",".join(o.select)), ("--ignore", ",".join(o.ignore))) if value]
+    out += [f"--label-dataset {d}" for d in o.label_datasets if o.label_datasets != ("label",)
+            and not o.net]
+    settings = dict(o.transform or ())
+    if settings.get("from") == "options":
+        out += [f"--crop-size {settings['crop_size']}"] * bool(settings.get("crop_size"))
+        out += [f"--{k.replace('_', '-')}" for k in ("force_color", "force_gray") if settings.get(k)]
+    if o.forward is not None:
+        out.append("--forward")
+    return " ".join(out) or "(none)"
 
 
 def _pictures(report: Report, view: View):

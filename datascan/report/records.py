@@ -76,7 +76,10 @@ def pictures(report: Report, chosen: Chosen) -> Pictures:
     """Read the chosen records from their sources and draw each; never raises for a
     source that is missing or unreadable (it is named in ``problems``)."""
     encodings = {s.path: s.encoding for s in report.sources}
-    root = report.options.root if report.options is not None else None
+    # A scan of paths recorded its --root (none: ""); under --net each layer had its own
+    # root_folder, known only to the process that planned it.
+    o = report.options
+    root = None if o is None or o.net is not None else (o.root or "")
     by_path: dict[str, list[RecordId]] = {}
     for rid in chosen.ids:
         by_path.setdefault(rid[0], []).append(rid)

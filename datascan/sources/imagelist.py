@@ -26,8 +26,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..codes import LIST_ROOT
+from ..codes import LIST_FILE, LIST_ROOT
 from ..config import ScanConfig
+from ..errors import SourceOpenError
 from ..model import Finding
 from . import kv
 from .listtext import (IMAGE_SUFFIXES, LABELLED, PLAIN_LABEL, datum, index, key_line, line_key,
@@ -40,9 +41,9 @@ SNIFF_BYTES = 64 * 1024
 SNIFF_LINES = 64
 PROBE_LINES = 16             # lines whose files are looked for under other roots (DS131)
 
-# The root a list was last planned with in this process: the capabilities that take only
-# the path (walk, fetch, count) run in the process that planned it (--forward, the HTML
-# report, clean, show), after the scan.
+# The root a list was last planned or bound with in this process: the capabilities that
+# take only the path (walk, fetch, line_facts) run after plan() (--forward, clean) or after
+# bind() (show, clean --from-report, the HTML report's pictures), in that process.
 _ROOTS: dict[str, str] = {}
 
 
@@ -117,14 +118,34 @@ def read(shard: Shard, config: ScanConfig | None = None,
 
 def walk(path: Path) -> Iterator[tuple[bytes, bytes] | StorageDamage]:
     """Every line's record in list order; a line whose file cannot be read is StorageDamage
-    with its key (it keeps its place)."""
+    with its key and DS130 (it keeps its place)."""
     path = Path(path)
     for item in _records(path, Shard(str(path), NAME, 0), _root_of(path)):
         if isinstance(item, LineFacts):
             if item.unreadable is not None:
-                yield StorageDamage(f"{item.file!r} {item.unreadable}", key=item.key)
+                yield StorageDamage(f"{item.file!r} {item.unreadable}", key=item.key,
+                                    code=LIST_FILE.code)
             continue
         yield item
+
+
+def line_facts(path: Path, key: bytes) -> LineFacts | None:
+    """What the reader says of the line `key` names (as the scan's checks get it, even when
+    the line has no problem: then read() gives the checks none); None when no line has
+    that key."""
+    number = key_line(key)
+    if number is None or number < 1:
+        return None
+    path = Path(path)
+    prefix = os.fsencode(_root_of(path))
+    for _, line in _lines(path, Shard(str(path), NAME, 0, start=number - 1, stop=number)):
+        name, label_text, label = split_line(line)
+        if line_key(number, name) != key:
+            return None
+        why = read_file(prefix + name)[1] if prefix + name else "names no file"
+        return LineFacts(key, number, name, label_text, label, os.fsdecode(prefix + name), why,
+                         done=int(why is not None))
+    return None
 
 
 def fetch(path: Path, keys) -> Iterator[tuple[bytes, bytes | None]]:
@@ -158,6 +179,7 @@ def count(path: Path) -> int:
 
 def plan(path: Path, config: ScanConfig, n_shards: int) -> Plan:
     root = _root_of(path, config)
+    _refuse_binary(path)
     total, step, marks = index(path)
     version = _version(path)
     cuts = sorted({min(len(marks) - 1, round(len(marks) * i / max(1, n_shards)))
@@ -201,6 +223,19 @@ def _probe_root(path: Path, root: str) -> list[Finding]:
     return []
 
 
+def _refuse_binary(path: Path) -> None:
+    """A binary file (--source-format imagelist forced on it) is not read line by line:
+    NUL bytes at the start, and not mostly `path label` lines."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as e:
+        raise SourceOpenError(f"{path}: {e.strerror or e}") from None
+    if b"\0" in head and not _listed(head):
+        raise SourceOpenError(f"{path}: a binary file (NUL bytes in its first "
+                              f"{len(head):,} bytes), not an image list of `path label` lines")
+
+
 # ----------------------------------------------------------------------------- detection
 
 def sniff(path: Path) -> bool:
@@ -213,8 +248,10 @@ def sniff(path: Path) -> bool:
             head = fh.read(SNIFF_BYTES)
     except OSError:
         return False
-    if b"\0" in head:
-        return False
+    return b"\0" not in head and _listed(head)
+
+
+def _listed(head: bytes) -> bool:
     lines = head.split(b"\n")
     if len(head) == SNIFF_BYTES:
         lines.pop()                 # the last line may be cut
@@ -246,4 +283,5 @@ def write(path: Path, records, like: Path | None = None, **options) -> int:
 
 
 FORMAT = Format(NAME, KEYED, sniff, plan, read, walk=walk, fetch=fetch, write=write, count=count,
-                single_file=lambda path: True, errors=(OSError,), bind=bind)
+                single_file=lambda path: True, errors=(OSError,), bind=bind,
+                line_facts=line_facts)

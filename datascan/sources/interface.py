@@ -55,8 +55,12 @@ attribute, never at the format's name):
               already in Caffe's (key) order
     bind(path, config)
               remember, in this process, what the path-only capabilities (walk, fetch,
-              count) need from the scan's options: an image list's root_folder. plan() does
-              it too; a caller that reads records without planning (show) calls it first
+              count, line_facts) need from the scan's options: an image list's root_folder.
+              plan() does it too; a caller that reads records without planning (show, clean
+              --from-report, the HTML report's pictures) calls it first
+    line_facts(path, key) -> LineFacts | None
+              what the reader says of the line a key names (image lists), as read() gives
+              it to the checks: `show` judges a line as the scan does
     copy_rows(src, dst, drop, quarantine, tick, layout) -> CopiedRows
               a copy of a row file without the rows in `drop`, stored as the source is;
               raises RowsUnreadable when a row to keep cannot be read (clean)
@@ -140,6 +144,8 @@ class StorageDamage:
     rows: range | None = None
     done: int = 0
     opened: bool = True
+    code: str | None = None     # the code the scan gives this record when it is not DS101
+                                # (an image list's unreadable file: DS130), for walk()'s callers
 
 
 def unreadable(path: Path) -> str | None:
@@ -232,3 +238,4 @@ class Format:
     copy_rows: Callable[..., CopiedRows] | None = None
     caffe_rows: Callable[..., tuple] | None = None
     bind: Callable[..., None] | None = None
+    line_facts: Callable[..., LineFacts | None] | None = None

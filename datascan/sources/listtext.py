@@ -75,6 +75,8 @@ def read_file(name: bytes) -> tuple[bytes | None, str | None]:
         return None, "is a directory"
     except OSError as e:
         return None, f"cannot be read ({e.strerror or e})"
+    except ValueError:      # a NUL byte: no file has such a name (Caffe opens the path up to it)
+        return None, "cannot be a file name (it holds a NUL byte)"
 
 
 def index(path: Path) -> tuple[int, int, list[int]]:
