@@ -220,9 +220,12 @@ class RecordChecker:
         if (p := self.images.misnamed(img, key)) is not None:
             problems.append(p)
         self.summary.encoded += 1
-        if img.channels and img.height and self.encoding != dm.ANNOTATED:
-            # SSD's AnnotatedData resizes every image (resize_param): sizes may differ freely.
-            self.summary.add_shape(self.summary.sizes, (img.height, img.width), index, key)
+        if img.channels and img.height:
+            # SSD's AnnotatedData resizes every image (resize_param): sizes may differ freely;
+            # its channels are decoded as the Data layer's are (force_color/force_gray) and
+            # must agree (DataTransformer's "channels == img_channels")
+            if self.encoding != dm.ANNOTATED:
+                self.summary.add_shape(self.summary.sizes, (img.height, img.width), index, key)
             self.summary.add_shape(self.summary.channels, img.channels, index, key)
 
 
