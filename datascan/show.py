@@ -135,7 +135,8 @@ def _boxes(s: dm.Sample, groups: int = 20, boxes: int = 8) -> list[str]:
 
 def _image(data: bytes) -> list[str]:
     r = inspect_image(data)
-    text = f"{(r.format or 'not an image').upper()} {r.width}x{r.height} {r.mode}".rstrip()
+    size = f" {r.height}x{r.width} (HxW)" if r.height or r.width else ""
+    text = f"{(r.format or 'not an image').upper()}{size} {r.mode}".rstrip()
     extra = [r.fatal] if r.fatal else list(r.warnings) + list(r.notes)
     return [f"  image        {text}" + "".join(f"; {x}" for x in extra)]
 

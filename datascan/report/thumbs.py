@@ -160,11 +160,11 @@ def encoded_image(data: bytes) -> Picture:
         return Picture(f"does not decode: {facts.fatal}", stored=data, stored_format=fmt)
     rgb = _decode(data, fmt)
     if rgb is None:
-        return Picture(f"{fmt.upper()} {facts.width}x{facts.height}: decoding it again failed",
+        return Picture(f"{fmt.upper()} {facts.height}x{facts.width} (HxW): decoding it again failed",
                        stored=data, stored_format=fmt)
     how = "decoded as the loader gets it, corruption included" if facts.warnings else "decoded"
     outline = _gray_rows(rgb, tolerance=2) if fmt == "jpeg" and facts.warnings else None
-    return Picture(f"{fmt.upper()} {facts.width}x{facts.height} {facts.mode}, {how}{_said(outline)}",
+    return Picture(f"{fmt.upper()} {facts.height}x{facts.width} (HxW) {facts.mode}, {how}{_said(outline)}",
                    rgb, outline, stored=data, stored_format=fmt)
 
 
