@@ -63,11 +63,11 @@ def show(src: str, which: str, config: ScanConfig, output: str | None = None) ->
     found = [f if index is not None else replace(f, index=None)
              for f in checker.check(0 if index is None else index, key, value)]
     pic = picture(value, encoding)
-    lines.append(f"  picture      {pic.caption}")
+    lines.append(f"  {'label' if pic.text else 'picture':<12} {pic.caption}")
     lines.append("  findings     " + ("none at record level (dataset-wide checks such as DS600 "
                                       "need `datascan check`)" if not found else ""))
     lines += [f"    {finding_line(f)}" for f in found]
-    return "\n".join(lines + _write(pic, output)) + "\n"
+    return "\n".join(lines + ([] if pic.text and not output else _write(pic, output))) + "\n"
 
 
 def _index(which: str) -> int | None:
