@@ -331,3 +331,10 @@ def test_a_gray_image_in_a_colour_ssd_set_is_ds403_unless_forced_and_sizes_are_f
     assert "channels == img_channels (3 vs. 1)" in got[0][3]
     forced = ScanConfig(transform=Transform(force_color=True, origin="options"))
     assert findings(scan(db, config=forced)) == []
+
+
+def test_the_background_label_is_said_once(make_lmdb, label_map):
+    db = make_lmdb([(key(0), annotated([(0, [(0.1, 0.1, 0.2, 0.2)])]))])
+    (msg,) = [m for c, _, _, m in findings(scan(db, label_map=label_map)) if c == "DS522"]
+    assert msg.startswith("label 0 (background) is MultiBoxLoss's background_label_id, group 0")
+    assert msg.lower().count("background") == 2      # the map's name, and the setting's
