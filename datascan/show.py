@@ -48,6 +48,7 @@ def show(src: str, which: str, config: ScanConfig, output: str | None = None) ->
         fmt.bind(path, config)
     index = _index(which)
     if fmt.records == ROWS:
+        config.transform.refuse_rows(src)
         if index is None:
             raise UsageError(f"{src} is an HDF5 source: name a row as #INDEX, not a key")
         (_, pic), = hdf5_rows(path, [(src, None, index)])
