@@ -105,7 +105,7 @@ def _mean_of(src, plans, infos, merger, include_bad: bool, *, shown: str | None 
                                                             "; --include-bad adds them") + ")"
         raise UsageError(f"{name}: {why}")
     if len(shapes) > 1 or sums.overflow:
-        raise UsageError(_mixed(name, sums, shapes, cleaned))
+        raise UsageError(_mixed(name, sums, shapes, include_bad))
     (shape, s), = shapes.items()
     mean = (s.total / s.count).astype(np.float32)
     return MeanResult(str(src), tuple(int(x) for x in shape), s.count, info.records - s.count, mean)
@@ -127,15 +127,18 @@ def _named_shapes(plan, summary, transform):
     return lambda s: s in raw or s[0] in channels or tuple(s[1:]) in sizes
 
 
-def _mixed(src, sums, shapes, cleaned: bool) -> str:
+def _mixed(src, sums, shapes, include_bad: bool) -> str:
+    """The records kept mix sizes: where compute_image_mean aborts. Without --include-bad
+    they are records no finding names (or forced/cropped ones): cleaning would not help."""
     odd = sums.first_odd(set(shapes))
-    fix = "resize them" if cleaned else "resize them, or clean the set first"
+    fix = "resize them" + (", or leave out the bad ones: no --include-bad" if include_bad else "")
     if odd is None:     # more shapes than the sums hold
         return (f"{src}: the records come in more than {len(shapes)} sizes: compute_image_mean "
                 f"aborts at the first of another size; a mean needs records of one size ({fix})")
     shape0, (i0, k0), shape1, (i1, k1) = odd
     n0, n1 = (int(np.prod(s)) for s in (shape0, shape1))
-    return (f"{src}: the records kept come in several sizes; the first is {_shape(shape0)} "
+    which = "records" if include_bad else "records kept (no error finding)"
+    return (f"{src}: the {which} come in several sizes; the first is {_shape(shape0)} "
             f"(#{i0}{_key(k0)}) and record #{i1}{_key(k1)} is {_shape(shape1)}: "
             f"compute_image_mean aborts there (\"Check failed: size_in_datum == data_size "
             f"({n1} vs. {n0}) Incorrect data field size\"; it decodes images as stored, without "
