@@ -73,6 +73,19 @@ class Transform:
         """An encoded image is decoded to a fixed channel count and 8 bits."""
         return self.force_color or self.force_gray
 
+    def refuse_rows(self, path) -> None:
+        """HDF5Data takes no transform_param (Caffe aborts on one: "HDF5Data does not
+        transform data."): --crop-size / --force-* given for an HDF5 source are refused, as
+        --forward refuses them (one line, exit 2), whatever the command."""
+        if self.origin != "options" or not (self.crop_size or self.forced):
+            return
+        from .errors import UsageError
+        said = [o for o, on in (("--crop-size", self.crop_size), ("--force-color", self.force_color),
+                                ("--force-gray", self.force_gray)) if on]
+        raise UsageError(f"{path}: HDF5Data takes no transform_param (Caffe aborts on one: "
+                         f"\"HDF5Data does not transform data.\"): drop {'/'.join(said)} "
+                         "(check an LMDB given with it in a separate command)")
+
     def options(self) -> tuple[tuple[str, object], ...]:
         """The report's options' "transform" for a scan of paths: where from, and its settings."""
         return (("from", "options" if self.given else "defaults"),) + self.settings()

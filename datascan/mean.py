@@ -56,17 +56,20 @@ def compute_mean(src: str | os.PathLike, config: ScanConfig = ScanConfig(), *,
 def scan_and_mean(src: str | os.PathLike | Sequence[str | os.PathLike], config: ScanConfig,
                   run: RunOptions, *,
                   select: Sequence[str] = (), ignore: Sequence[str] = (),
+                  shown: str | None = None,
                   ) -> tuple[Report, MeanResult | None, str | None]:
     """One scan of SRC giving both its report (as scan() gives it) and its mean (as
     compute_mean gives it), or why there is no mean: `clean --mean` verifies its copy and
-    averages what it kept in the same pass."""
+    averages what it kept in the same pass. ``shown``: the name the reasons give SRC (the
+    cleaned copy's DST, not the temporary path it is scanned at)."""
     started = time.perf_counter()
     paths = [src] if isinstance(src, (str, os.PathLike)) else list(src)
     with spill_dir(replace(config, mean=True, mean_bad=False)) as config:
         plans, merger = run_plans(paths, config, run)
         infos, findings = merger.finish()
         try:
-            mean, why = _mean_of(paths[0], plans, infos, merger, False), None
+            mean = _mean_of(paths[0], plans, infos, merger, False, shown=shown, cleaned=True)
+            why = None
         except UsageError as e:
             mean, why = None, str(e)
         kept = found.collect(f for f in findings if keep(f.code, select, ignore))
@@ -74,37 +77,72 @@ def scan_and_mean(src: str | os.PathLike | Sequence[str | os.PathLike], config: 
     return report, mean, why
 
 
-def _mean_of(src, plans, infos, merger, include_bad: bool) -> MeanResult:
+_NOT_DATUMS = ("compute_image_mean reads Datums from an LMDB or LevelDB, and the loaders of "
+               "such sets take no mean file: no mean written")
+
+
+def _mean_of(src, plans, infos, merger, include_bad: bool, *, shown: str | None = None,
+             cleaned: bool = False) -> MeanResult:
     (plan,), (info,) = plans, infos
+    name = src if shown is None else shown
     if info.encoding not in ("datum", "annotated_datum", "image", "image+text"):
-        raise UsageError(f"{src}: {info.format} of {info.encoding} records: compute_image_mean "
+        raise UsageError(f"{name}: {info.format} of {info.encoding} records: compute_image_mean "
                          "reads Datums from an LMDB or LevelDB (HDF5Data takes no mean)")
-    sums = merger.summaries[plan.source].mean
+    summary = merger.summaries[plan.source]
+    if info.encoding in ("image", "image+text"):
+        what = ("a text-recognition set (image-N files and label-N text, no Datums)"
+                if summary.text.recognised else "a set of bare image files, not Datums")
+        raise UsageError(f"{name}: {what}: {_NOT_DATUMS}")
+    sums = summary.mean
     shapes = dict(sums.sums) if sums is not None else {}
-    # Raw Datums in several shapes are DS600 errors (Caffe's defaults: no crop): the majority's mean
-    raw_odd = len(merger.summaries[plan.source].shapes) > 1
-    if raw_odd and not include_bad and shapes:
-        majority = max(shapes.items(), key=lambda kv: (kv[1].count, str(kv[0])))[0]
-        shapes = {majority: shapes[majority]}
+    if not include_bad:    # and the records the dataset-wide findings name (DS403, DS600)
+        odd = _named_shapes(plan, summary, merger.transform)
+        shapes = {s: v for s, v in shapes.items() if not odd(s)}
     if not shapes:
-        why = "no record to average" + ("" if include_bad else
-                                         " (every record has an error finding; --include-bad adds them)")
-        raise UsageError(f"{src}: {why}")
+        why = "no record to average"
+        if info.records and not include_bad:
+            why += " (every record has an error finding" + ("" if cleaned else
+                                                            "; --include-bad adds them") + ")"
+        raise UsageError(f"{name}: {why}")
     if len(shapes) > 1 or sums.overflow:
-        raise UsageError(_mixed(src, sums))
+        raise UsageError(_mixed(name, sums, shapes, include_bad))
     (shape, s), = shapes.items()
     mean = (s.total / s.count).astype(np.float32)
     return MeanResult(str(src), tuple(int(x) for x in shape), s.count, info.records - s.count, mean)
 
 
-def _mixed(src, sums) -> str:
-    shape0, (i0, k0), shape1, (i1, k1) = sums.first_odd()
+def _named_shapes(plan, summary, transform):
+    """A test of a summed shape (c, h, w): are its records named by a dataset-wide error
+    finding? DS403 and DS600 name every record of a channel count or size that is not the
+    majority's (or below crop_size) as the data layer reads it (checks/loader.py), so their
+    records are exactly the summed shapes of those channel counts or sizes."""
+    from .checks.dataset import Shapes
+    from .model import Severity
+    named = {f.index for f in Shapes().find(plan.source, summary, plan.encoding, transform)
+             if f.severity is Severity.ERROR and f.index is not None}
+
+    def bad(table) -> set:
+        return {shape for shape, g in table.items() if g.runs and g.runs[0][0] in named}
+    sizes, channels, raw = bad(summary.sizes), bad(summary.channels), bad(summary.shapes)
+    return lambda s: s in raw or s[0] in channels or tuple(s[1:]) in sizes
+
+
+def _mixed(src, sums, shapes, include_bad: bool) -> str:
+    """The records kept mix sizes: where compute_image_mean aborts. Without --include-bad
+    they are records no finding names (or forced/cropped ones): cleaning would not help."""
+    odd = sums.first_odd(set(shapes))
+    fix = "resize them" + (", or leave out the bad ones: no --include-bad" if include_bad else "")
+    if odd is None:     # more shapes than the sums hold
+        return (f"{src}: the records come in more than {len(shapes)} sizes: compute_image_mean "
+                f"aborts at the first of another size; a mean needs records of one size ({fix})")
+    shape0, (i0, k0), shape1, (i1, k1) = odd
     n0, n1 = (int(np.prod(s)) for s in (shape0, shape1))
-    return (f"{src}: records come in several sizes; the first is {_shape(shape0)} "
+    which = "records" if include_bad else "records kept (no error finding)"
+    return (f"{src}: the {which} come in several sizes; the first is {_shape(shape0)} "
             f"(#{i0}{_key(k0)}) and record #{i1}{_key(k1)} is {_shape(shape1)}: "
             f"compute_image_mean aborts there (\"Check failed: size_in_datum == data_size "
-            f"({n1} vs. {n0}) Incorrect data field size\"); a mean needs records of one size "
-            f"(resize them, or clean the set first)")
+            f"({n1} vs. {n0}) Incorrect data field size\"; it decodes images as stored, without "
+            f"the transform's force_color or crop_size); a mean needs records of one size ({fix})")
 
 
 def _shape(shape) -> str:

@@ -22,7 +22,7 @@ from .merge import UNREAD, Merger
 from .model import Finding, Report
 from .run_options import Progress, RunOptions, run_options
 from .shard import ShardResult
-from .sources.interface import Plan, Shard
+from .sources.interface import ROWS, Plan, Shard
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
 PARTS_PER_SHARD = 2         # the format splits a source into this many parts per shard (guided)
@@ -59,6 +59,8 @@ def plan_sources(paths: Sequence[str | os.PathLike], config: ScanConfig, jobs: i
 
 def _plan(path: Path, config: ScanConfig, jobs: int) -> Plan:
     module = sources.detect(path, config.format)
+    if module.records == ROWS:
+        config.transform.refuse_rows(path)
     plan = module.plan(path, config, 1 if jobs == 1 else jobs * SHARDS_PER_JOB * PARTS_PER_SHARD)
     # A shard's findings come back to the parent in one piece: a source whose size is known
     # is cut into parts of at most PART_RECORDS, grouped into shards of at most SHARD_RECORDS

@@ -24,7 +24,7 @@ from .checks import checker_for
 from .checks.summary import ShardSummary
 from .codes import CANNOT_OPEN, CHANGED, STORAGE_CORRUPT
 from .config import ScanConfig
-from .model import Finding
+from .model import Finding, Severity
 from .sources import kv
 from .sources.interface import Changed, LineFacts, Shard, StorageDamage
 
@@ -148,7 +148,10 @@ def run_shard(shard: Shard, config: ScanConfig, ticker: Ticker | None = None,
         if isinstance(item, StorageDamage):
             findings += _damage(shard, item, n)
         elif isinstance(item, LineFacts):
-            findings += _line(shard, item, n)
+            line = _line(shard, item, n)
+            findings += line
+            if any(f.severity is Severity.ERROR for f in line):
+                checker.leave_out(n)     # `datascan mean`: its record is bad (DS540, DS541)
         else:
             findings += checker.check_batch(item, n)
             nbytes += _nbytes(item)

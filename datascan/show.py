@@ -50,6 +50,7 @@ def show(src: str, which: str, config: ScanConfig, output: str | None = None) ->
         fmt.bind(path, config)
     index = _index(which)
     if fmt.records == ROWS:
+        config.transform.refuse_rows(src)
         if index is None:
             raise UsageError(f"{src} is an HDF5 source: name a row as #INDEX, not a key")
         (_, pic), = hdf5_rows(path, [(src, None, index)])
@@ -79,11 +80,11 @@ def show(src: str, which: str, config: ScanConfig, output: str | None = None) ->
     found = listed + [f if index is not None else replace(f, index=None)
                       for f in checker.check(0 if index is None else index, key, value)]
     pic = picture(value, encoding)
-    lines.append(f"  picture      {pic.caption}")
+    lines.append(f"  {'label' if pic.text else 'picture':<12} {pic.caption}")
     lines.append("  findings     " + ("none at record level (dataset-wide checks such as DS600 "
                                       "need `datascan check`)" if not found else ""))
     lines += [f"    {finding_line(f)}" for f in found]
-    return "\n".join(lines + _write(pic, output)) + "\n"
+    return "\n".join(lines + ([] if pic.text and not output else _write(pic, output))) + "\n"
 
 
 def _index(which: str) -> int | None:
@@ -158,7 +159,8 @@ def _boxes(s: dm.Sample, groups: int = 20, boxes: int = 8) -> list[str]:
 
 def _image(data: bytes) -> list[str]:
     r = inspect_image(data)
-    text = f"{(r.format or 'not an image').upper()} {r.width}x{r.height} {r.mode}".rstrip()
+    size = f" {r.height}x{r.width} (HxW)" if r.height or r.width else ""
+    text = f"{(r.format or 'not an image').upper()}{size} {r.mode}".rstrip()
     extra = [r.fatal] if r.fatal else list(r.warnings) + list(r.notes)
     return [f"  image        {text}" + "".join(f"; {x}" for x in extra)]
 

@@ -305,3 +305,36 @@ def test_the_inner_datum_label_of_a_detection_record_is_never_judged(make_lmdb, 
     db = make_lmdb([(key(i), annotated(seed=i, label=inner)) for i in range(3)])
     report = scan(db, num_classes=3)
     assert findings(report) == [] and report.sources[0].labels.histogram == {1: 3, 2: 3}
+
+
+def _ssd_gray_and_sizes() -> list[tuple[bytes, bytes]]:
+    """Colour 32x24 SSD records, one gray and one of another size."""
+    def record(image: bytes, c: int, h: int, w: int) -> bytes:
+        msg = message_class("AnnotatedDatum")()
+        msg.ParseFromString(annotated())
+        msg.datum.data = image
+        msg.datum.channels, msg.datum.height, msg.datum.width = c, h, w
+        return msg.SerializeToString()
+    return [(key(0, "a.jpg"), record(jpeg_bytes(seed=0), 3, 24, 32)),
+            (key(1, "b.jpg"), record(jpeg_bytes(seed=1), 3, 24, 32)),
+            (key(2, "gray.jpg"), record(jpeg_bytes(mode="L", seed=2), 1, 24, 32)),
+            (key(3, "big.jpg"), record(jpeg_bytes((40, 30), seed=3), 3, 30, 40))]
+
+
+def test_a_gray_image_in_a_colour_ssd_set_is_ds403_unless_forced_and_sizes_are_free(make_lmdb):
+    """AnnotatedData resizes (resize_param), so sizes are free, but it decodes channels as
+    the Data layer does: a gray image among colour ones aborts unless force_color."""
+    from datascan.config import Transform
+    db = make_lmdb(_ssd_gray_and_sizes())
+    got = findings(scan(db))
+    assert [(c, s, k) for c, s, k, _ in got] == [("DS403", "error", "00000002_gray.jpg")]
+    assert "channels == img_channels (3 vs. 1)" in got[0][3]
+    forced = ScanConfig(transform=Transform(force_color=True, origin="options"))
+    assert findings(scan(db, config=forced)) == []
+
+
+def test_the_background_label_is_said_once(make_lmdb, label_map):
+    db = make_lmdb([(key(0), annotated([(0, [(0.1, 0.1, 0.2, 0.2)])]))])
+    (msg,) = [m for c, _, _, m in findings(scan(db, label_map=label_map)) if c == "DS522"]
+    assert msg.startswith("label 0 (background) is MultiBoxLoss's background_label_id, group 0")
+    assert "is the background label" not in msg

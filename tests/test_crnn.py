@@ -275,3 +275,18 @@ def test_real_alphabet_check(capsys):
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert findings and {f["code"] for f in findings} == {"DS512"}
     assert all(f["key"].startswith("label-") for f in findings)
+
+
+def test_label_findings_show_the_label_text_in_show_and_html(make_lmdb, tmp_path, capsys):
+    """label-N values are text: show and the HTML report print them, never 'not an image';
+    the HTML header counts samples beside the keys."""
+    db = make_lmdb(crnn_records(4, labels=[b"abc", b"ABC!", b"\xff\xfe", b"ok"]))
+    assert main(["show", str(db), "label-000000003"]) == 0
+    out = capsys.readouterr().out
+    assert "label        text (not UTF-8): bytes ff fe" in out and "not an image" not in out
+    page = tmp_path / "r.html"
+    main(["check", str(db), "--no-cache", "--alphabet", "abcok", "--format", "html", "-o", str(page)])
+    html = page.read_text()
+    assert "text &#39;ABC!&#39;" in html and "text (not UTF-8): bytes ff fe" in html
+    assert "not an image" not in html
+    assert "9 keys: 4 samples" in html and "<span>samples</span>" in html

@@ -261,3 +261,24 @@ def test_caffe_ref_encoded_with_crop_and_force_color_is_fine_but_the_truncated_j
     code, report = run_json(capsys, source, "--crop-size", "34", "--force-color")
     small = {f["key"] for f in report["findings"] if f["code"] == "DS600"}
     assert small and all(f["severity"] == "error" for f in report["findings"])
+
+
+@pytest.mark.parametrize("argv", [["check", "{h5}", "--crop-size", "4"],
+                                  ["check", "{h5}", "--force-color", "--forward"],
+                                  ["check", "{db}", "{h5}", "--force-gray"],
+                                  ["show", "{h5}", "#0", "--crop-size", "2"],
+                                  ["clean", "{h5}", "{out}", "--force-color"]])
+def test_a_transform_option_on_an_hdf5_source_is_refused_with_or_without_forward(
+        argv, make_lmdb, tmp_path, capsys):
+    """HDF5Data takes no transform_param (Caffe aborts on one): --crop-size / --force-*
+    for an HDF5 source are one line and exit 2, as --forward always said."""
+    from conftest import make_h5
+    h5 = make_h5(tmp_path / "t.h5", data=np.zeros((4, 3, 8, 8), np.float32),
+                 label=np.zeros(4, np.float32))
+    db = make_lmdb([(key(0), raw_datum(label=0))])
+    names = {"h5": str(h5), "db": str(db), "out": str(tmp_path / "out.h5")}
+    assert main([a.format(**names) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "HDF5Data takes no transform_param" in err
+    assert not (tmp_path / "out.h5").exists()
+    assert main(["check", str(h5), "--no-cache"]) == 0    # without them: judged as it is

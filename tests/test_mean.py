@@ -112,3 +112,55 @@ def test_an_hdf5_file_has_no_mean_to_compute(tmp_path, capsys):
     h5 = make_h5(tmp_path / "t.h5", data=np.zeros((4, 3), np.float32), label=np.zeros(4, np.float32))
     assert main(["mean", str(h5), str(tmp_path / "m")]) == 2
     assert "compute_image_mean reads Datums" in capsys.readouterr().err
+
+
+def _enc_set(make_lmdb):
+    """Six 32x24 colour JPEGs, a gray one (#6, DS403) and a 20x20 one (#7, DS600)."""
+    from conftest import jpeg_bytes
+    values = [encoded_datum(jpeg_bytes(seed=i), i % 3) for i in range(6)]
+    values += [encoded_datum(jpeg_bytes(mode="L", seed=6), 1), encoded_datum(jpeg_bytes((20, 20), seed=7), 1)]
+    return make_lmdb([(key(i), v) for i, v in enumerate(values)])
+
+
+def test_records_named_by_dataset_wide_ds403_and_ds600_are_left_out(make_lmdb, tmp_path, capsys):
+    path = _enc_set(make_lmdb)
+    for jobs in (1, 3):
+        r = _mean(path, jobs=jobs)
+        assert (r.records, r.left_out, r.shape) == (6, 2, (3, 32, 24))
+    assert main(["mean", str(path), str(tmp_path / "m"), "--include-bad"]) == 2
+    err = capsys.readouterr().err
+    assert "record #6, key 00000006 is 1x32x24" in err and "or leave out the bad ones" in err
+
+
+def test_an_image_list_line_with_an_error_is_left_out(tmp_path, monkeypatch):
+    from conftest import jpeg_bytes
+    monkeypatch.chdir(tmp_path)
+    for i in range(4):
+        (tmp_path / f"{i}.jpg").write_bytes(jpeg_bytes(seed=i))
+    (tmp_path / "list.txt").write_text("0.jpg 0\n1.jpg 1\n2.jpg 2\n3.jpg 2x\n")   # DS540
+    r = _mean("list.txt")
+    assert (r.records, r.left_out) == (3, 1)
+
+
+def test_a_text_recognition_set_says_it_has_no_datums(make_lmdb, tmp_path, capsys):
+    from test_crnn import crnn_records
+    path = make_lmdb(crnn_records(4))
+    assert main(["mean", str(path), str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "text-recognition set" in err and "compute_image_mean reads Datums" in err
+    assert "every record" not in err and err.count("\n") == 1
+
+
+def test_clean_mean_names_dst_when_the_kept_records_still_mix(make_lmdb, tmp_path, capsys):
+    """--force-color keeps the gray image (no finding), but compute_image_mean decodes it
+    as stored: the kept records mix sizes, said of DST, not of clean's temporary copy."""
+    path = _enc_set(make_lmdb)
+    dst = tmp_path / "dst"
+    assert main(["clean", str(path), str(dst), "--force-color", "--crop-size", "16",
+                 "--mean", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert f"{dst}: the records kept (no error finding) come in several sizes" in err
+    assert "datascan-tmp" not in err and "clean the set first" not in err
+    assert "--include-bad" not in err and dst.exists()
+    assert main(["clean", str(path), str(tmp_path / "dst2"), "--mean", str(tmp_path / "m2")]) == 0
+    assert "mean of 6 records" in capsys.readouterr().out

@@ -16,7 +16,7 @@ def test_show_by_key_writes_the_picture_as_decoded_and_as_stored(capsys, tmp_pat
     out = tmp_path / "r31.png"
     assert main(["show", DEMO, "00000031_img_031.jpg", "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "DS401 error corrupt JPEG" in text and "JPEG 96x96 RGB" in text
+    assert "DS401 error corrupt JPEG" in text and "JPEG 96x96 (HxW) RGB" in text
     assert Image.open(out).size == (96, 96)
     stored = tmp_path / "r31.stored.jpeg"
     assert stored.read_bytes()[:3] == b"\xff\xd8\xff"

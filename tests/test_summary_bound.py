@@ -191,7 +191,7 @@ def test_minority_sizes_are_named_when_they_fit(make_lmdb, monkeypatch):
     for f in named:
         h, w = sizes[f.index]
         assert f.key == key(f.index).decode() and f.severity.value == "error"
-        assert f.message.startswith(f"image size {h}x{w}, while 320 records are 8x8: Caffe's Data "
+        assert f.message.startswith(f"image size {h}x{w} (HxW), while 320 records are 8x8: Caffe's Data "
                                     "layer aborts on a batch that starts with a 8x8 image")
         assert f.message.endswith("unless the net's transform_param sets crop_size <= 3")
     assert sorted(f.index for f in named) == sorted(i for v in at.values() for i in v[:2])

@@ -75,7 +75,7 @@ class Boxes(Check):
             return [(GROUP_EMPTY, f"group {g} (label {named}) has no box")]
         where = f"group {g} ({n} box{'es' if n != 1 else ''})"   # "label N" first: the text
         if label == self.background:                            # report counts the values
-            return [(BOX_BACKGROUND, f"label {named} is the background label, {where} "
+            return [(BOX_BACKGROUND, f"label {named} is MultiBoxLoss's background_label_id, {where} "
                                      f"(\"Found background label in the dataset.\")")]
         if (why := self.outside(label)) is not None:
             return [(BOX_LABEL, f"label {label} {why}, {where}")]

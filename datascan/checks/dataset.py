@@ -15,7 +15,7 @@ def _mixed_sizes(table: ShapeTable, path: str) -> list[Finding]:
     """Encoded images: name the odd ones out when there is a majority size, else say it once."""
     if not table.overflow and (len(table) < 2 or _majority(table)[1].count * 2 > table.records):
         return _minorities(table, path, SHAPE_MISMATCH, Severity.WARNING, lambda s, m, n:
-                           f"image size {_fmt(s)}, while {n} records are {_fmt(m)} (fine only "
+                           f"image size {_fmt(s)} (HxW), while {n} records are {_fmt(m)} (fine only "
                            "with crop_size <= the smallest side, or resizing)")
     (h0, w0), _ = table.ranges()
     sizes = f"more than {MAX_SHAPE_GROUPS}" if table.overflow else len(table)

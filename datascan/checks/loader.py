@@ -125,7 +125,8 @@ def _small_groups(table: ShapeTable, path: str, t: Transform, sides, what: str,
     for shape, group in table.items():
         h, w = sides(shape)
         if min(h, w) < crop:
-            out += listed(group, SHAPE_MISMATCH, path, f"{what} {fmt(shape)} is smaller than "
+            hxw = " (HxW)" if who == "img" else ""
+            out += listed(group, SHAPE_MISMATCH, path, f"{what} {fmt(shape)}{hxw} is smaller than "
                           f"{_crop(t)}: Caffe's {t.layer} layer aborts on it ({_too_small(h, w, crop, who)})",
                           fmt(shape), E)
     return out
@@ -193,14 +194,14 @@ def _image_sizes(table: ShapeTable, path: str, t: Transform) -> list[Finding]:
     fix = _uncropped(t, min(lo))
     if not table.overflow and majority(table)[1].count * 2 > table.records:
         return minorities(table, path, SHAPE_MISMATCH, E, lambda s, m, n: (
-            f"image size {fmt(s)}, while {n} records are {fmt(m)}: Caffe's {t.layer} layer aborts on a "
+            f"image size {fmt(s)} (HxW), while {n} records are {fmt(m)}: Caffe's {t.layer} layer aborts on a "
             f"batch that starts with a {fmt(m)} image (\"Check failed: "
             f"{_batch_check((0, *m), (0, *s), 'img')}\"){fix}"))
     sizes = f"more than {MAX_SHAPE_GROUPS}" if table.overflow else len(table)
     many = ", too many to name the records of each" if table.overflow else ""
     pair = _first_pair(table)
     check = "\"Check failed: height <= img_height\" or the like" if pair is None else (
-        f"record #{pair[0][1]} is {fmt(pair[0][0])} and #{pair[1][1]} {fmt(pair[1][0])}: \"Check "
+        f"record #{pair[0][1]} is {fmt(pair[0][0])} (HxW) and #{pair[1][1]} {fmt(pair[1][0])}: \"Check "
         f"failed: {_batch_check((0, *pair[0][0]), (0, *pair[1][0]), 'img')}\" if they share a batch")
     return [Finding.of(SHAPE_MISMATCH, path, f"images come in {sizes} sizes "
                        f"({span(table, ('height', 'width'))}){many}: Caffe's {t.layer} layer aborts on "

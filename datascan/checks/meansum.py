@@ -67,9 +67,11 @@ class MeanSums:
             s.first = place(s.first)
         self.firsts = {shape: (place(i), k) for shape, (i, k) in self.firsts.items()}
 
-    def first_odd(self) -> tuple[tuple, tuple, tuple, tuple] | None:
-        """(first shape, its first (position, key), the next shape, the first record of it)."""
-        ranked = sorted(self.firsts.items(), key=lambda kv: kv[1][0])
+    def first_odd(self, among: set | None = None) -> tuple[tuple, tuple, tuple, tuple] | None:
+        """(first shape, its first (position, key), the next shape, the first record of it);
+        ``among``: of those shapes only (the others were left out)."""
+        ranked = sorted(((s, f) for s, f in self.firsts.items() if among is None or s in among),
+                        key=lambda kv: kv[1][0])
         if len(ranked) < 2:
             return None
         return ranked[0][0], ranked[0][1], ranked[1][0], ranked[1][1]

@@ -47,10 +47,17 @@ class RecordChecker:
             self.summary.mean = self.sums = MeanSums()
         else:
             self.sums = None
+        self.bad_lines: set[int] = set()
 
     @classmethod
     def for_shard(cls, shard: Shard, config: ScanConfig, summary: ShardSummary) -> RecordChecker:
         return cls(shard.shown, shard.encoding, config, summary)
+
+    def leave_out(self, index: int) -> None:
+        """`datascan mean`: the record at ``index`` has an error finding from outside the
+        record checks (an image list line's DS540/DS541): its pixels are not summed."""
+        if self.sums is not None:
+            self.bad_lines.add(index)
 
     def finish(self) -> None:
         """Nothing is left to add when the shard ends (rows.py has)."""
@@ -180,7 +187,8 @@ class RecordChecker:
         """`datascan mean`: one Datum's pixels as compute_image_mean adds them (encoded images
         decoded as OpenCV does), unless datascan judged it bad (an error) and --include-bad
         was not given."""
-        if not self.config.mean_bad and any(code.severity is Severity.ERROR for code, _ in problems):
+        if not self.config.mean_bad and (self.bad_lines and index in self.bad_lines or any(
+                code.severity is Severity.ERROR for code, _ in problems)):
             return
         if s.encoded or (s.data and not s.channels and dm.looks_like_image(s.data)):
             values = _decoded(s.data, self.config.max_image_pixels)
@@ -220,9 +228,12 @@ class RecordChecker:
         if (p := self.images.misnamed(img, key)) is not None:
             problems.append(p)
         self.summary.encoded += 1
-        if img.channels and img.height and self.encoding != dm.ANNOTATED:
-            # SSD's AnnotatedData resizes every image (resize_param): sizes may differ freely.
-            self.summary.add_shape(self.summary.sizes, (img.height, img.width), index, key)
+        if img.channels and img.height:
+            # SSD's AnnotatedData resizes every image (resize_param): sizes may differ freely;
+            # its channels are decoded as the Data layer's are (force_color/force_gray) and
+            # must agree (DataTransformer's "channels == img_channels")
+            if self.encoding != dm.ANNOTATED:
+                self.summary.add_shape(self.summary.sizes, (img.height, img.width), index, key)
             self.summary.add_shape(self.summary.channels, img.channels, index, key)
 
 

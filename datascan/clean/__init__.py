@@ -239,7 +239,7 @@ def _write(target, src: Path, dst: Path, qdir: Path | None, sel: Selection, thre
                 outcome.scan, scan_opts["config"], run_options(
                     jobs=scan_opts["jobs"], backend=scan_opts["backend"],
                     progress=progress("verify", outcome.kept)),
-                select=scan_opts["select"], ignore=scan_opts["ignore"])
+                select=scan_opts["select"], ignore=scan_opts["ignore"], shown=str(dst))
         else:
             recheck = scan(outcome.scan, progress=progress("verify", outcome.kept), **scan_opts)
         def verified(final: Path) -> Verification:

@@ -81,7 +81,7 @@ def check_page(report: Report, view: View) -> NS:
     budget = [ROWS_TOTAL, PICTURE_BYTES]
     return NS(
         title=paths or "report", verdict=verdict(report, view.fail_on), meta=meta,
-        cards=[(f"{report.records:,}", "records", ""),
+        cards=_samples_card(report) + [(f"{report.records:,}", "records", ""),
                (f"{report.bad_records:,}", "bad records", "err" if report.bad_records else ""),
                (f"{report.errors:,}", "error findings", "err" if report.errors else ""),
                (f"{report.warnings:,}", "warning findings", "warn" if report.warnings else ""),
@@ -95,6 +95,15 @@ def check_page(report: Report, view: View) -> NS:
         net=report.net and NS(path=report.net.path, layers=[
             NS(line=net_layer_line(x), notes=list(x.notes)) for x in report.net.layers]),
     )
+
+
+def _samples_card(report: Report) -> list[tuple[str, str, str]]:
+    """Text-recognition sets count samples (an image-N and a label-N key each), not records."""
+    samples = [s.samples for s in report.sources if s.samples is not None]
+    if not samples:
+        return []
+    what = "samples" if len(samples) == len(report.sources) else "samples (text-recognition sets)"
+    return [(f"{sum(samples):,}", what, "")]
 
 
 def _scan_options(argv) -> list[str]:
@@ -156,7 +165,8 @@ def _group(code: str, c: _Code, pics, chosen, budget: list[int]) -> NS:
         rid = record_id(f)
         if rid not in undrawn:
             t = _thumb(f, pics.by_record[rid], budget)
-            undrawn[rid] = "" if t.src else f"no picture: {t.caption}"
+            undrawn[rid] = "" if t.src else t.caption if pics.by_record[rid].text \
+                else f"no picture: {t.caption}"
             if t.src:
                 thumbs.append(t)
     for r, f in zip(rows, c.first):
@@ -198,7 +208,9 @@ def _source(s, bad: int, found: int, num_classes: int | None) -> NS:
     if s.labels is not None:
         distinct = "many" if s.labels.distinct is None else f"{s.labels.distinct:,}"
         labels = f"{s.labels.min}..{s.labels.max} ({distinct} distinct)"
-    return NS(path=s.path, format=s.format, records=f"{s.records:,}", encoding=s.encoding,
+    records = f"{s.records:,}" if s.samples is None else \
+        f"{s.records:,} keys: {plural(s.samples, 'sample')}"    # text-recognition layout
+    return NS(path=s.path, format=s.format, records=records, encoding=s.encoding,
               labels=labels, bad=f"{bad:,}", findings=f"{found:,}",
               histogram=_histogram(s.labels, num_classes) if s.labels else None,
               shapes=[NS(title=t.what, column=t.what.split(" (")[0],

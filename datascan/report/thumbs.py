@@ -36,6 +36,7 @@ class Picture:
     outline: tuple[int, int] | None = None
     stored: bytes | None = None          # the encoded image as stored, when there is one
     stored_format: str | None = None     # its format: jpeg, png, ...
+    text: bool = False                   # a text value (a label-N key): the caption shows it
 
     def thumbnail(self, side: int = THUMB) -> tuple[bytes, str, int, int] | None:
         """(encoded bytes, mime type, width, height) of a thumbnail no larger than `side`."""
@@ -75,6 +76,8 @@ def _picture(value: bytes | None, encoding: str) -> Picture:
         return Picture("the record cannot be read from the source")
     if not value:
         return Picture("empty value: nothing to draw")
+    if encoding == datum_codec.IMAGE_TEXT and datum_codec.classify(value) != datum_codec.IMAGE:
+        return label_text(value)
     if encoding in (datum_codec.IMAGE, datum_codec.IMAGE_TEXT) or \
             encoding not in (datum_codec.DATUM, datum_codec.ANNOTATED) and \
             datum_codec.classify(value) == datum_codec.IMAGE:
@@ -88,6 +91,18 @@ def _picture(value: bytes | None, encoding: str) -> Picture:
     if sample.annotated:
         return with_boxes(_sample_picture(sample), sample.groups)
     return _sample_picture(sample)
+
+
+def label_text(value: bytes, limit: int = 80) -> Picture:
+    """A text value beside the images (a text-recognition set's label-N): its text, not a
+    picture; bytes that are not UTF-8 in hex."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return Picture(f"text (not UTF-8): bytes {value[:24].hex(' ')}"
+                       + (" ..." if len(value) > 24 else ""), text=True)
+    shown = repr(text[:limit]) + (f" ... ({len(text)} characters)" if len(text) > limit else "")
+    return Picture(f"text {shown}", text=True)
 
 
 def _sample_picture(sample: datum_codec.Sample) -> Picture:
@@ -160,11 +175,11 @@ def encoded_image(data: bytes) -> Picture:
         return Picture(f"does not decode: {facts.fatal}", stored=data, stored_format=fmt)
     rgb = _decode(data, fmt)
     if rgb is None:
-        return Picture(f"{fmt.upper()} {facts.width}x{facts.height}: decoding it again failed",
+        return Picture(f"{fmt.upper()} {facts.height}x{facts.width} (HxW): decoding it again failed",
                        stored=data, stored_format=fmt)
     how = "decoded as the loader gets it, corruption included" if facts.warnings else "decoded"
     outline = _gray_rows(rgb, tolerance=2) if fmt == "jpeg" and facts.warnings else None
-    return Picture(f"{fmt.upper()} {facts.width}x{facts.height} {facts.mode}, {how}{_said(outline)}",
+    return Picture(f"{fmt.upper()} {facts.height}x{facts.width} (HxW) {facts.mode}, {how}{_said(outline)}",
                    rgb, outline, stored=data, stored_format=fmt)
 
 
