@@ -180,6 +180,8 @@ def _process(cls, frozen: bool, eq: bool, slots: bool):
     attrs = {_FIELDS: names, "__struct_defaults__": defaults, "__struct_class__": cls,
              "__dataclass_fields__": _LazyFields(), "__match_args__": names,
              "__struct_frozen__": frozen, "__init__": _lazy_init}
+    if own.get("__doc__") is None:     # as dataclasses does, without building a Signature
+        attrs["__doc__"] = f"{cls.__name__}({', '.join(names)})"
     if "__repr__" not in own:
         attrs["__repr__"] = _repr
     if eq and "__eq__" not in own:

@@ -32,6 +32,7 @@ def test_construction_defaults_equality_hash_and_repr():
     assert hash(Point(1, 2)) == hash(Point(1, 2)) and len({Point(1), Point(1), Point(2)}) == 2
     assert repr(Point(1, 2)) == "Point(x=1, y=2, tags=())"
     assert Point.__qualname__ == "Point" and Point.__match_args__ == ("x", "y", "tags")
+    assert Point.__doc__ == "Point(x, y, tags)"
     with pytest.raises(TypeError):
         Point()
     with pytest.raises(TypeError):
