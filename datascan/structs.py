@@ -4,8 +4,8 @@ The standard decorator compiles six methods one by one for every frozen class an
 ``inspect.Signature`` for its doc: ~4 M instructions (~1 ms) a class, and a tiny scan defines
 some forty of them (issue 14: a scan of a tiny LMDB in < 1.5x ``import numpy, lmdb``). Here
 only ``__init__`` is compiled (the one method whose speed matters: records make findings and
-samples by the thousand), when the first instance is made; ``__repr__``, ``__eq__``, ``__hash__`` and the frozen
-``__setattr__`` are shared functions that walk the class's field names.
+samples by the thousand), when the first instance is made; ``__repr__``, ``__eq__``,
+``__hash__`` and the frozen ``__setattr__`` are shared functions over the field names.
 
 What the project's classes use of dataclasses behaves the same: ``frozen``, ``eq``,
 ``slots``, defaults and ``field(default_factory=...)``, ``__post_init__``, keyword or
@@ -15,6 +15,8 @@ this module's ``replace``, ``fields`` and ``asdict``. The standard ``dataclasses
 ``__dataclass_fields__`` is built (importing dataclasses) the first time it is asked for.
 Not supported (not used here; refused rather than ignored): order, kw_only, InitVar,
 ClassVar annotations, and inheriting from another dataclass.
+Until a class's first instance its ``__init__`` is a stub taking ``*args, **kwargs`` (which is
+what ``inspect.signature`` shows of it).
 """
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ def test_frozen_and_mutable_classes():
 def test_replace_fields_asdict_and_pickle_also_through_the_standard_module():
     p = Point(1, 2, ("t",))
     assert structs.replace(p, y=5) == dataclasses.replace(p, y=5) == Point(1, 5, ("t",))
-    assert structs.fields(p) == tuple(f.name for f in dataclasses.fields(Point)) == ("x", "y", "tags")
+    names = tuple(f.name for f in dataclasses.fields(Point))
+    assert structs.fields(p) == names == ("x", "y", "tags")
     assert dataclasses.is_dataclass(p)
     assert structs.asdict(p) == dataclasses.asdict(p) == {"x": 1, "y": 2, "tags": ("t",)}
     assert pickle.loads(pickle.dumps(p)) == p
