@@ -188,10 +188,9 @@ def _bar_total(bar):
 
 def request_from(args: argparse.Namespace, tick=None, total=None):
     """The engine's CheckRequest for `datascan check`'s arguments."""
-    from dataclasses import replace
-
     from .engine import CheckRequest, NetSource   # the scan, its formats and the dummy net
     from .run_options import RunOptions, default_jobs
+    from .structs import replace
     run = RunOptions(jobs=args.jobs or default_jobs(), backend=args.backend,
                      scheduler=args.scheduler, progress=tick, progress_total=total)
     common = dict(paths=tuple(args.paths), run=run, select=args.select, ignore=args.ignore)

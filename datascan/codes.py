@@ -10,9 +10,10 @@ it imports nothing from datascan, so model.py and every emit site can import it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from enum import Enum
 from types import MappingProxyType
+
+from .structs import dataclass, replace
 
 
 class Severity(str, Enum):

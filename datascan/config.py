@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from .structs import dataclass
 
 # One place for thresholds (cleanvision habit: measure, then judge against these).
 EXTREME_MAGNITUDE = 1e8

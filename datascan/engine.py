@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from . import findings as found, sources
@@ -22,6 +21,7 @@ from .errors import UsageError
 from .model import Finding, ForwardBlock, Options, Report, SourceInfo
 from .run_options import RunOptions, run_options
 from .sources.interface import KEYED, ROWS
+from .structs import dataclass, replace
 
 if TYPE_CHECKING:   # the scan, the dummy net and protobuf load when a scan runs, not for a
     from .cache import Cache                     # remembered verdict (cache.py), and cache.py
@@ -96,11 +96,16 @@ def options_of(request: CheckRequest, report: Report | None = None) -> Options:
                        label_map=c.label_map and c.label_map.path,
                        transform=(("from", "net"), ("layers", layers)))
     c = request.config
-    forward = None if request.forward is None else tuple(
-        (f.name, _plain(getattr(request.forward, f.name))) for f in fields(request.forward))
+    forward = None if request.forward is None else _forward_options(request.forward)
     return Options(c.num_classes, c.ignore_label, tuple(c.label_datasets), c.format,
                    select, ignore, forward, root=c.root,
                    label_map=c.label_map and c.label_map.path, transform=c.transform.options())
+
+
+def _forward_options(forward) -> tuple:
+    """ForwardOptions (a standard dataclass: the forward engine loads dataclasses anyway)."""
+    from dataclasses import fields
+    return tuple((f.name, _plain(getattr(forward, f.name))) for f in fields(forward))
 
 
 def _plain(value):

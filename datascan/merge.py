@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from . import findings
@@ -17,6 +16,7 @@ from .config import INFO_CAP, Transform
 from .model import Finding, Severity, ShapeCounts, SourceInfo
 from .shard import ShardResult
 from .sources.interface import Plan
+from .structs import replace
 
 SHARD_SPAN = 1 << 40        # a ref's position while merging: shard_id * SHARD_SPAN + index in shard
 UNREAD = "unread"           # the format of a plan for a path that could not be read

@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 
 from .codes import Code, Severity  # Severity lives with the codes; re-exported here
+from .structs import dataclass, field, replace  # noqa: F401 -- for sources/ and decode/, which
+# import only the leaves (../shared/tools/imports.py): structs.py is one too, but not on its list
 
 
 def key_text(key: bytes | None) -> str | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .choices import BACKENDS
 from .errors import UsageError
+from .structs import dataclass
 
 Progress = Callable[[int], None]
 

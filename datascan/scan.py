@@ -9,7 +9,6 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from . import sources
@@ -23,6 +22,7 @@ from .model import Finding, Report
 from .run_options import Progress, RunOptions, run_options
 from .shard import ShardResult
 from .sources.interface import ROWS, Plan, Shard
+from .structs import replace
 
 SHARDS_PER_JOB = 4          # more shards than workers: balance and a smaller loss when one dies
 PARTS_PER_SHARD = 2         # the format splits a source into this many parts per shard (guided)

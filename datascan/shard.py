@@ -15,7 +15,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from .config import ScanConfig
 from .model import Finding, Severity
 from .sources import kv
 from .sources.interface import Changed, LineFacts, Shard, StorageDamage
+from .structs import dataclass, field
 
 TICK = 256                 # at least this many records between progress messages ...
 TICK_SECONDS = 0.05        # ... and at least this long (forensic runs: every record)

@@ -189,14 +189,15 @@ def test_a_tiny_lmdb_scan_loads_only_what_it_reads(make_lmdb, tmp_path):
     """A raw-Datum LMDB scan loads numpy, lmdb and protobuf's C core, not: plyvel (the
     LevelDB sniff is not asked), h5py, the schema compiler and pure-Python protobuf
     (descriptor_pb2, descriptor_pool, text_format), the doctor's and lint's rules, joblib,
-    dask, the forward engine, the cache (--no-cache) or a process pool (its pages were
-    validated while planning: it is read in process)."""
+    dask, the forward engine, the cache (--no-cache), a process pool (its pages were
+    validated while planning: it is read in process) or dataclasses."""
     from conftest import key, raw_datum
     path = make_lmdb([(key(i), raw_datum(i % 3, seed=i)) for i in range(5)])
     heavy = ("plyvel", "h5py", "google.protobuf.descriptor_pb2", "google.protobuf.descriptor_pool",
              "google.protobuf.text_format", "google.protobuf.internal.python_message",
              "datascan.doctor.rules", "datascan.caffe.lint", "joblib", "dask", "distributed",
-             "datascan.forward", "datascan.cache", "hashlib", "multiprocessing", "datascan.pool")
+             "datascan.forward", "datascan.cache", "hashlib", "multiprocessing", "datascan.pool",
+             "dataclasses")    # its classes are datascan.structs': ~4 M instructions less each
     probe = ("import sys\nfrom datascan.cli import main\n"
              f"code = main(['check', {str(path)!r}, '--quiet', '--no-cache', '--num-classes', '3'])\n"
              f"print(code, [m for m in {heavy!r} if m in sys.modules], "

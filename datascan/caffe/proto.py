@@ -203,7 +203,12 @@ _PACKED = {("BlobShape", "dim"), ("BlobProto", "data"), ("BlobProto", "diff"),
            ("BlobProto", "double_data"), ("BlobProto", "double_diff")}
 
 
+_SMALL = [bytes((n,)) for n in range(0x80)]     # one-byte varints: nearly all of the schema's
+
+
 def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _SMALL[n]
     out = bytearray()
     while n > 0x7F:
         out, n = out + bytes([n & 0x7F | 0x80]), n >> 7

@@ -9,10 +9,11 @@ The checks that judge them are values.py (NaN, inf, magnitudes) and labels.py.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from math import prod
 
 import numpy as np
+
+from ..structs import dataclass
 
 
 @dataclass(frozen=True)

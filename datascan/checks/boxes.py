@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 
 from ..codes import (ANNO_TYPE, BOX_BACKGROUND, BOX_CLIPPED, BOX_DEGENERATE, BOX_LABEL,
                      BOX_NONFINITE, BOX_OUTSIDE, GROUP_EMPTY, NO_BOXES, Code)
 from ..config import BACKGROUND_LABEL, BOXES_LISTED, LabelMap
 from ..decode.datum import Box, BoxGroup, Sample
+from ..structs import dataclass
 from .base import KEYED, Check, Problem
 
 BBOX = 0      # AnnotatedDatum.AnnotationType: the only value SSD defines

@@ -21,7 +21,6 @@ import struct
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from itertools import repeat
 from operator import getitem
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from xxhash import xxh3_64, xxh3_64_digest
 
 from ..config import ScanConfig
+from ..structs import replace
 
 SPILL_RECORDS = 16_384          # records a log holds in memory before it writes them out
 ENTRY = np.dtype([("h", "<u8"), ("label", "<f8"), ("i", "<i8")])   # label NaN: none

@@ -7,11 +7,10 @@ batch, and ``hits`` about a block of HDF5 rows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..codes import LABEL_FRACTION, LABEL_MISSING, LABEL_NEGATIVE, LABEL_OUTSIDE
+from ..structs import dataclass
 from .arrays import RowHits, fractional_rows, row_hits
 from .base import KEYED, ROWS, Check, Problem, RowProblem
 

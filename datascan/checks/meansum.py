@@ -11,9 +11,10 @@ gives the same mean.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..structs import dataclass, field
 
 MEAN_SHAPES = 3
 

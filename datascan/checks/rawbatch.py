@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..decode import datum as dm
+from ..structs import dataclass
 from .base import Check
 from .content import raw_head, varint
 from .labels import LabelRange

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 
 import numpy as np
@@ -12,6 +11,7 @@ from ..config import ScanConfig, Transform
 from ..decode import datum as dm
 from ..model import Finding, key_text
 from ..sources.interface import Shard
+from ..structs import dataclass
 from .crnn import TextLabels
 from .content import NO_LABEL, Keys, digests, entries, float_content, image_content, raw_content
 from .base import Problem

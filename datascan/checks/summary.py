@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from operator import itemgetter
 
 from ..config import MAX_LABELS, MAX_SHAPE_GROUPS, SHAPE_REFS_CAP, SHAPE_REFS_TOTAL
 from ..model import LabelStats, key_text
+from ..structs import dataclass, field
 from .content import ContentLog
 from .meansum import MeanSums
 from .textlayout import TextLayout

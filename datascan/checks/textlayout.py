@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 from ..config import TEXT_LISTED, TEXT_MAX_RUNS
+from ..structs import dataclass, field
 
 NUM_SAMPLES = b"num-samples"
 TEXT_LAYOUT = "text-recognition"    # the layout, as the report names it

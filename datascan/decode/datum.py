@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from google.protobuf.message import DecodeError
 
 from ..caffe.proto import message_class
+from ..model import dataclass
 from .magic import looks_like_image
 
 # Dataset encodings, as the report names them.

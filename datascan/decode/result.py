@@ -2,7 +2,7 @@
 and the two ways the decoders give up early."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..model import dataclass
 
 UNSIGNED = 'Caffe stops with "Image data type must be unsigned byte"'
 

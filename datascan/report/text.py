@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import replace
 
 from ..codes import lookup
 from ..config import MAX_LABELS
 from ..findings import Records
 from ..model import Finding, ForwardBlock, Report, Severity
+from ..structs import replace
 from .view import View
 from .words import key_shown, net_layer_line, num_classes_of, one_line, plural
 

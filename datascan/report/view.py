@@ -2,9 +2,8 @@
 gate, the options), and the text report's limits. Every renderer takes one; JSON ignores it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..choices import MAX_FINDINGS   # text: findings listed per code unless --max-findings / --all
+from ..structs import dataclass
 
 
 @dataclass(frozen=True)

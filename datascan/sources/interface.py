@@ -72,11 +72,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import Finding
+from ..model import Finding, dataclass, field
 
 KEYED, ROWS = "keyed", "rows"
 

@@ -11,7 +11,6 @@ import threading
 from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 try:
@@ -22,7 +21,7 @@ except ImportError:     # sniff() still works; sources.get() says what to instal
 from ..config import ScanConfig
 from ..codes import NO_READER_TABLE, TRUNCATED
 from ..errors import SourceOpenError
-from ..model import Finding, key_text
+from ..model import Finding, key_text, replace
 from . import kv, lmdb_pages
 from .lmdb_lock import in_use, lock_file, lockable
 from .interface import KEYED, Changed, Format, Plan, Shard, StorageDamage, stat_files
