@@ -196,8 +196,6 @@ def test_help_names_image_lists_and_no_default_label_length(capsys):
     assert "image list" in out and "25 by default" not in out.replace("batch_max_length 25 by default", "")
 
 
-@pytest.mark.skipif(not realdata("caffe-ref", "train", "logs").is_dir(),
-                    reason="../shared/realdata/caffe-ref is not here")
 def test_caffe_ref_crash_log_does_not_print_none(capsys):
     main(["doctor", str(realdata("caffe-ref", "train", "logs", "train_lmdb_encoded.log"))])
     assert "None" not in capsys.readouterr().out
