@@ -13,7 +13,8 @@ from ..model import Finding, key_text
 from ..sources.interface import Shard
 from ..structs import dataclass
 from .crnn import TextLabels
-from .content import NO_LABEL, Keys, digests, entries, float_content, image_content, raw_content
+from .content import NO_LABEL, digests, entries, float_content, image_content, raw_content
+from .keys import Keys
 from .base import Problem
 from .boxes import Boxes
 from .datum import DatumStructure
