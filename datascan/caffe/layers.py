@@ -9,6 +9,8 @@ from pathlib import Path
 from ..errors import UsageError
 from .proto import V1_LAYER_TYPES
 
+DATA_TYPES = ("Data", "HDF5Data", "ImageData", "AnnotatedData")   # layers that read a source
+
 PHASES = ("TRAIN", "TEST")
 # Caffe's UpgradeV1LayerType names for the enum values datascan looks at; others are CamelCased.
 _V1_NAMES = {"DATA": "Data", "HDF5_DATA": "HDF5Data", "IMAGE_DATA": "ImageData",

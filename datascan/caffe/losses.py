@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .layers import Layer
+from .layers import DATA_TYPES, Layer
 from .proto import message_class
 
-DATA_TYPES = ("Data", "HDF5Data", "ImageData", "AnnotatedData")
 SOFTMAX_LOSSES = ("SoftmaxWithLoss", "MultinomialLogisticLoss", "InfogainLoss")
 REGRESSION_LOSSES = ("EuclideanLoss",)
 MULTIBOX_LOSSES = ("MultiBoxLoss",)      # SSD: its label bottom is the last one

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UsageError
-from .layers import PHASES, Layer, in_phase, layers_of
+from .layers import DATA_TYPES, PHASES, Layer, in_phase, layers_of
 from .losses import LOSSES, LossSpec, loss_spec
 from .proto import message_class, parse_net_text, parse_text
-
-DATA_TYPES = ("Data", "HDF5Data", "ImageData", "AnnotatedData")
 
 
 @dataclass(frozen=True)
