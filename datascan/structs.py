@@ -47,18 +47,20 @@ class _LazyFields:
 
     def __get__(self, obj, cls):
         import dataclasses
-        out = {}
+        spec = []
         for name in getattr(cls, _FIELDS):
             default = cls.__struct_defaults__.get(name, _MISSING)
             if isinstance(default, _Factory):
-                f = dataclasses.field(default_factory=default.factory)
+                spec.append((name, object, dataclasses.field(default_factory=default.factory)))
             elif default is _MISSING:
-                f = dataclasses.field()
+                spec.append((name, object))
             else:
-                f = dataclasses.field(default=default)
-            f.name, f.type = name, cls.__annotations__.get(name)
-            f._field_type = dataclasses._FIELD
-            out[name] = f
+                spec.append((name, object, dataclasses.field(default=default)))
+        # The standard module's own Field objects, made through its public API (a throwaway
+        # dataclass of the same fields), with the real annotations put back.
+        out = dict(dataclasses.make_dataclass(cls.__name__, spec).__dataclass_fields__)
+        for name, f in out.items():
+            f.type = cls.__annotations__.get(name)
         type.__setattr__(cls, "__dataclass_fields__", out)   # built once per class
         return out
 
