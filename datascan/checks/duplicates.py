@@ -3,15 +3,18 @@ the same record in two sets (DS611, train/test leakage), the same content under 
 labels (DS612).
 
 Workers hash each record's content (content.py) into their shard's ContentLog; the scan's
-Merger hands each log to one ContentIndex as results come back. The index keeps 24 bytes a
-record (hash, label, position) and the keys apart: past INDEX_RECORDS records the entries go
-to BUCKETS files by hash, past INDEX_KEYS keys the keys to one file, all in one temporary
-directory, so the parent's memory does not grow with the dataset (a bucket is read back
-one at a time: 1/64 of the records). A record's position is (source in the command,
+Merger hands each log to one ContentIndex as results come back. A log that spilled comes
+as its worker's file, already filed by bucket (content.write_chunk): the index keeps the
+file and copies nothing. Of the small logs that stayed in memory it keeps 24 bytes a record
+(hash, label, position) and the keys apart: past INDEX_RECORDS records the entries go to
+BUCKETS files by hash, past INDEX_KEYS keys the keys to one file, all in one temporary
+directory. The parent's memory does not grow with the dataset: repeats are looked for a
+bucket at a time (1/64 of the records), read from every file. A record's position is (source in the command,
 shard, index in the shard), so "the first" of a group is the same for any split into shards.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections import defaultdict
@@ -24,18 +27,21 @@ from ..codes import DUPLICATE, LABEL_CONFLICT, LEAKAGE
 from ..config import DUPLICATES_LISTED
 from ..model import Finding, key_text
 from .base import SUMMARY, Check
-from .content import ENTRY, ContentLog, read_chunk, write_chunk
+from .content import BUCKETS, ENTRY, Chunk, ContentLog, bucket_of, chunk_index, write_chunk
 
 INDEX_RECORDS = 1 << 16     # entries held before they go to the bucket files
 INDEX_KEYS = 1 << 16        # keys held before they go to the key file
-BUCKETS = 64
+GROUP_RECORDS = 1 << 18     # entries looked at together for repeats, once written out
 SRC, SHARD = 48, 36         # position = source << 48 | shard << 36 | index in shard
 POSITIONED = np.dtype([("h", "<u8"), ("label", "<f8"), ("pos", "<i8")])
 Describe = Callable[[int, int], tuple[str, int | None]]   # (source, shard) -> (path, base index)
 
 
 class ContentIndex:
-    """Every record's content hash of one command's sources, bounded in memory (module doc)."""
+    """Every record's content hash of one command's sources, bounded in memory (module doc).
+    A shard's log that spilled is kept as its worker wrote it (its file, filed by bucket:
+    content.write_chunk); only the small logs that stayed in memory are held here, and
+    past INDEX_RECORDS written to this index's own bucket files."""
 
     def __init__(self, where: str | None = None) -> None:
         self.where = where               # where its directory goes (the scan's)
@@ -43,13 +49,21 @@ class ContentIndex:
         self.held = self.keys_held = 0
         self.dir: Path | None = None
         self.spilled = False
-        self.keys: dict[tuple[int, int], list] = defaultdict(list)   # chunks, in index order
+        self.files: list[tuple[int, str, list[Chunk]]] = []   # (position base, path, chunks)
+        # (source, shard) -> its keys: ("mem", indexes, Keys) or ("file", path, Chunk)
+        self.keys: dict[tuple[int, int], list] = defaultdict(list)
 
     def add(self, src: int, shard: int, log: ContentLog) -> None:
+        base = (src << SRC) | (shard << SHARD)
+        if (path := log.take_file()) is not None:
+            with open(path, "rb") as fh:
+                chunks = chunk_index(fh)
+            self.files.append((base, path, chunks))
+            self.keys[src, shard].extend(("file", path, c) for c in chunks)
         for found, keys in log.chunks():
             e = np.empty(len(found), POSITIONED)
             e["h"], e["label"] = found["h"], found["label"]
-            e["pos"] = (src << SRC) | (shard << SHARD) | found["i"]
+            e["pos"] = base | found["i"]
             self._store(e)
             if keys.any:
                 idx = found["i"]
@@ -74,37 +88,57 @@ class ContentIndex:
 
     def _spill_entries(self) -> None:
         every = np.concatenate(self.parts)
-        bucket = (every["h"] >> np.uint64(64 - 6)).astype(np.int64)
+        bucket = bucket_of(every["h"])
         for b in np.unique(bucket).tolist():
             with open(self._scratch() / f"bucket-{b:02d}", "ab") as fh:
                 fh.write(every[bucket == b].tobytes())
         self.parts, self.held, self.spilled = [], 0, True
 
     def _spill_keys(self) -> None:
-        with open(self._scratch() / "keys", "ab") as fh:
+        path = str(self._scratch() / "keys")
+        with open(path, "ab") as fh:
             for chunks in self.keys.values():
                 for n, (kind, *rest) in enumerate(chunks):
                     if kind == "mem":
                         idx, keys = rest
-                        at = fh.tell()
-                        write_chunk(fh, _as_entries(idx), keys)
-                        chunks[n] = ("file", at, int(idx[0]), int(idx[-1]))   # sorted
+                        chunks[n] = ("file", path, write_chunk(fh, _as_entries(idx), keys))
         self.keys_held = 0
 
     def _groups(self):
-        if not self.spilled:
+        """The entries, a few buckets at a time (GROUP_RECORDS) once any were written out,
+        all at once else. Equal hashes share a bucket, so no group misses a repeat."""
+        if not self.spilled and not self.files:
             if self.parts:
                 yield np.concatenate(self.parts)
             return
         if self.parts:              # (none when the last add spilled them)
             self._spill_entries()
-        for b in range(BUCKETS):
-            f = self._scratch() / f"bucket-{b:02d}"
-            if f.exists():
-                yield np.fromfile(f, POSITIONED)
+        files = [self._scratch() / f"bucket-{b:02d}" for b in range(BUCKETS)]
+        sizes = np.array([f.stat().st_size // POSITIONED.itemsize if f.exists() else 0 for f in files])
+        for _, _, chunks in self.files:
+            for c in chunks:
+                sizes += np.diff(c.bounds)
+        for first, stop in _runs(sizes, GROUP_RECORDS):
+            parts = [np.fromfile(f, POSITIONED) for f in files[first:stop] if f.exists()]
+            for base, path, chunks in self.files:    # opened in turn: a scan may have 1000s
+                with open(path, "rb") as fh:
+                    for found in (c.buckets(fh, first, stop) for c in chunks):
+                        if len(found):
+                            e = np.empty(len(found), POSITIONED)
+                            e["h"], e["label"] = found["h"], found["label"]
+                            e["pos"] = base | found["i"]
+                            parts.append(e)
+            if parts:
+                yield np.concatenate(parts)
 
     def close(self) -> None:
         self.parts, self.keys = [], defaultdict(list)
+        for _, path, _ in self.files:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        self.files = []
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
@@ -114,16 +148,18 @@ class ContentIndex:
         for kind, *rest in self.keys.get((src, shard), ()):
             if kind == "mem":
                 idx, keys = rest
-                j = int(np.searchsorted(idx, i))
-                if j < len(idx) and idx[j] == i:
-                    return keys[j]
-            elif rest[1] <= i <= rest[2]:
-                with open(self._scratch() / "keys", "rb") as fh:
-                    fh.seek(rest[0])
-                    found, keys = read_chunk(fh)
-                j = int(np.searchsorted(found["i"], i))
-                if j < len(found) and found["i"][j] == i:
-                    return keys[j]
+            elif rest[1].low <= i <= rest[1].high:
+                with open(rest[0], "rb") as fh:
+                    found, keys = rest[1].read(fh)
+                idx = found["i"]
+                if len(idx) > 1 and (np.diff(idx) < 0).any():
+                    order = np.argsort(idx, kind="stable")
+                    idx, keys = idx[order], keys.take(order)
+            else:
+                continue
+            j = int(np.searchsorted(idx, i))
+            if j < len(idx) and idx[j] == i:
+                return keys[j]
         return None
 
     def findings(self, describe: Describe, sources: list[str]) -> list[Finding]:
@@ -174,6 +210,18 @@ CODES_BY_NAME = {c.code: c for c in (DUPLICATE, LEAKAGE, LABEL_CONFLICT)}
 _WHAT = {DUPLICATE.code: "repeat the content of an earlier record of their set",
          LEAKAGE.code: "of this set are also in an earlier set (train/test leakage)",
          LABEL_CONFLICT.code: "hold the content of an earlier record under another label"}
+
+
+def _runs(sizes: np.ndarray, most: int) -> list[tuple[int, int]]:
+    """Consecutive buckets taken together up to `most` entries (a bucket alone if larger)."""
+    out, first, held = [], 0, 0
+    for b, n in enumerate(sizes.tolist()):
+        if held and held + n > most:
+            out.append((first, b))
+            first, held = b, 0
+        held += n
+    out.append((first, len(sizes)))
+    return out
 
 
 def _as_entries(idx: np.ndarray) -> np.ndarray:
