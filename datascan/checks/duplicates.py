@@ -119,17 +119,12 @@ class ContentIndex:
             for c in chunks:
                 sizes += np.diff(c.bounds)
         for first, stop in _runs(sizes, GROUP_RECORDS):
-            parts = [np.fromfile(f, POSITIONED) for f in files[first:stop] if f.exists()]
+            parts = [(np.fromfile(f, POSITIONED), None) for f in files[first:stop] if f.exists()]
             for base, path, chunks in self.files:    # opened in turn: a scan may have 1000s
                 with open(path, "rb") as fh:
-                    for found in (c.buckets(fh, first, stop) for c in chunks):
-                        if len(found):
-                            e = np.empty(len(found), POSITIONED)
-                            e["h"], e["label"] = found["h"], found["label"]
-                            e["pos"] = base | found["i"]
-                            parts.append(e)
-            if parts:
-                yield np.concatenate(parts)
+                    parts += [(found, base) for c in chunks if len(found := c.buckets(fh, first, stop))]
+            if (e := _repeated(parts)) is not None:
+                yield e
 
     def close(self) -> None:
         self.parts, self.keys = [], defaultdict(list)
@@ -210,6 +205,32 @@ CODES_BY_NAME = {c.code: c for c in (DUPLICATE, LEAKAGE, LABEL_CONFLICT)}
 _WHAT = {DUPLICATE.code: "repeat the content of an earlier record of their set",
          LEAKAGE.code: "of this set are also in an earlier set (train/test leakage)",
          LABEL_CONFLICT.code: "hold the content of an earlier record under another label"}
+
+
+def _repeated(parts: list[tuple[np.ndarray, int | None]]) -> np.ndarray | None:
+    """The entries of these parts whose hash is there more than once, positioned (a part
+    with a base is a worker's: its indexes are placed at base); None if there are none. Most
+    hashes are there once: only the few that repeat are positioned."""
+    if not parts:
+        return None
+    h = np.sort(np.concatenate([p["h"] for p, _ in parts]))
+    twice = h[1:] == h[:-1]
+    if not twice.any():
+        return None
+    repeated = np.unique(h[1:][twice])
+    out = []
+    for found, base in parts:
+        found = found[np.isin(found["h"], repeated)]
+        if not len(found):
+            continue
+        if base is None:
+            out.append(found)
+            continue
+        e = np.empty(len(found), POSITIONED)
+        e["h"], e["label"] = found["h"], found["label"]
+        e["pos"] = base | found["i"]
+        out.append(e)
+    return np.concatenate(out)
 
 
 def _runs(sizes: np.ndarray, most: int) -> list[tuple[int, int]]:
