@@ -185,6 +185,28 @@ def test_version_and_help_import_nothing_heavy(argv):
     assert (lines[1] == f"datascan {__version__}") == (argv == ["--version"])
 
 
+def test_the_console_script_answers_version_before_importing_the_cli():
+    """`datascan --version` (the console script's entry, datascan.console) prints what the
+    CLI's parser prints for it, without loading argparse or the CLI; any other argv goes
+    to cli.main."""
+    probe = ("import sys\nfrom datascan.console import main\nsys.argv = ['datascan'] + sys.argv[1:]\n"
+             "code = main()\nprint(code, [m for m in ('argparse', 'datascan.cli', 'datascan.exits') "
+             "if m in sys.modules])")
+    root = Path(__file__).resolve().parents[1]
+    fast = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True,
+                          cwd=root, check=True).stdout.splitlines()
+    assert fast == [f"datascan {__version__}", "0 []"]
+    slow = subprocess.run([sys.executable, "-c", "from datascan.cli import main; main(['--version'])"],
+                          capture_output=True, text=True, cwd=root, check=True).stdout.splitlines()
+    assert slow == fast[:1]
+    other = subprocess.run([sys.executable, "-c", probe, "--version", "--help"], capture_output=True,
+                           text=True, cwd=root, check=True).stdout.splitlines()
+    assert other[-1] == "0 ['argparse', 'datascan.cli', 'datascan.exits']"
+    module = subprocess.run([sys.executable, "-m", "datascan", "--version"], capture_output=True,
+                            text=True, cwd=root, check=True)
+    assert module.stdout == f"datascan {__version__}\n"
+
+
 def test_a_tiny_lmdb_scan_loads_only_what_it_reads(make_lmdb, tmp_path):
     """A raw-Datum LMDB scan loads numpy, lmdb and protobuf's C core, not: plyvel (the
     LevelDB sniff is not asked), h5py, the schema compiler and pure-Python protobuf
