@@ -189,3 +189,19 @@ def test_keys_are_found_in_a_workers_unsorted_chunks_without_sorting_them_each_t
     finally:
         index.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_written_chunk_heads_with_its_lowest_and_highest_index(tmp_path):
+    """Its head names the range of indexes it holds, which key_of reads it for: the lowest
+    is its records' lowest, not 0 (an empty chunk: 0..-1, none)."""
+    from datascan.checks.keys import Keys
+    path = tmp_path / "log"
+    with open(path, "wb") as fh:
+        made = [content.write_chunk(fh, content.entries(np.arange(len(i), dtype=np.uint64) << np.uint64(60),
+                                                        np.zeros(len(i)), i), Keys.of([b"a", None, b"bcd"][:len(i)]))
+                for i in ([7, 5, 9], [], [40_000, 30_000])]
+    with open(path, "rb") as fh:
+        read = content.chunk_index(fh)
+    assert [(c.low, c.high, c.n) for c in made] == [(c.low, c.high, c.n) for c in read] == \
+        [(5, 9, 3), (0, -1, 0), (30_000, 40_000, 2)]
+    assert [e["i"].tolist() for e, _ in content.read_chunks(str(path))] == [[7, 5, 9], [], [40_000, 30_000]]

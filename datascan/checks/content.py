@@ -235,15 +235,15 @@ def write_chunk(fh, entries: np.ndarray, keys: Keys) -> Chunk:
     bounds = np.zeros(BUCKETS + 1, "<i8")
     np.cumsum(np.bincount(bucket, minlength=BUCKETS), out=bounds[1:])
     idx = entries["i"]
+    low, high = (int(idx.min()), int(idx.max())) if len(idx) else (0, -1)   # min(initial=0) is 0
     at = fh.tell()
-    fh.write(HEAD.pack(len(entries), len(keys.blob), int(idx.min(initial=0)), int(idx.max(initial=-1))))
+    fh.write(HEAD.pack(len(entries), len(keys.blob), low, high))
     fh.write(entries[order].tobytes())
     fh.write(bounds.tobytes())
     fh.write(order.astype("<i8").tobytes())
     fh.write(keys.lengths.astype("<i8").tobytes())
     fh.write(keys.blob)
-    return Chunk(at, len(entries), len(keys.blob), int(idx.min(initial=0)), int(idx.max(initial=-1)),
-                 bounds)
+    return Chunk(at, len(entries), len(keys.blob), low, high, bounds)
 
 
 class Chunk:
