@@ -205,3 +205,36 @@ def test_a_written_chunk_heads_with_its_lowest_and_highest_index(tmp_path):
     assert [(c.low, c.high, c.n) for c in made] == [(c.low, c.high, c.n) for c in read] == \
         [(5, 9, 3), (0, -1, 0), (30_000, 40_000, 2)]
     assert [e["i"].tolist() for e, _ in content.read_chunks(str(path))] == [[7, 5, 9], [], [40_000, 30_000]]
+
+
+def test_a_recovered_shards_content_log_spills_into_the_scans_directory(make_lmdb, monkeypatch,
+                                                                         tmp_path):
+    """Recovery (recovery._combine) joins a dead shard's pieces into one content log in this
+    process; the index keeps its file until the scan ends, so it must lie in the scan's
+    directory, which is removed however the scan ends (a killed scan's by the next one),
+    not loose in TMPDIR."""
+    from datascan.config import ScanConfig
+    from datascan.run_options import RunOptions
+    from datascan.scan import run_plans
+    from test_parallel import leaf_keys, pages, patch, reader_dies
+    recs = [(key(i), raw_datum(i % 3, shape=(1, 16, 16), seed=i % 700)) for i in range(3000)]
+    db = make_lmdb(recs)
+    _, leaves = pages(db)
+    lost = set(leaf_keys(db, leaves[len(leaves) // 2]))
+    patch(db, leaves[len(leaves) // 2] * 4096, bytes(4096))
+    assert reader_dies(db) < 0
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.setattr(content, "SPILL_RECORDS", 100)
+    with content.spill_dir(ScanConfig(num_classes=3)) as config:
+        _, merger = run_plans([db], config, RunOptions(jobs=2))
+        try:
+            kept = [path for _, path, _ in merger.contents.files]
+            assert len(kept) > 2
+            assert [p for p in kept if not p.startswith(config.spill_dir + "/")] == []
+            infos, found = merger.finish()
+        finally:
+            merger.close()
+    assert infos[0].records == 3000 - len(lost) and any(f.code == "DS101" for f in found)
+    assert not list(tmp.glob("datascan-content-*"))

@@ -207,6 +207,8 @@ class ContentLog:
 
     def absorb(self, other: ContentLog, shift: int) -> None:
         """Add another log's records, their indexes shifted (a recovered shard's pieces)."""
+        if self.where is None:      # spill where its pieces did (the scan's directory), not TMPDIR
+            self.where = other.where
         for found, keys in other.chunks():
             found = found.copy()
             found["i"] += shift
