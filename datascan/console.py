@@ -9,7 +9,10 @@ import sys
 def main() -> int:
     if sys.argv[1:] == ["--version"]:
         from ._version import __version__
-        print(f"datascan {__version__}")     # what cli's parser prints for it
+        try:
+            print(f"datascan {__version__}")     # what cli's parser prints for it
+        except OSError:         # as argparse's version action: a closed stdout is not an error
+            pass
         return 0
     from .cli import main as run
     return run()

@@ -240,3 +240,25 @@ def test_a_parser_built_for_one_command_helps_as_the_whole_one(command):
     assert list(mine.choices) == list(sub.choices)
     if command:
         assert mine.choices[command].format_help() == sub.choices[command].format_help()
+
+
+def test_version_to_a_closed_pipe_ends_as_the_clis_parser_ends_it():
+    """`datascan --version | true` with unbuffered output (PYTHONUNBUFFERED, as CI sets):
+    argparse's version action drops the write error and the CLI returns 0; the console
+    entry's own print must end the same way, not with a traceback and exit 1 (findings)."""
+    import os
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    outcomes = []
+    for code in ("import sys; from datascan.console import main; sys.argv = ['datascan', '--version']; "
+                 "sys.exit(main())",
+                 "import sys; from datascan.cli import main; sys.exit(main(['--version']))"):
+        read, write = os.pipe()
+        os.close(read)                  # the reader is gone before anything is written
+        try:
+            done = subprocess.run([sys.executable, "-c", code], stdout=write, stderr=subprocess.PIPE,
+                                  text=True, cwd=root, env=env)
+        finally:
+            os.close(write)
+        outcomes.append((done.returncode, done.stderr))
+    assert outcomes[0] == outcomes[1] == (0, "")

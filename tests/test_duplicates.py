@@ -156,3 +156,85 @@ def test_an_hdf5_row_hashes_as_its_column_name_and_bytes_narrow_or_wide(shape, d
     rows = np.random.default_rng(1).integers(0, 3, shape).astype(dtype)     # zeros at row ends too
     want = [content.digest(b"data", np.ascontiguousarray(r).tobytes()) for r in rows]
     assert content.row_digests("data", rows).tolist() == want
+
+
+def test_keys_are_found_in_a_workers_unsorted_chunks_without_sorting_them_each_time(tmp_path):
+    """A worker's spilled chunk is in the order its records were added (a batch's records
+    checked one by one come before the batch's others), its keys of any width, some none
+    (HDF5 rows): each record's key is read back from the file the index keeps, and a
+    thousand lookups in a 20,000-record chunk take milliseconds (sorting the chunk and its
+    keys for every lookup took seconds: ~20 ms each)."""
+    import time
+    from datascan.checks.keys import Keys
+    n = 20_000
+    rng = np.random.default_rng(3)
+    order = rng.permutation(n)
+    keys = [None if i % 7 == 3 else b"k" * (i % 5) + str(i).encode() for i in order.tolist()]
+    log = content.ContentLog(str(tmp_path))
+    log.add_many(content.entries(rng.integers(0, 2**63, n, dtype=np.uint64), np.zeros(n), order),
+                 Keys.of(keys))
+    log.spill()
+    index = duplicates.ContentIndex(str(tmp_path))
+    try:
+        index.add(2, 5, log)
+        assert len(index.files) == 1
+        want = {i: k for i, k in zip(order.tolist(), keys)}
+        probe = rng.choice(n, 1000, replace=False).tolist()
+        started = time.perf_counter()
+        got = [index.key_of((2 << duplicates.SRC) | (5 << duplicates.SHARD) | i) for i in probe]
+        took = time.perf_counter() - started
+        assert got == [want[i] for i in probe]
+        assert index.key_of((2 << duplicates.SRC) | (5 << duplicates.SHARD) | n) is None
+        assert took < 2.0, took
+    finally:
+        index.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_written_chunk_heads_with_its_lowest_and_highest_index(tmp_path):
+    """Its head names the range of indexes it holds, which key_of reads it for: the lowest
+    is its records' lowest, not 0 (an empty chunk: 0..-1, none)."""
+    from datascan.checks.keys import Keys
+    path = tmp_path / "log"
+    with open(path, "wb") as fh:
+        made = [content.write_chunk(fh, content.entries(np.arange(len(i), dtype=np.uint64) << np.uint64(60),
+                                                        np.zeros(len(i)), i), Keys.of([b"a", None, b"bcd"][:len(i)]))
+                for i in ([7, 5, 9], [], [40_000, 30_000])]
+    with open(path, "rb") as fh:
+        read = content.chunk_index(fh)
+    assert [(c.low, c.high, c.n) for c in made] == [(c.low, c.high, c.n) for c in read] == \
+        [(5, 9, 3), (0, -1, 0), (30_000, 40_000, 2)]
+    assert [e["i"].tolist() for e, _ in content.read_chunks(str(path))] == [[7, 5, 9], [], [40_000, 30_000]]
+
+
+def test_a_recovered_shards_content_log_spills_into_the_scans_directory(make_lmdb, monkeypatch,
+                                                                         tmp_path):
+    """Recovery (recovery._combine) joins a dead shard's pieces into one content log in this
+    process; the index keeps its file until the scan ends, so it must lie in the scan's
+    directory, which is removed however the scan ends (a killed scan's by the next one),
+    not loose in TMPDIR."""
+    from datascan.config import ScanConfig
+    from datascan.run_options import RunOptions
+    from datascan.scan import run_plans
+    from test_parallel import leaf_keys, pages, patch, reader_dies
+    recs = [(key(i), raw_datum(i % 3, shape=(1, 16, 16), seed=i % 700)) for i in range(3000)]
+    db = make_lmdb(recs)
+    _, leaves = pages(db)
+    lost = set(leaf_keys(db, leaves[len(leaves) // 2]))
+    patch(db, leaves[len(leaves) // 2] * 4096, bytes(4096))
+    assert reader_dies(db) < 0
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.setattr(content, "SPILL_RECORDS", 100)
+    with content.spill_dir(ScanConfig(num_classes=3)) as config:
+        _, merger = run_plans([db], config, RunOptions(jobs=2))
+        try:
+            kept = [path for _, path, _ in merger.contents.files]
+            assert len(kept) > 2
+            assert [p for p in kept if not p.startswith(config.spill_dir + "/")] == []
+            infos, found = merger.finish()
+        finally:
+            merger.close()
+    assert infos[0].records == 3000 - len(lost) and any(f.code == "DS101" for f in found)
+    assert not list(tmp.glob("datascan-content-*"))

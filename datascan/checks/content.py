@@ -33,7 +33,7 @@ from xxhash import xxh3_64, xxh3_64_digest
 
 from ..config import ScanConfig
 from ..structs import replace
-from .keys import Keys
+from .keys import NO_KEY, Keys
 
 SPILL_RECORDS = 16_384          # records a log holds in memory before it writes them out
 ENTRY = np.dtype([("h", "<u8"), ("label", "<f8"), ("i", "<i8")])   # label NaN: none
@@ -207,6 +207,8 @@ class ContentLog:
 
     def absorb(self, other: ContentLog, shift: int) -> None:
         """Add another log's records, their indexes shifted (a recovered shard's pieces)."""
+        if self.where is None:      # spill where its pieces did (the scan's directory), not TMPDIR
+            self.where = other.where
         for found, keys in other.chunks():
             found = found.copy()
             found["i"] += shift
@@ -235,15 +237,15 @@ def write_chunk(fh, entries: np.ndarray, keys: Keys) -> Chunk:
     bounds = np.zeros(BUCKETS + 1, "<i8")
     np.cumsum(np.bincount(bucket, minlength=BUCKETS), out=bounds[1:])
     idx = entries["i"]
+    low, high = (int(idx.min()), int(idx.max())) if len(idx) else (0, -1)   # min(initial=0) is 0
     at = fh.tell()
-    fh.write(HEAD.pack(len(entries), len(keys.blob), int(idx.min(initial=0)), int(idx.max(initial=-1))))
+    fh.write(HEAD.pack(len(entries), len(keys.blob), low, high))
     fh.write(entries[order].tobytes())
     fh.write(bounds.tobytes())
     fh.write(order.astype("<i8").tobytes())
     fh.write(keys.lengths.astype("<i8").tobytes())
     fh.write(keys.blob)
-    return Chunk(at, len(entries), len(keys.blob), int(idx.min(initial=0)), int(idx.max(initial=-1)),
-                 bounds)
+    return Chunk(at, len(entries), len(keys.blob), low, high, bounds)
 
 
 class Chunk:
@@ -264,6 +266,22 @@ class Chunk:
             return np.empty(0, ENTRY)
         fh.seek(self.at + HEAD.size + lo * ENTRY.itemsize)
         return np.frombuffer(fh.read((hi - lo) * ENTRY.itemsize), ENTRY)
+
+    def key(self, fh, i: int) -> bytes | None | bool:
+        """The key of its record of index i (None: it has none); False if i is not here.
+        Reads the indexes and key lengths, and that key alone."""
+        fh.seek(self.at + HEAD.size)
+        by_bucket = np.frombuffer(fh.read(self.n * ENTRY.itemsize), ENTRY)
+        if not len(hit := np.flatnonzero(by_bucket["i"] == i)):
+            return False
+        fh.seek(self.at + HEAD.size + self.n * ENTRY.itemsize + 8 * (BUCKETS + 1) + 8 * int(hit[0]))
+        at = int(np.frombuffer(fh.read(8), "<i8")[0])      # its place in the order given
+        fh.seek(self.at + HEAD.size + self.n * (ENTRY.itemsize + 8) + 8 * (BUCKETS + 1))
+        lengths = np.frombuffer(fh.read(self.n * 8), "<i8")
+        if lengths[at] == NO_KEY:
+            return None
+        fh.seek(int(np.maximum(lengths[:at], 0).sum()), os.SEEK_CUR)
+        return fh.read(int(lengths[at]))
 
     def read(self, fh) -> tuple[np.ndarray, Keys]:
         """Its entries in the order they were given, and their keys."""

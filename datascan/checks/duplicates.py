@@ -144,12 +144,13 @@ class ContentIndex:
             if kind == "mem":
                 idx, keys = rest
             elif rest[1].low <= i <= rest[1].high:
+                # A worker's chunk is in the order its records were added, not always by
+                # index: the record is looked for in place (Chunk.key), its chunk not
+                # re-sorted with its keys (Keys.take: a Python call a key, each lookup).
                 with open(rest[0], "rb") as fh:
-                    found, keys = rest[1].read(fh)
-                idx = found["i"]
-                if len(idx) > 1 and (np.diff(idx) < 0).any():
-                    order = np.argsort(idx, kind="stable")
-                    idx, keys = idx[order], keys.take(order)
+                    if (found := rest[1].key(fh, i)) is not False:
+                        return found
+                continue
             else:
                 continue
             j = int(np.searchsorted(idx, i))
