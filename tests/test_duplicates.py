@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from datascan import scan
-from datascan.checks import content, duplicates
+from datascan.checks import chunks, content, duplicates
 from datascan.decode.datum import encode_datum
 
 from conftest import (encoded_datum, float_datum, jpeg_bytes, key, make_h5, png_bytes, raw_datum,
@@ -197,14 +197,14 @@ def test_a_written_chunk_heads_with_its_lowest_and_highest_index(tmp_path):
     from datascan.checks.keys import Keys
     path = tmp_path / "log"
     with open(path, "wb") as fh:
-        made = [content.write_chunk(fh, content.entries(np.arange(len(i), dtype=np.uint64) << np.uint64(60),
+        made = [chunks.write_chunk(fh, content.entries(np.arange(len(i), dtype=np.uint64) << np.uint64(60),
                                                         np.zeros(len(i)), i), Keys.of([b"a", None, b"bcd"][:len(i)]))
                 for i in ([7, 5, 9], [], [40_000, 30_000])]
     with open(path, "rb") as fh:
-        read = content.chunk_index(fh)
+        read = chunks.chunk_index(fh)
     assert [(c.low, c.high, c.n) for c in made] == [(c.low, c.high, c.n) for c in read] == \
         [(5, 9, 3), (0, -1, 0), (30_000, 40_000, 2)]
-    assert [e["i"].tolist() for e, _ in content.read_chunks(str(path))] == [[7, 5, 9], [], [40_000, 30_000]]
+    assert [e["i"].tolist() for e, _ in chunks.read_chunks(str(path))] == [[7, 5, 9], [], [40_000, 30_000]]
 
 
 def test_a_recovered_shards_content_log_spills_into_the_scans_directory(make_lmdb, monkeypatch,

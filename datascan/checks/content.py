@@ -11,7 +11,7 @@ billion records share a hash with odds of about 1 in 40 million.
 A shard's ContentLog keeps 24 bytes a record (hash, label, index) and its key (the bytes
 the reader gave, kept joined: no object a record). Past SPILL_RECORDS records it writes
 them to a temporary file (TMPDIR), so a worker holds at most that many whatever the size of
-its shard. The worker files each chunk's entries by the top bits of their hash (BUCKETS),
+its shard. The worker files each chunk's entries by the top bits of their hash (chunks.py),
 so that the parent (duplicates.ContentIndex) keeps the file as it is, reads one bucket of
 every file at a time when it looks for repeats, and removes the file when it closes: the
 parent copies nothing while the workers run.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,15 +32,12 @@ from xxhash import xxh3_64, xxh3_64_digest
 
 from ..config import ScanConfig
 from ..structs import replace
-from .keys import NO_KEY, Keys
+from .chunks import ENTRY, read_chunks, write_chunk
+from .keys import Keys
 
 SPILL_RECORDS = 16_384          # records a log holds in memory before it writes them out
-ENTRY = np.dtype([("h", "<u8"), ("label", "<f8"), ("i", "<i8")])   # label NaN: none
 NO_LABEL = float("nan")
 PACKED_ROW = 4096               # HDF5 rows up to this many bytes are hashed packed (row_digests)
-BUCKET_BITS = 6                 # a spilled chunk's entries are filed in 64 buckets by hash
-BUCKETS = 1 << BUCKET_BITS
-HEAD = struct.Struct("<qqqq")   # a written chunk's records, key bytes, lowest and highest index
 
 
 def varint(n: int) -> bytes:
@@ -221,97 +217,6 @@ class ContentLog:
             except OSError:
                 pass
             self.file = None
-
-
-def bucket_of(h: np.ndarray) -> np.ndarray:
-    """The bucket of each hash: its top bits (hashes are uniform, so are the buckets)."""
-    return (h >> np.uint64(64 - BUCKET_BITS)).astype(np.intp)
-
-
-def write_chunk(fh, entries: np.ndarray, keys: Keys) -> Chunk:
-    """A chunk: its head (records, key bytes, lowest and highest index), the entries by
-    bucket (each bucket in the order given), where each bucket starts (BUCKETS + 1), the
-    place of each entry in the order given, each key's length, the keys joined."""
-    bucket = bucket_of(entries["h"])
-    order = np.argsort(bucket, kind="stable")
-    bounds = np.zeros(BUCKETS + 1, "<i8")
-    np.cumsum(np.bincount(bucket, minlength=BUCKETS), out=bounds[1:])
-    idx = entries["i"]
-    low, high = (int(idx.min()), int(idx.max())) if len(idx) else (0, -1)   # min(initial=0) is 0
-    at = fh.tell()
-    fh.write(HEAD.pack(len(entries), len(keys.blob), low, high))
-    fh.write(entries[order].tobytes())
-    fh.write(bounds.tobytes())
-    fh.write(order.astype("<i8").tobytes())
-    fh.write(keys.lengths.astype("<i8").tobytes())
-    fh.write(keys.blob)
-    return Chunk(at, len(entries), len(keys.blob), low, high, bounds)
-
-
-class Chunk:
-    """Where one written chunk lies in its file (chunk_index): read a bucket or all of it."""
-    __slots__ = ("at", "n", "size", "low", "high", "bounds")
-
-    def __init__(self, at: int, n: int, size: int, low: int, high: int, bounds: np.ndarray):
-        self.at, self.n, self.size, self.low, self.high, self.bounds = at, n, size, low, high, bounds
-
-    @property
-    def end(self) -> int:
-        return self.at + HEAD.size + self.n * (ENTRY.itemsize + 16) + 8 * (BUCKETS + 1) + self.size
-
-    def buckets(self, fh, first: int, stop: int) -> np.ndarray:
-        """Its entries of buckets first..stop-1 (one read: they lie together)."""
-        lo, hi = int(self.bounds[first]), int(self.bounds[stop])
-        if lo == hi:
-            return np.empty(0, ENTRY)
-        fh.seek(self.at + HEAD.size + lo * ENTRY.itemsize)
-        return np.frombuffer(fh.read((hi - lo) * ENTRY.itemsize), ENTRY)
-
-    def key(self, fh, i: int) -> bytes | None | bool:
-        """The key of its record of index i (None: it has none); False if i is not here.
-        Reads the indexes and key lengths, and that key alone."""
-        fh.seek(self.at + HEAD.size)
-        by_bucket = np.frombuffer(fh.read(self.n * ENTRY.itemsize), ENTRY)
-        if not len(hit := np.flatnonzero(by_bucket["i"] == i)):
-            return False
-        fh.seek(self.at + HEAD.size + self.n * ENTRY.itemsize + 8 * (BUCKETS + 1) + 8 * int(hit[0]))
-        at = int(np.frombuffer(fh.read(8), "<i8")[0])      # its place in the order given
-        fh.seek(self.at + HEAD.size + self.n * (ENTRY.itemsize + 8) + 8 * (BUCKETS + 1))
-        lengths = np.frombuffer(fh.read(self.n * 8), "<i8")
-        if lengths[at] == NO_KEY:
-            return None
-        fh.seek(int(np.maximum(lengths[:at], 0).sum()), os.SEEK_CUR)
-        return fh.read(int(lengths[at]))
-
-    def read(self, fh) -> tuple[np.ndarray, Keys]:
-        """Its entries in the order they were given, and their keys."""
-        fh.seek(self.at + HEAD.size)
-        by_bucket = np.frombuffer(fh.read(self.n * ENTRY.itemsize), ENTRY)
-        fh.seek(8 * (BUCKETS + 1), os.SEEK_CUR)
-        order = np.frombuffer(fh.read(self.n * 8), "<i8")
-        found = np.empty(self.n, ENTRY)
-        found[order] = by_bucket
-        lengths = np.frombuffer(fh.read(self.n * 8), "<i8").astype(np.int64)
-        return found, Keys(fh.read(self.size), lengths)
-
-
-def chunk_index(fh) -> list[Chunk]:
-    """The chunks of a file write_chunk wrote, from their heads and bounds alone."""
-    out = []
-    while len(head := fh.read(HEAD.size)) == HEAD.size:
-        at = fh.tell() - HEAD.size
-        n, size, low, high = HEAD.unpack(head)
-        fh.seek(at + HEAD.size + n * ENTRY.itemsize)
-        bounds = np.frombuffer(fh.read(8 * (BUCKETS + 1)), "<i8")
-        out.append(Chunk(at, n, size, low, high, bounds))
-        fh.seek(out[-1].end)
-    return out
-
-
-def read_chunks(path: str) -> Iterator[tuple[np.ndarray, Keys]]:
-    with open(path, "rb") as fh:
-        for chunk in chunk_index(fh):
-            yield chunk.read(fh)
 
 
 def entries(hashes, labels, indexes) -> np.ndarray:

@@ -4,7 +4,7 @@ labels (DS612).
 
 Workers hash each record's content (content.py) into their shard's ContentLog; the scan's
 Merger hands each log to one ContentIndex as results come back. A log that spilled comes
-as its worker's file, already filed by bucket (content.write_chunk): the index keeps the
+as its worker's file, already filed by bucket (chunks.py): the index keeps the
 file and copies nothing. Of the small logs that stayed in memory it keeps 24 bytes a record
 (hash, label, position) and the keys apart: past INDEX_RECORDS records the entries go to
 BUCKETS files by hash, past INDEX_KEYS keys the keys to one file, all in one temporary
@@ -27,7 +27,8 @@ from ..codes import DUPLICATE, LABEL_CONFLICT, LEAKAGE
 from ..config import DUPLICATES_LISTED
 from ..model import Finding, key_text
 from .base import SUMMARY, Check
-from .content import BUCKETS, ENTRY, Chunk, ContentLog, bucket_of, chunk_index, write_chunk
+from .chunks import BUCKETS, ENTRY, Chunk, bucket_of, bucket_runs, chunk_index, write_chunk
+from .content import ContentLog
 
 INDEX_RECORDS = 1 << 16     # entries held before they go to the bucket files
 INDEX_KEYS = 1 << 16        # keys held before they go to the key file
@@ -40,7 +41,7 @@ Describe = Callable[[int, int], tuple[str, int | None]]   # (source, shard) -> (
 class ContentIndex:
     """Every record's content hash of one command's sources, bounded in memory (module doc).
     A shard's log that spilled is kept as its worker wrote it (its file, filed by bucket:
-    content.write_chunk); only the small logs that stayed in memory are held here, and
+    chunks.write_chunk); only the small logs that stayed in memory are held here, and
     past INDEX_RECORDS written to this index's own bucket files."""
 
     def __init__(self, where: str | None = None) -> None:
@@ -118,7 +119,7 @@ class ContentIndex:
         for _, _, chunks in self.files:
             for c in chunks:
                 sizes += np.diff(c.bounds)
-        for first, stop in _runs(sizes, GROUP_RECORDS):
+        for first, stop in bucket_runs(sizes, GROUP_RECORDS):
             parts = [(np.fromfile(f, POSITIONED), None) for f in files[first:stop] if f.exists()]
             for base, path, chunks in self.files:    # opened in turn: a scan may have 1000s
                 with open(path, "rb") as fh:
@@ -214,14 +215,15 @@ def _repeated(parts: list[tuple[np.ndarray, int | None]]) -> np.ndarray | None:
     hashes are there once: only the few that repeat are positioned."""
     if not parts:
         return None
-    h = np.sort(np.concatenate([p["h"] for p, _ in parts]))
+    every = np.concatenate([p["h"] for p, _ in parts])
+    h = np.sort(every)
     twice = h[1:] == h[:-1]
     if not twice.any():
         return None
-    repeated = np.unique(h[1:][twice])
-    out = []
+    keep = np.isin(every, np.unique(h[1:][twice]))     # once for all parts
+    out, at = [], 0
     for found, base in parts:
-        found = found[np.isin(found["h"], repeated)]
+        found, at = found[keep[at:at + len(found)]], at + len(found)
         if not len(found):
             continue
         if base is None:
@@ -232,18 +234,6 @@ def _repeated(parts: list[tuple[np.ndarray, int | None]]) -> np.ndarray | None:
         e["pos"] = base | found["i"]
         out.append(e)
     return np.concatenate(out)
-
-
-def _runs(sizes: np.ndarray, most: int) -> list[tuple[int, int]]:
-    """Consecutive buckets taken together up to `most` entries (a bucket alone if larger)."""
-    out, first, held = [], 0, 0
-    for b, n in enumerate(sizes.tolist()):
-        if held and held + n > most:
-            out.append((first, b))
-            first, held = b, 0
-        held += n
-    out.append((first, len(sizes)))
-    return out
 
 
 def _as_entries(idx: np.ndarray) -> np.ndarray:
