@@ -16,6 +16,7 @@ when this process has threads (the forkserver imports the main module).
 """
 from __future__ import annotations
 
+import faulthandler
 import gc
 import multiprocessing as mp
 import os
@@ -63,6 +64,8 @@ def _worker_main(conn, err_path: str, spill_dir: str | None = None) -> None:
     fd = os.open(err_path, os.O_WRONLY | os.O_APPEND)  # stderr, C libraries' included: see _Worker
     os.dup2(fd, 2)
     os.close(fd)
+    if faulthandler.is_enabled():   # PYTHONFAULTHANDLER, pytest: its dump of a death goes there too
+        faulthandler.enable(file=sys.stderr)
     while True:
         try:
             task = conn.recv()

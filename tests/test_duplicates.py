@@ -207,6 +207,29 @@ def test_a_written_chunk_heads_with_its_lowest_and_highest_index(tmp_path):
     assert [e["i"].tolist() for e, _ in chunks.read_chunks(str(path))] == [[7, 5, 9], [], [40_000, 30_000]]
 
 
+def test_a_chunk_without_keys_says_so_and_every_key_reads_back(tmp_path):
+    """A chunk none of whose records has a key (HDF5 rows) says so in its head, so that the
+    index never reads it to look a key up; a keyed chunk gives each record's key (or None)
+    from its key table, in whatever order its records were added."""
+    from datascan.checks.keys import Keys
+    path = tmp_path / "log"
+    keyed = [b"k3", None, b"", b"longer-key-1", b"x"]
+    with open(path, "wb") as fh:
+        for keys in ([None] * 4, keyed):
+            idx = np.array([3, 1, 0, 2, 4][:len(keys)])
+            hashes = np.arange(len(keys), dtype=np.uint64) << np.uint64(59)   # several buckets
+            chunks.write_chunk(fh, content.entries(hashes, np.zeros(len(keys)), idx), Keys.of(keys))
+    with open(path, "rb") as fh:
+        bare, full = chunks.chunk_index(fh)
+        assert not bare.keyed and full.keyed
+        assert [bare.key(fh, i) for i in (0, 3, 4)] == [None, None, False]
+        table = full.key_table(fh)
+        assert [full.key(fh, i, table) for i in (3, 1, 0, 2, 4, 9)] == keyed + [False]
+        assert [full.key(fh, i) for i in (3, 2)] == [b"k3", b"longer-key-1"]
+    assert [list(k) for _, k in [(e, [keys[j] for j in range(len(keys))]) for e, keys in chunks.read_chunks(str(path))]] \
+        == [[None] * 4, keyed]
+
+
 def test_a_recovered_shards_content_log_spills_into_the_scans_directory(make_lmdb, monkeypatch,
                                                                          tmp_path):
     """Recovery (recovery._combine) joins a dead shard's pieces into one content log in this

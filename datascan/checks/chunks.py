@@ -16,6 +16,7 @@ ENTRY = np.dtype([("h", "<u8"), ("label", "<f8"), ("i", "<i8")])   # label NaN: 
 BUCKET_BITS = 6                 # a spilled chunk's entries are filed in 64 buckets by hash
 BUCKETS = 1 << BUCKET_BITS
 HEAD = struct.Struct("<qqqq")   # a written chunk's records, key bytes, lowest and highest index
+NO_KEYS = -1                    # key bytes of a chunk none of whose records has a key
 
 
 def bucket_of(h: np.ndarray) -> np.ndarray:
@@ -24,7 +25,7 @@ def bucket_of(h: np.ndarray) -> np.ndarray:
 
 
 def write_chunk(fh, entries: np.ndarray, keys: Keys) -> Chunk:
-    """A chunk: its head (records, key bytes, lowest and highest index), the entries by
+    """A chunk: its head (records, key bytes or NO_KEYS, lowest and highest index), the entries by
     bucket (each bucket in the order given), where each bucket starts (BUCKETS + 1), the
     place of each entry in the order given, each key's length, the keys joined."""
     bucket = bucket_of(entries["h"])
@@ -33,14 +34,15 @@ def write_chunk(fh, entries: np.ndarray, keys: Keys) -> Chunk:
     np.cumsum(np.bincount(bucket, minlength=BUCKETS), out=bounds[1:])
     idx = entries["i"]
     low, high = (int(idx.min()), int(idx.max())) if len(idx) else (0, -1)   # min(initial=0) is 0
+    size = len(keys.blob) if keys.any else NO_KEYS
     at = fh.tell()
-    fh.write(HEAD.pack(len(entries), len(keys.blob), low, high))
+    fh.write(HEAD.pack(len(entries), size, low, high))
     fh.write(entries[order].tobytes())
     fh.write(bounds.tobytes())
     fh.write(order.astype("<i8").tobytes())
     fh.write(keys.lengths.astype("<i8").tobytes())
     fh.write(keys.blob)
-    return Chunk(at, len(entries), len(keys.blob), low, high, bounds)
+    return Chunk(at, len(entries), size, low, high, bounds)
 
 
 class Chunk:
@@ -51,8 +53,13 @@ class Chunk:
         self.at, self.n, self.size, self.low, self.high, self.bounds = at, n, size, low, high, bounds
 
     @property
+    def keyed(self) -> bool:
+        """Has any of its records a key (HDF5 rows have none)?"""
+        return self.size != NO_KEYS
+
+    @property
     def end(self) -> int:
-        return self.at + HEAD.size + self.n * (ENTRY.itemsize + 16) + 8 * (BUCKETS + 1) + self.size
+        return self.at + HEAD.size + self.n * (ENTRY.itemsize + 16) + 8 * (BUCKETS + 1) + max(0, self.size)
 
     def buckets(self, fh, first: int, stop: int) -> np.ndarray:
         """Its entries of buckets first..stop-1 (one read: they lie together)."""
@@ -62,21 +69,34 @@ class Chunk:
         fh.seek(self.at + HEAD.size + lo * ENTRY.itemsize)
         return np.frombuffer(fh.read((hi - lo) * ENTRY.itemsize), ENTRY)
 
-    def key(self, fh, i: int) -> bytes | None | bool:
-        """The key of its record of index i (None: it has none); False if i is not here.
-        Reads the indexes and key lengths, and that key alone."""
+    def key_table(self, fh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(index of each entry by bucket, where its key starts, its length or NO_KEY): what
+        key() looks a record up in; 24 bytes a record, kept by the caller for its next lookups."""
         fh.seek(self.at + HEAD.size)
-        by_bucket = np.frombuffer(fh.read(self.n * ENTRY.itemsize), ENTRY)
-        if not len(hit := np.flatnonzero(by_bucket["i"] == i)):
-            return False
-        fh.seek(self.at + HEAD.size + self.n * ENTRY.itemsize + 8 * (BUCKETS + 1) + 8 * int(hit[0]))
-        at = int(np.frombuffer(fh.read(8), "<i8")[0])      # its place in the order given
-        fh.seek(self.at + HEAD.size + self.n * (ENTRY.itemsize + 8) + 8 * (BUCKETS + 1))
+        idx = np.frombuffer(fh.read(self.n * ENTRY.itemsize), ENTRY)["i"].copy()
+        fh.seek(8 * (BUCKETS + 1), os.SEEK_CUR)
+        order = np.frombuffer(fh.read(self.n * 8), "<i8")
         lengths = np.frombuffer(fh.read(self.n * 8), "<i8")
-        if lengths[at] == NO_KEY:
+        starts = np.concatenate([[0], np.cumsum(np.maximum(lengths, 0))[:-1]]).astype(np.int64)
+        return idx, starts[order], lengths[order]
+
+    def key(self, fh, i: int, table: tuple | None = None) -> bytes | None | bool:
+        """The key of its record of index i (None: it has none); False if i is not here.
+        Given its key_table, one read of that key alone."""
+        if not self.keyed:
+            return None if self.low <= i <= self.high and self.holds(fh, i) else False
+        idx, starts, lengths = table if table is not None else self.key_table(fh)
+        if not len(hit := np.flatnonzero(idx == i)):
+            return False
+        j = int(hit[0])
+        if lengths[j] == NO_KEY:
             return None
-        fh.seek(int(np.maximum(lengths[:at], 0).sum()), os.SEEK_CUR)
-        return fh.read(int(lengths[at]))
+        fh.seek(self.at + HEAD.size + self.n * (ENTRY.itemsize + 16) + 8 * (BUCKETS + 1) + int(starts[j]))
+        return fh.read(int(lengths[j]))
+
+    def holds(self, fh, i: int) -> bool:
+        fh.seek(self.at + HEAD.size)
+        return bool((np.frombuffer(fh.read(self.n * ENTRY.itemsize), ENTRY)["i"] == i).any())
 
     def read(self, fh) -> tuple[np.ndarray, Keys]:
         """Its entries in the order they were given, and their keys."""
@@ -87,7 +107,7 @@ class Chunk:
         found = np.empty(self.n, ENTRY)
         found[order] = by_bucket
         lengths = np.frombuffer(fh.read(self.n * 8), "<i8").astype(np.int64)
-        return found, Keys(fh.read(self.size), lengths)
+        return found, Keys(fh.read(max(0, self.size)), lengths)
 
 
 def chunk_index(fh) -> list[Chunk]:

@@ -33,6 +33,7 @@ from .content import ContentLog
 INDEX_RECORDS = 1 << 16     # entries held before they go to the bucket files
 INDEX_KEYS = 1 << 16        # keys held before they go to the key file
 GROUP_RECORDS = 1 << 18     # entries looked at together for repeats, once written out
+TABLES = 8                  # chunks' key tables kept for the next lookups (24 bytes a record)
 SRC, SHARD = 48, 36         # position = source << 48 | shard << 36 | index in shard
 POSITIONED = np.dtype([("h", "<u8"), ("label", "<f8"), ("pos", "<i8")])
 Describe = Callable[[int, int], tuple[str, int | None]]   # (source, shard) -> (path, base index)
@@ -51,6 +52,7 @@ class ContentIndex:
         self.dir: Path | None = None
         self.spilled = False
         self.files: list[tuple[int, str, list[Chunk]]] = []   # (position base, path, chunks)
+        self.tables: dict[tuple[str, int], tuple] = {}          # (path, chunk) -> its key table
         # (source, shard) -> its keys: ("mem", indexes, Keys) or ("file", path, Chunk)
         self.keys: dict[tuple[int, int], list] = defaultdict(list)
 
@@ -60,7 +62,7 @@ class ContentIndex:
             with open(path, "rb") as fh:
                 chunks = chunk_index(fh)
             self.files.append((base, path, chunks))
-            self.keys[src, shard].extend(("file", path, c) for c in chunks)
+            self.keys[src, shard].extend(("file", path, c) for c in chunks if c.keyed)
         for found, keys in log.chunks():
             e = np.empty(len(found), POSITIONED)
             e["h"], e["label"] = found["h"], found["label"]
@@ -149,7 +151,7 @@ class ContentIndex:
                 # index: the record is looked for in place (Chunk.key), its chunk not
                 # re-sorted with its keys (Keys.take: a Python call a key, each lookup).
                 with open(rest[0], "rb") as fh:
-                    if (found := rest[1].key(fh, i)) is not False:
+                    if (found := rest[1].key(fh, i, self._table(rest[0], rest[1], fh))) is not False:
                         return found
                 continue
             else:
@@ -158,6 +160,17 @@ class ContentIndex:
             if j < len(idx) and idx[j] == i:
                 return keys[j]
         return None
+
+    def _table(self, path: str, chunk: Chunk, fh) -> tuple:
+        """A chunk's key table, the last TABLES kept (findings look keys up in position
+        order: most lookups hit a chunk just read)."""
+        table = self.tables.pop((path, chunk.at), None)
+        if table is None:
+            table = chunk.key_table(fh)
+            if len(self.tables) >= TABLES:
+                self.tables.pop(next(iter(self.tables)))
+        self.tables[path, chunk.at] = table
+        return table
 
     def findings(self, describe: Describe, sources: list[str]) -> list[Finding]:
         """DS610/DS611/DS612, each on a record after the first of its content; at most
