@@ -8,7 +8,8 @@ from pathlib import Path
 
 from . import findings
 from .checks.dataset import dataset_findings, label_stats
-from .checks.duplicates import ContentIndex, Duplicates
+from .checks.contentindex import ContentIndex
+from .checks.duplicates import Duplicates
 from .checks.summary import ShardSummary
 from .checks.textlayout import TEXT_LAYOUT
 from .codes import CHANGED, NO_RECORDS, lookup

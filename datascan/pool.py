@@ -65,7 +65,7 @@ def _worker_main(conn, err_path: str, spill_dir: str | None = None) -> None:
     os.dup2(fd, 2)
     os.close(fd)
     if faulthandler.is_enabled():   # PYTHONFAULTHANDLER, pytest: its dump of a death goes there too
-        faulthandler.enable(file=sys.stderr)
+        faulthandler.enable(file=2)  # (fd 2: sys.stderr may be a stand-in without a file number)
     while True:
         try:
             task = conn.recv()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from datascan import scan
-from datascan.checks import chunks, content, duplicates
+from datascan.checks import chunks, content, contentindex, duplicates
 from datascan.decode.datum import encode_datum
 
 from conftest import (encoded_datum, float_datum, jpeg_bytes, key, make_h5, png_bytes, raw_datum,
@@ -93,8 +93,8 @@ def test_the_report_is_the_same_for_every_split_and_when_spilled(leaky, monkeypa
     for jobs in (2, 3):
         assert report_dict(scan(list(leaky), num_classes=4, jobs=jobs)) == reference
     monkeypatch.setattr(content, "SPILL_RECORDS", 7)
-    monkeypatch.setattr(duplicates, "INDEX_RECORDS", 50)
-    monkeypatch.setattr(duplicates, "INDEX_KEYS", 30)
+    monkeypatch.setattr(contentindex, "INDEX_RECORDS", 50)
+    monkeypatch.setattr(contentindex, "INDEX_KEYS", 30)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     spilled = report_dict(scan(list(leaky), num_classes=4, jobs=3, backend="threading"))
@@ -174,17 +174,17 @@ def test_keys_are_found_in_a_workers_unsorted_chunks_without_sorting_them_each_t
     log.add_many(content.entries(rng.integers(0, 2**63, n, dtype=np.uint64), np.zeros(n), order),
                  Keys.of(keys))
     log.spill()
-    index = duplicates.ContentIndex(str(tmp_path))
+    index = contentindex.ContentIndex(str(tmp_path))
     try:
         index.add(2, 5, log)
         assert len(index.files) == 1
         want = {i: k for i, k in zip(order.tolist(), keys)}
         probe = rng.choice(n, 1000, replace=False).tolist()
         started = time.perf_counter()
-        got = [index.key_of((2 << duplicates.SRC) | (5 << duplicates.SHARD) | i) for i in probe]
+        got = [index.key_of((2 << contentindex.SRC) | (5 << contentindex.SHARD) | i) for i in probe]
         took = time.perf_counter() - started
         assert got == [want[i] for i in probe]
-        assert index.key_of((2 << duplicates.SRC) | (5 << duplicates.SHARD) | n) is None
+        assert index.key_of((2 << contentindex.SRC) | (5 << contentindex.SHARD) | n) is None
         assert took < 2.0, took
     finally:
         index.close()

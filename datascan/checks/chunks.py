@@ -1,4 +1,4 @@
-"""A content log's chunks on disk (content.ContentLog spills them, duplicates.ContentIndex
+"""A content log's chunks on disk (content.ContentLog spills them, contentindex.ContentIndex
 reads them where the worker wrote them): each chunk files its entries by the top bits of
 their hash (BUCKETS), so that repeats can be looked for a few buckets at a time across
 every file, and keeps its keys in the order given, each found by its record's index."""

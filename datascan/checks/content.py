@@ -12,7 +12,7 @@ A shard's ContentLog keeps 24 bytes a record (hash, label, index) and its key (t
 the reader gave, kept joined: no object a record). Past SPILL_RECORDS records it writes
 them to a temporary file (TMPDIR), so a worker holds at most that many whatever the size of
 its shard. The worker files each chunk's entries by the top bits of their hash (chunks.py),
-so that the parent (duplicates.ContentIndex) keeps the file as it is, reads one bucket of
+so that the parent (contentindex.ContentIndex) keeps the file as it is, reads one bucket of
 every file at a time when it looks for repeats, and removes the file when it closes: the
 parent copies nothing while the workers run.
 """
@@ -161,7 +161,7 @@ class ContentLog:
 
     def __getstate__(self) -> dict:
         """A log leaves its worker whole in its file once it has one (the parent then
-        copies none of it, duplicates.ContentIndex), else in memory."""
+        copies none of it, contentindex.ContentIndex), else in memory."""
         if self.file is not None:
             self.spill()
         self._settle()

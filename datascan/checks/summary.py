@@ -270,7 +270,7 @@ class ShardSummary:
     def merge(self, other: ShardSummary, place: Callable[[int], int], contents: bool = True) -> None:
         """Add another shard's summary; `place` turns its refs' indexes into positions in
         the source (see ShapeTable.merge). The content log is the scan's to merge
-        (duplicates.ContentIndex) when ``contents`` is False."""
+        (contentindex.ContentIndex) when ``contents`` is False."""
         if contents:
             self.contents.absorb(other.contents, place(0))
         if other.mean is not None:
