@@ -22,6 +22,10 @@ class BackendMissing(DatascanError):
     """The dataset's format is known but the library that reads it is not installed."""
 
 
+class WorkerStartError(DatascanError):
+    """A scan worker could not start (this machine, not the data): no record was read."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (or SIGHUP), raised in the main thread by the CLI's handler so that every
     ``finally`` runs as for Ctrl-C: workers stopped, snapshots and temporaries removed.

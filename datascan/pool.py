@@ -30,6 +30,7 @@ from multiprocessing.connection import wait
 
 from . import sources
 from .config import ScanConfig
+from .errors import WorkerStartError
 from .recovery import FAST, FORENSIC, Job, Outcome, Task, shard_job
 from .shard import ShardResult, Ticker, run_shard
 from .sources import kv
@@ -45,6 +46,18 @@ Progress = Callable[[int], None]
 
 # ----------------------------------------------------------------------------- the worker
 
+def _start_worker(err_path: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # not the CLI's handler, inherited by fork
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    _die_with_parent()
+    fd = os.open(err_path, os.O_WRONLY | os.O_APPEND)  # stderr, C libraries' included: see _Worker
+    os.dup2(fd, 2)
+    os.close(fd)
+    if faulthandler.is_enabled():   # PYTHONFAULTHANDLER, pytest: its dump of a death goes there too
+        faulthandler.enable(file=2)  # (fd 2: sys.stderr may be a stand-in without a file number)
+
+
 def _die_with_parent() -> None:
     """Linux: the kernel kills this worker when its parent dies, however it died (SIGKILL
     included): an orphaned worker would hold the parent's stdout open, and a pipeline or
@@ -57,15 +70,14 @@ def _die_with_parent() -> None:
 
 
 def _worker_main(conn, err_path: str, spill_dir: str | None = None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # not the CLI's handler, inherited by fork
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    _die_with_parent()
-    fd = os.open(err_path, os.O_WRONLY | os.O_APPEND)  # stderr, C libraries' included: see _Worker
-    os.dup2(fd, 2)
-    os.close(fd)
-    if faulthandler.is_enabled():   # PYTHONFAULTHANDLER, pytest: its dump of a death goes there too
-        faulthandler.enable(file=2)  # (fd 2: sys.stderr may be a stand-in without a file number)
+    try:
+        _start_worker(err_path)
+    except Exception as e:    # this machine, not the data: the parent stops with this one line
+        try:
+            conn.send(("error", WorkerStartError(f"a scan worker could not start: {type(e).__name__}: {e}")))
+        except Exception:
+            pass
+        return
     while True:
         try:
             task = conn.recv()
@@ -187,7 +199,10 @@ def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
                     w.stop()
                     w = _Worker(ctx, spill_dir)
                     workers.append(w)
-                w.send(*ready.popleft(), config)
+                try:
+                    w.send(*ready.popleft(), config)
+                except OSError:                   # it ended before it took a shard: why
+                    raise _start_failure(w) from None
             yield from results                    # the consumer merges while workers work
             results.clear()
             busy = [w for w in workers if w not in idle]
@@ -227,6 +242,19 @@ def run_local_pool(shards: Sequence[Shard], config: ScanConfig, jobs: int,
                 w.quit()
         for w in workers:
             w.stop(now=not finished)
+
+
+def _start_failure(w: _Worker) -> Exception:
+    """What a worker that ended before its first shard said (_worker_main), else its exit."""
+    try:
+        if w.conn.poll(1):
+            msg = w.conn.recv()
+            if msg[0] == "error":
+                return msg[1]
+    except (EOFError, OSError):
+        pass
+    w.proc.join()
+    return WorkerStartError(f"a scan worker ended before it took a shard (exit code {w.proc.exitcode})")
 
 
 def _poll(w: _Worker, progress: Progress | None, ticked: dict) -> Outcome | None:

@@ -149,6 +149,19 @@ def test_a_worker_killed_by_a_zeroed_leaf_page_costs_that_page_only(crash_db):
     assert labels == [("00000100", 100), ("00002800", 2800 - len(lost))]
 
 
+def test_a_worker_that_cannot_start_is_one_error_line_not_damage(crash_db):
+    """A worker that fails before it takes a shard (here its start-up raises) is this
+    machine's failure, not the data's: one line, exit 2, at once; not a DS101 for every
+    shard, a worker forked again and again, or a traceback from each."""
+    probe = ("import sys\nimport datascan.pool as pool\n"
+             "def broken():\n    raise RuntimeError('no prctl here')\n"
+             "pool._die_with_parent = broken\nfrom datascan.cli import main\n"
+             f"sys.exit(main(['check', {str(crash_db)!r}, '--jobs', '2', '--no-cache', '--num-classes', '3']))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == "datascan: error: a scan worker could not start: RuntimeError: no prctl here\n"
+
+
 def test_cli_survives_the_crash_and_reports_it(crash_db):
     _, leaves = pages(crash_db)
     patch(crash_db, leaves[3] * 4096, bytes(4096))
