@@ -261,3 +261,38 @@ def test_a_recovered_shards_content_log_spills_into_the_scans_directory(make_lmd
             merger.close()
     assert infos[0].records == 3000 - len(lost) and any(f.code == "DS101" for f in found)
     assert not list(tmp.glob("datascan-content-*"))
+
+
+def test_keys_in_messages_survive_a_one_table_cache_an_empty_key_and_hdf5_rows(
+        make_lmdb, make_leveldb, monkeypatch, tmp_path):
+    """Review: LMDB, HDF5 rows (no keys) and a LevelDB whose first key is b"" in one scan; with
+    every log spilled in tiny chunks, keys written out by the index and one key table kept
+    (TABLES=1: evicted at each new chunk), every DS61x names the right key, and its first's."""
+    import re
+    rng = np.random.default_rng(5)
+    a = [(b"a" * (i % 4) + b"%04d" % i, raw_datum(int(rng.integers(3)), seed=int(rng.integers(90))))
+         for i in range(200)]
+    b = [(b"" if i == 0 else b"b%03d" % i, raw_datum(int(rng.integers(3)), seed=int(rng.integers(60, 150))))
+         for i in range(80)]
+    b[5] = (b[5][0], b[0][1])                       # a copy of the record keyed b""
+    rows = rng.integers(0, 3, (120, 2)).astype(np.float32)
+    srcs = [make_lmdb(a, "a_lmdb"), make_h5(tmp_path / "c.h5", data=rows), make_leveldb(b, "b_leveldb")]
+    keys = {str(srcs[0]): sorted(k for k, _ in a), str(srcs[2]): sorted(k for k, _ in b)}
+    monkeypatch.setattr(duplicates, "DUPLICATES_LISTED", 10_000)
+    reference = report_dict(scan(srcs, num_classes=3, jobs=1, backend="inprocess"))
+    for name, value in (("INDEX_RECORDS", 1), ("INDEX_KEYS", 3), ("GROUP_RECORDS", 5), ("TABLES", 1)):
+        monkeypatch.setattr(contentindex, name, value)
+    monkeypatch.setattr(content, "SPILL_RECORDS", 3)
+    for kw in (dict(jobs=1, backend="inprocess"), dict(jobs=3, backend="threading")):
+        report = scan(srcs, num_classes=3, **kw)
+        assert report_dict(report) == reference
+    found = [f for f in report.findings if f.code.startswith("DS61") and f.index is not None]
+    assert {"DS610", "DS611", "DS612"} <= {f.code for f in found} and any("(key )" in f.message for f in found)
+    for f in found:
+        want = keys.get(f.path)
+        assert f.key == (None if want is None else want[f.index].decode())
+        m = re.search(r"same content as (?:(/\S+) )?(?:#(\d+) \(key (.*?)\)|row (\d+))", f.message)
+        first = keys.get(m.group(1) or f.path)
+        assert (m.group(3) is None) == (first is None)
+        if first is not None:
+            assert m.group(3) == first[int(m.group(2))].decode()
