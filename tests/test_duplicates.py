@@ -254,7 +254,9 @@ def test_a_recovered_shards_content_log_spills_into_the_scans_directory(make_lmd
         _, merger = run_plans([db], config, RunOptions(jobs=2))
         try:
             kept = [path for _, path, _ in merger.contents.files]
-            assert len(kept) > 2
+            # At least the recovered shard's joined log, which spills in this process (its
+            # workers see the patched SPILL_RECORDS only when forked, not from a forkserver).
+            assert kept
             assert [p for p in kept if not p.startswith(config.spill_dir + "/")] == []
             infos, found = merger.finish()
         finally:
