@@ -124,7 +124,7 @@ class ContentIndex:
                 yield e
 
     def close(self) -> None:
-        self.parts, self.keys = [], defaultdict(list)
+        self.parts, self.keys, self.tables = [], defaultdict(list), {}
         for _, path, _ in self.files:
             try:
                 os.unlink(path)
@@ -161,7 +161,7 @@ class ContentIndex:
         table = self.tables.pop((path, chunk.at), None)
         if table is None:
             table = chunk.key_table(fh)
-            if len(self.tables) >= TABLES:
+            while self.tables and len(self.tables) >= TABLES:
                 self.tables.pop(next(iter(self.tables)))
         self.tables[path, chunk.at] = table
         return table
