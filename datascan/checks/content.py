@@ -12,8 +12,8 @@ A shard's ContentLog keeps 24 bytes a record (hash, label, index) and its key (t
 the reader gave, kept joined: no object a record). Past SPILL_RECORDS records it writes
 them to a temporary file (TMPDIR), so a worker holds at most that many whatever the size of
 its shard. The worker files each chunk's entries by the top bits of their hash (chunks.py),
-so that the parent (contentindex.ContentIndex) keeps the file as it is, reads one bucket of
-every file at a time when it looks for repeats, and removes the file when it closes: the
+so that the parent (contentindex.ContentIndex) keeps the file as it is, reads a few buckets
+of every file at a time when it looks for repeats, and removes the file when it closes: the
 parent copies nothing while the workers run.
 """
 from __future__ import annotations
