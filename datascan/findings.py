@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import shutil
 import tempfile
 import weakref
@@ -30,6 +29,7 @@ PREFIX = "datascan-findings-"
 
 
 def encode(f: Finding) -> str:
+    import json     # (spilling findings only: a scan that spills none does not load it)
     return json.dumps([f.code, f.severity.value, f.path, f.key, f.index, f.message],
                       ensure_ascii=False) + "\n"
 
@@ -39,6 +39,7 @@ _FIELDS = ("code", "severity", "path", "key", "index", "message")
 
 
 def decode(line: str) -> Finding:
+    import json
     values = json.loads(line)
     values[1] = _SEVERITY[values[1]]
     # Millions of these on a spilled report's every pass: fill the frozen dataclass's

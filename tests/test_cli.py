@@ -219,7 +219,8 @@ def test_a_tiny_lmdb_scan_loads_only_what_it_reads(make_lmdb, tmp_path):
              "google.protobuf.text_format", "google.protobuf.internal.python_message",
              "datascan.doctor.rules", "datascan.caffe.lint", "joblib", "dask", "distributed",
              "datascan.forward", "datascan.cache", "hashlib", "multiprocessing", "datascan.pool",
-             "dataclasses")    # its classes are datascan.structs': ~4 M instructions less each
+             "dataclasses",    # its classes are datascan.structs': ~4 M instructions less each
+             "json")           # only a report in JSON or findings spilled to disk need it
     probe = ("import sys\nfrom datascan.cli import main\n"
              f"code = main(['check', {str(path)!r}, '--quiet', '--no-cache', '--num-classes', '3'])\n"
              f"print(code, [m for m in {heavy!r} if m in sys.modules], "
