@@ -118,7 +118,7 @@ def row_table(rows: int, where: str | None = None) -> tuple[np.ndarray, np.ndarr
 
 def _here(where: str | None) -> str | None:
     """The scan's directory when this process sees it (a dask worker on another machine
-    does not): else TMPDIR, and the parent removes the file once it has read it."""
+    does not): else TMPDIR, and the parent's index removes the file when it closes."""
     return where if where is not None and os.path.isdir(where) else None
 
 
